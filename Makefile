@@ -1,0 +1,72 @@
+# gridapp — two commands do all set-up on a fresh Debian machine:
+#   make run    set up, migrate, load demo data on first start, serve on 127.0.0.1:$(PORT)
+#   make test   set up with test tools, run the whole suite on SQLite, then on a throwaway PostgreSQL
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+export FLASK_APP := wsgi.py
+
+APT_RUN  := fonts-noto-cjk libharfbuzz-subset0
+APT_TEST := $(APT_RUN) chromium postgresql poppler-utils
+APT_BENCH := wrk
+
+.PHONY: run test test-sqlite test-postgres bench setup setup-test translations clean
+
+run: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo --if-empty
+	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+test: setup-test
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== test suite on SQLite =="
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres:
+	@echo "== test suite on PostgreSQL (throwaway cluster) =="
+	tests/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup-test
+	@$(call apt_ensure,$(APT_BENCH),fail)
+	$(BIN)/python bench/run_all.py
+
+setup: $(VENV)/.installed translations
+	@$(call apt_ensure,$(APT_RUN),warn)
+
+setup-test: $(VENV)/.installed-test translations
+	@$(call apt_ensure,$(APT_TEST),fail)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -q -d gridapp/translations
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
+
+# $(call apt_ensure,PACKAGES,warn|fail): install missing Debian packages when root; otherwise say how.
+define apt_ensure
+missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    echo "Installing Debian packages:$$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+  else \
+    echo "Missing Debian packages:$$missing"; echo "  Run: sudo apt-get install -y$$missing"; \
+    [ "$(2)" = warn ] || exit 1; \
+  fi; \
+fi
+endef

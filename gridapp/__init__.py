@@ -1,0 +1,69 @@
+"""gridapp: volunteer points, the month-end exchange counter, donated goods and snow-clearing notices."""
+from pathlib import Path
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+
+from .config import PROJECT_ROOT, Config
+from .database import configure_engine
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+__all__ = ["create_app"]
+
+
+def select_locale():
+    from .home.views import LANGUAGE_COOKIE
+
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return chosen if chosen in ("zh_CN", "en") else "zh_CN"
+
+
+def create_app(config=None) -> Flask:
+    """Build the app. ``config`` is a Config instance (TestConfig in tests); None reads the environment."""
+    config = config or Config()
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_path=str(Path(config.INSTANCE_PATH).resolve()))
+    app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    configure_engine(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    limiter.init_app(app)
+    _setup_login(app)
+
+    from . import models  # noqa: F401  every table, so that migrations and verify see them all
+    from .auth.manage_views import bp as accounts_bp
+    from .auth.views import bp as auth_bp
+    from .cli import register_cli
+    from .home.views import bp as home_bp
+    from .web import register_error_pages, register_response_hooks, register_template_helpers
+
+    for blueprint in (home_bp, auth_bp, accounts_bp):
+        app.register_blueprint(blueprint)
+    register_error_pages(app)
+    register_response_hooks(app)
+    register_template_helpers(app)
+    register_cli(app)
+
+    @app.context_processor
+    def template_globals():
+        return {"csrf_token_value": generate_csrf, "current_locale": lambda: str(get_locale())}
+
+    return app
+
+
+def _setup_login(app):
+    from flask_babel import lazy_gettext as _l
+
+    from .auth.service import load_session_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("请先登录。")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_session_user)

@@ -1,0 +1,1 @@
+"""Accounts, roles, login and logout, and the permission decorators every view uses."""

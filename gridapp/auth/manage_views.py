@@ -1,0 +1,134 @@
+"""Staff and admin account management: approve residents, register volunteers at the table, create accounts."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_
+
+from ..community.service import active_teams, team_by_id
+from ..errors import DomainError
+from ..extensions import db
+from ..goods.models import Sponsor
+from ..htmx import is_fragment_request
+from . import service
+from .forms import AccountForm, ReviewForm, VolunteerForm
+from .models import User
+from .permissions import roles_required
+
+bp = Blueprint("accounts", __name__)
+PAGE_SIZE = 30
+
+
+@bp.route("/staff/volunteers")
+@roles_required("staff", "admin")
+def volunteers():
+    query = request.args.get("q", "").strip()[:40]
+    page = request.args.get("page", 1, type=int)
+    volunteers_query = User.query.filter_by(role="volunteer", status="active")
+    if query:
+        like = f"%{query}%"
+        volunteers_query = volunteers_query.filter(or_(User.name.like(like), User.phone.like(f"%{query}")))
+    pagination = volunteers_query.order_by(User.name, User.id).paginate(page=page, per_page=PAGE_SIZE, error_out=False)
+    return render_template("accounts/volunteers.html", pagination=pagination, query=query,
+                           pending_count=User.query.filter_by(status="pending").count())
+
+
+@bp.route("/staff/volunteers/new", methods=["GET", "POST"])
+@roles_required("staff", "admin")
+def new_volunteer():
+    form = VolunteerForm()
+    form.set_team_choices(active_teams())
+    if form.validate_on_submit():
+        try:
+            user = service.register_at_table(
+                current_user, name=form.name.data, phone=form.phone.data, password=form.password.data,
+                building=form.building.data, unit=form.unit.data, room=form.room.data,
+                team=team_by_id(form.team.data),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.phone.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("已登记志愿者 %(name)s，可用手机号 %(phone)s 登录。", name=user.name, phone=user.phone), "success")
+            return redirect(url_for("accounts.new_volunteer"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/new_volunteer.html", form=form), status
+
+
+@bp.route("/staff/registrations")
+@roles_required("staff", "admin")
+def registrations():
+    return render_template("accounts/registrations.html", pending=service.pending_registrations(),
+                           form=ReviewForm())
+
+
+def _review(user_id: int, approve: bool):
+    """Approve or reject; htmx swaps the row in place, without JS the list is shown again with a message."""
+    user = service.get_user(user_id)
+    form = ReviewForm()
+    error = None
+    if not form.validate_on_submit():
+        error = "；".join(e for errors in form.errors.values() for e in errors)
+    elif not approve and not form.reason.data:
+        error = _("请填写不通过的原因，居民登录时会看到。")
+    else:
+        try:
+            if approve:
+                service.approve_registration(current_user, user)
+            else:
+                service.reject_registration(current_user, user, form.reason.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+    if is_fragment_request():
+        return render_template("accounts/_registration.html", user=user, error=error, form=ReviewForm()), (
+            422 if error else 200)
+    if error:
+        flash(error, "error")
+    else:
+        flash(_("已通过 %(name)s 的注册。", name=user.name) if approve
+              else _("已退回 %(name)s 的注册。", name=user.name), "success")
+    return redirect(url_for("accounts.registrations"), 303)
+
+
+@bp.route("/staff/registrations/<int:user_id>/approve", methods=["POST"])
+@roles_required("staff", "admin")
+def approve(user_id):
+    return _review(user_id, approve=True)
+
+
+@bp.route("/staff/registrations/<int:user_id>/reject", methods=["POST"])
+@roles_required("staff", "admin")
+def reject(user_id):
+    return _review(user_id, approve=False)
+
+
+@bp.route("/admin/accounts")
+@roles_required("admin")
+def accounts():
+    users = (User.query.filter(User.role.in_(("staff", "admin", "sponsor")))
+             .order_by(User.role, User.name).all())
+    return render_template("accounts/accounts.html", users=users)
+
+
+@bp.route("/admin/accounts/new", methods=["GET", "POST"])
+@roles_required("admin")
+def new_account():
+    form = AccountForm()
+    form.set_sponsor_choices(Sponsor.query.order_by(Sponsor.id).all())
+    if form.validate_on_submit():
+        sponsor = db.session.get(Sponsor, form.sponsor.data) if form.sponsor.data else None
+        try:
+            user = service.create_account(current_user, role=form.role.data, name=form.name.data,
+                                          phone=form.phone.data, password=form.password.data, sponsor=sponsor)
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("已创建%(role)s账号：%(name)s（%(phone)s）。", role=user.role_label, name=user.name,
+                    phone=user.phone), "success")
+            return redirect(url_for("accounts.accounts"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/new_account.html", form=form), status

@@ -1,0 +1,82 @@
+"""Configuration, read from the environment (GRIDAPP_*) with an embedded default.
+
+With nothing set, the app runs on a SQLite file under ``instance/`` and keeps a
+secret key it generated on first start in ``instance/secret_key``.
+"""
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("GRIDAPP_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+
+
+def load_or_create_secret_key(folder: Path) -> str:
+    """The secret key kept in ``folder/secret_key``; generated (0600) on first start."""
+    path = folder / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: two workers starting at once must agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+class Config:
+    """Production-shaped settings. Every value can be overridden by a GRIDAPP_* variable."""
+
+    def __init__(self, instance: Path | None = None):
+        folder = Path(instance) if instance else instance_path()
+        self.INSTANCE_PATH = str(folder)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "GRIDAPP_DATABASE_URL", f"sqlite:///{folder / 'gridapp.sqlite3'}"
+        )
+        self.SECRET_KEY = os.environ.get("GRIDAPP_SECRET_KEY") or load_or_create_secret_key(folder)
+        https = _env_flag("GRIDAPP_HTTPS")
+        self.SESSION_COOKIE_SECURE = https
+        self.REMEMBER_COOKIE_SECURE = https
+        self.PREFERRED_URL_SCHEME = "https" if https else "http"
+        # Rate-limit counters: memory is per worker; point several servers at one Redis/memcached.
+        self.RATELIMIT_STORAGE_URI = os.environ.get("GRIDAPP_RATELIMIT_STORAGE_URI", "memory://")
+        self.LOGIN_LIMIT_PER_IP = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_IP", "30 per 10 minutes")
+        self.LOGIN_LIMIT_PER_PHONE = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_PHONE", "5 per 10 minutes")
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session: staff keep a page open all day
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Urumqi"
+    LANGUAGES = ("zh_CN", "en")
+    RATELIMIT_HEADERS_ENABLED = True
+    # argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane).
+    PASSWORD_HASH = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+    TESTING = False
+
+
+class TestConfig(Config):
+    """Used by the test suite: the database comes from the fixture; CSRF stays on unless a test turns it off."""
+
+    TESTING = True
+    RATELIMIT_STORAGE_URI = "memory://"
+
+    def __init__(self, database_url: str, instance: Path):
+        super().__init__(instance)
+        self.SQLALCHEMY_DATABASE_URI = database_url
+        self.SECRET_KEY = "test-secret-key-not-for-production"
+        self.RATELIMIT_STORAGE_URI = "memory://"

@@ -1,0 +1,1 @@
+"""The month-end exchange counter (积分兑换)."""

@@ -1,0 +1,44 @@
+"""Engine tuning and the one helper for turning database races into domain errors.
+
+SQLite (the embedded default) needs care to be safe with two gunicorn workers:
+WAL so readers never block the writer, a busy timeout so writers queue instead of
+failing, foreign keys on, synchronous=FULL so a committed redemption survives a
+power cut, and ``BEGIN IMMEDIATE`` for writes: a deferred transaction that reads
+first and writes later fails with "database is locked" whatever the timeout.
+"""
+from flask import has_request_context, request
+from sqlalchemy import event
+
+from .extensions import db
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _sqlite_on_connect(dbapi_connection, _record):
+    # Hand transaction control to SQLAlchemy's "begin" event below.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection):
+    # Pages (GET) read in a deferred transaction so they never wait for the write lock;
+    # everything else (form posts, CLI, tests) takes the write lock up front.
+    if has_request_context() and request.method in READ_ONLY_METHODS:
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def configure_engine(app):
+    """Attach the SQLite settings to the app's engine (PostgreSQL needs none)."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "begin", _sqlite_on_begin)

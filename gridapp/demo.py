@@ -1,0 +1,149 @@
+"""The demo world of the source report: Dixiang Jiayuan B District, Tunping Community, Sanping Farm.
+
+``seed_demo()`` is idempotent: it adds what is missing and changes nothing that exists.
+"""
+import random
+
+from .auth.models import User
+from .auth.passwords import hash_password
+from .clock import utcnow
+from .community.models import Household, Team
+from .extensions import db
+from .goods.models import Sponsor
+
+DEMO_PASSWORD = "gridapp2026"
+
+# (phone, name, role, sponsor name or None, note) — the logins README lists and `make run` prints.
+DEMO_LOGINS = [
+    ("13800000001", "张亚鹏", "admin", None, "社区党总支书记（管理员）"),
+    ("13800000002", "贾亮", "staff", None, "B区网格长（网格员）"),
+    ("13800000003", "蒋生军", "volunteer", None, "居民志愿者"),
+    ("13800000004", "李海燕", "sponsor", "新疆丝路天山国际食品城", "爱心企业：食品城"),
+    ("13800000005", "艾力努尔·拜克力", "sponsor", "迪祥佳苑物业服务中心", "爱心企业：物业公司主管"),
+]
+# A resident who registered on her phone and waits for a grid worker's approval.
+DEMO_PENDING = ("13800000006", "马静", ("3", "2", "401"))
+
+SPONSORS = [
+    ("新疆丝路天山国际食品城", "enterprise", "李海燕", "0994-5821001", "三坪农场食品城大道1号"),
+    ("三坪农场医院", "institution", "周建华", "0994-5821120", "三坪农场健康路8号"),
+    ("迪祥佳苑物业服务中心", "property", "艾力努尔·拜克力", "0994-5821234", "迪祥佳苑B区物业楼"),
+    ("康泰大药房（三坪店）", "shop", "王丽", "13909941001", "屯坪社区商业街12号"),
+    ("小雨点理发店", "shop", "陈雨", "13909941002", "屯坪社区商业街20号"),
+    ("屯坪便民超市", "shop", "赵德明", "13909941003", "迪祥佳苑B区南门"),
+    ("三坪农场供销社", "enterprise", "孙志强", "0994-5821300", "三坪农场团结路3号"),
+    ("乌鲁木齐综合保税区服务中心", "institution", "阿依古丽·买买提", "0991-3881000", "乌鲁木齐综合保税区"),
+    ("天山日用百货商行", "shop", "刘芳", "13909941004", "屯坪社区商业街5号"),
+    ("惠民粮油店", "shop", "马福林", "13909941005", "屯坪社区商业街9号"),
+    ("三坪供水有限公司", "enterprise", "吐尔逊·艾买提", "0994-5821400", "三坪农场水厂路1号"),
+    ("三坪燃气服务站", "enterprise", "杨军", "0994-5821500", "三坪农场东环路6号"),
+    ("三坪供电服务站", "enterprise", "何卫东", "0994-5821600", "三坪农场东环路10号"),
+    ("美佳洗化店", "shop", "古丽米拉·艾山", "13909941006", "屯坪社区商业街15号"),
+    ("阳光家电维修部", "shop", "黄振宇", "13909941007", "屯坪社区商业街18号"),
+    ("丰收农资店", "shop", "韩春生", "13909941008", "三坪农场团结路11号"),
+]
+
+TEAMS = [
+    ("环保小卫士", "环境卫生整治、垃圾分类宣传"),
+    ("小雨点义剪", "为老人和行动不便的居民上门义剪"),
+    ("微光义诊", "联合三坪农场医院、药店入户义诊"),
+    ("平安巡逻队", "小区夜间安全巡逻、排查安全隐患"),
+    ("扫雪除冰突击队", "雪天清扫道路和背街小巷"),
+    ("政策宣传队", "政策宣传、普法宣传进楼栋"),
+    ("银龄互助队", "低龄老人结对帮扶高龄独居老人"),
+    ("代买代购服务队", "为独居老人代买生活用品"),
+    ("技能培训服务队", "家电维修、手机使用等技能培训"),
+    ("红色管家服务队", "物业、业委会协同解决居民诉求"),
+]
+
+BUILDINGS, UNITS, FLOORS, ROOMS_PER_FLOOR = 11, 5, 5, 2  # 11 × 5 × 10 = 550 households
+
+HAN_SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢祁"
+HAN_GIVEN = ["建国", "秀英", "桂兰", "志强", "海燕", "玉梅", "建华", "红梅", "春生", "丽娟", "国庆", "淑珍",
+             "文军", "晓燕", "德明", "凤英", "振华", "小红", "金花", "永福", "卫东", "静", "娟", "勇", "磊",
+             "军", "芳", "敏", "霞", "刚", "平", "伟", "婷", "生勇", "秀琴", "立明", "亚军", "新疆", "兵团"]
+UYGHUR_NAMES = ["阿依古丽·买买提", "买买提·吐尔逊", "古丽米拉·艾山", "热依拉·阿不都", "阿不都热合曼·托合提",
+                "努尔艾力·吾守尔", "迪丽娜尔·艾则孜", "帕尔哈提·伊敏", "祖丽皮耶·热合曼", "艾克拜尔·米吉提",
+                "阿迪力·吐尔洪", "麦尔哈巴·阿不力孜", "依明江·肉孜", "再努尔·买合木提", "米热古丽·库尔班",
+                "吐尔洪·司马义", "阿力木江·艾海提", "努尔比耶·阿布力米提"]
+KAZAKH_HUI_NAMES = ["哈力木拉提·努尔兰", "阿依达娜·叶尔兰", "马占福", "马秀兰", "海丽且姆·哈力克"]
+VOLUNTEER_COUNT = 180
+
+
+def household_addresses():
+    for building in range(1, BUILDINGS + 1):
+        for unit in range(1, UNITS + 1):
+            for floor in range(1, FLOORS + 1):
+                for room in range(1, ROOMS_PER_FLOOR + 1):
+                    yield str(building), str(unit), f"{floor}0{room}"
+
+
+def volunteer_names(rng: random.Random, count: int) -> list[str]:
+    names, seen = [], set()
+    minority = UYGHUR_NAMES + KAZAKH_HUI_NAMES
+    while len(names) < count:
+        if rng.random() < 0.25:
+            name = rng.choice(minority)
+            if name in seen:
+                name = f"{name.split('·')[0]}·{rng.choice(minority).split('·')[-1]}"
+        else:
+            name = rng.choice(HAN_SURNAMES) + rng.choice(HAN_GIVEN)
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names
+
+
+def _get_or_add(model, defaults: dict, **key):
+    row = model.query.filter_by(**key).one_or_none()
+    if row is None:
+        row = model(**key, **defaults)
+        db.session.add(row)
+    return row
+
+
+def seed_demo() -> dict[str, int]:
+    """Add the demo world where missing; returns how many rows of each kind were added."""
+    before = {m.__tablename__: m.query.count() for m in (Sponsor, Team, Household, User)}
+    rng = random.Random(20261226)  # the snow-clearing day of the report; fixed so reruns agree
+    password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account keeps seeding quick
+
+    sponsors = {}
+    for name, kind, contact, phone, address in SPONSORS:
+        sponsors[name] = _get_or_add(Sponsor, dict(kind=kind, contact_person=contact, phone=phone,
+                                                   address=address), name=name)
+    teams = [_get_or_add(Team, dict(description=desc), name=name) for name, desc in TEAMS]
+    existing = {(h.building, h.unit, h.room): h for h in Household.query}
+    households = []
+    for address in household_addresses():
+        if address not in existing:
+            existing[address] = Household(building=address[0], unit=address[1], room=address[2])
+            db.session.add(existing[address])
+        households.append(existing[address])
+    db.session.flush()
+
+    phones = {phone for (phone,) in db.session.query(User.phone)}
+    now = utcnow()
+
+    def add_user(phone, **fields):
+        if phone not in phones:
+            phones.add(phone)
+            fields.setdefault("reviewed_at", now)
+            db.session.add(User(phone=phone, password_hash=password_hash, **fields))
+
+    for phone, name, role, sponsor_name, _note in DEMO_LOGINS:
+        extra = {}
+        if role == "volunteer":
+            extra = dict(household=existing[("2", "1", "301")], team=teams[3])
+        add_user(phone, name=name, role=role, status="active", sponsor=sponsors.get(sponsor_name), **extra)
+    phone, name, address = DEMO_PENDING
+    add_user(phone, name=name, role="volunteer", status="pending", household=existing[address],
+             team=teams[0], reviewed_at=None)
+    for index, name in enumerate(volunteer_names(rng, VOLUNTEER_COUNT)):
+        add_user(f"1390994{index:04d}", name=name,
+                 role="volunteer", status="active", household=rng.choice(households),
+                 team=rng.choice(teams) if rng.random() < 0.8 else None)
+    db.session.flush()
+    return {name: model.query.count() - before[name]
+            for name, model in (("sponsors", Sponsor), ("teams", Team), ("households", Household),
+                                ("users", User))}

@@ -1,0 +1,1 @@
+"""Each role's home page, the language switch and the health check."""

@@ -1,0 +1,82 @@
+from datetime import datetime
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..auth.models import User
+from ..auth.permissions import login_required, public, roles_required
+from ..auth.views import safe_next
+from ..clock import COMMUNITY_TZ
+from ..counter.schedule import next_redemption_day
+from ..extensions import db
+
+bp = Blueprint("home", __name__)
+
+ROLE_HOMES = {"volunteer": "home.volunteer", "staff": "home.staff", "admin": "home.staff",
+              "sponsor": "home.sponsor"}
+LANGUAGE_COOKIE = "lang"
+
+
+def community_today():
+    return datetime.now(COMMUNITY_TZ).date()
+
+
+@bp.route("/")
+@public
+def index():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for(ROLE_HOMES[current_user.role]))
+
+
+@bp.route("/me")
+@roles_required("volunteer")
+def volunteer():
+    return render_template("home/volunteer.html", redemption_day=next_redemption_day(community_today()))
+
+
+@bp.route("/staff")
+@roles_required("staff", "admin")
+def staff():
+    return render_template(
+        "home/staff.html",
+        pending_count=User.query.filter_by(status="pending").count(),
+        volunteer_count=User.query.filter_by(role="volunteer", status="active").count(),
+        redemption_day=next_redemption_day(community_today()),
+    )
+
+
+@bp.route("/sponsor")
+@roles_required("sponsor")
+def sponsor():
+    return render_template("home/sponsor.html", sponsor=current_user.sponsor)
+
+
+@bp.route("/account")
+@login_required
+def account():
+    return render_template("home/account.html")
+
+
+@bp.route("/lang/<code>")
+@public
+def set_language(code):
+    """Remember the chosen language in a cookie (a preference, not account data) and go back."""
+    response = redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
+                            httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "database unavailable"}, 503
+    return {"status": "ok"}

@@ -1,0 +1,134 @@
+"""What every response gets: security headers, fingerprinted static files, Chinese error pages."""
+import hashlib
+from pathlib import Path
+
+from flask import render_template, request, url_for
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from .errors import DomainError
+from .extensions import db
+from .htmx import add_vary_header, is_fragment_request
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "object-src 'none'",
+])
+ONE_YEAR = 365 * 24 * 3600
+
+
+def security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        # Pages carry personal data and CSRF tokens: never store them in a shared cache.
+        headers["Cache-Control"] = "no-store" if request.cookies.get("session") else "no-cache"
+    return response
+
+
+class StaticFingerprints:
+    """``url_for('static', filename=…)`` gains ``?v=<content hash>``; such URLs are cached for a year."""
+
+    def __init__(self, app):
+        self.folder = Path(app.static_folder)
+        self.cache: dict[str, str] = {}
+        self.debug = app.debug
+        app.url_defaults(self.add_version)
+        app.after_request(self.cache_forever)
+
+    def version(self, filename: str) -> str:
+        if filename not in self.cache or self.debug:
+            try:
+                digest = hashlib.sha256((self.folder / filename).read_bytes()).hexdigest()[:12]
+            except OSError:
+                digest = "missing"
+            self.cache[filename] = digest
+        return self.cache[filename]
+
+    def add_version(self, endpoint, values):
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            values["v"] = self.version(values["filename"])
+
+    @staticmethod
+    def cache_forever(response):
+        if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
+            response.cache_control.public = True
+            response.cache_control.max_age = ONE_YEAR
+            response.cache_control.immutable = True
+        return response
+
+
+ERROR_TEXTS = {
+    400: lambda: (_("请求无效"), _("提交的内容无法识别，请返回重试。")),
+    403: lambda: (_("没有权限"), _("您没有权限查看此页面。如需帮助，请联系网格员。")),
+    404: lambda: (_("页面不存在"), _("您要找的页面不存在，可能已被删除或链接有误。")),
+    405: lambda: (_("请求方式不对"), _("此页面不能这样打开，请从菜单进入。")),
+    422: lambda: (_("内容有误"), _("提交的内容有误，请检查后重试。")),
+    429: lambda: (_("操作太频繁"), _("尝试次数过多，为保护账号安全，请稍等几分钟再试。")),
+    500: lambda: (_("服务器出错了"), _("抱歉，系统出了点问题，请稍后重试。如果一直这样，请联系网格员。")),
+    503: lambda: (_("暂时无法服务"), _("系统正在维护，请稍后重试。")),
+}
+
+
+def error_page(status: int, message: str | None = None):
+    title, text = ERROR_TEXTS.get(status, ERROR_TEXTS[500])()
+    template = "errors/_error.html" if is_fragment_request() else "errors/error.html"
+    return render_template(template, status=status, title=title, text=message or text), status
+
+
+def register_error_pages(app):
+    def handle_http(exc):
+        return error_page(exc.code)
+
+    for code in ERROR_TEXTS:
+        if code != 500:
+            app.register_error_handler(code, handle_http)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc):
+        return error_page(403, _("页面已过期或来源不明，请刷新页面后重新提交。"))
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc):
+        db.session.rollback()
+        return error_page(exc.status, exc.message)
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        db.session.rollback()
+        return error_page(500)
+
+
+def register_response_hooks(app):
+    app.after_request(security_headers)
+    app.after_request(add_vary_header)
+    StaticFingerprints(app)
+
+
+def page_url(page: int) -> str:
+    """The current page's URL with ``page`` replaced (the pager's links keep the search)."""
+    args = request.args.to_dict()
+    args["page"] = page
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def register_template_helpers(app):
+    app.add_template_global(page_url)
+    app.add_template_filter(lambda day: format_date(day, "full"), "date_cn")
+    app.add_template_filter(lambda moment: format_datetime(moment, "short") if moment else "—", "datetime_cn")

@@ -1,0 +1,158 @@
+"""Fixtures: a freshly migrated real database per test (SQLite file, or PostgreSQL when
+GRIDAPP_TEST_DATABASE_URL is set), the app, a client that submits forms with their CSRF
+token, and login helpers per role.
+
+The schema is migrated once per run into a template; each test gets its own copy (a file
+copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL), so tests never see each other.
+"""
+import itertools
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from gridapp import create_app
+from gridapp.config import TestConfig
+from gridapp.extensions import db
+
+from . import factories
+
+POSTGRES_URL = os.environ.get("GRIDAPP_TEST_DATABASE_URL")
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+_counter = itertools.count()
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite file per test'}"
+
+
+class Databases:
+    """Makes one migrated template, then a fresh database per test from it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.template_url = None
+
+    def _admin_engine(self):
+        return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+    def _pg_url(self, name):
+        return sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    def migrate_template(self):
+        if POSTGRES_URL:
+            engine = self._admin_engine()
+            with engine.connect() as conn:
+                conn.execute(sa.text("DROP DATABASE IF EXISTS gridapp_template"))
+                conn.execute(sa.text("CREATE DATABASE gridapp_template"))
+            engine.dispose()
+            self.template_url = self._pg_url("gridapp_template")
+        else:
+            self.template_url = f"sqlite:///{self.root / 'template.sqlite3'}"
+        app = create_app(TestConfig(self.template_url, self.root / "instance"))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+
+    def fresh(self) -> str:
+        n = next(_counter)
+        if POSTGRES_URL:
+            engine = self._admin_engine()
+            with engine.connect() as conn:
+                conn.execute(sa.text(f"CREATE DATABASE test_{n} TEMPLATE gridapp_template"))
+            engine.dispose()
+            return self._pg_url(f"test_{n}")
+        path = self.root / f"test_{n}.sqlite3"
+        shutil.copy(self.root / "template.sqlite3", path)
+        return f"sqlite:///{path}"
+
+    def drop(self, url: str):
+        if POSTGRES_URL:
+            name = sa.engine.make_url(url).database
+            engine = self._admin_engine()
+            with engine.connect() as conn:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            engine.dispose()
+        else:
+            path = Path(sa.engine.make_url(url).database)
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    dbs = Databases(tmp_path_factory.mktemp("db"))
+    dbs.migrate_template()
+    return dbs
+
+
+@pytest.fixture
+def database_url(databases):
+    url = databases.fresh()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(TestConfig(database_url, tmp_path / "instance"))
+    app.test_client_class = FormClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class FormClient(FlaskClient):
+    """A test client that submits forms the way a browser does: with the page's CSRF token."""
+
+    def csrf_token(self, page_url: str = "/login") -> str:
+        html = self.get(page_url).get_data(as_text=True)
+        match = CSRF_INPUT.search(html) or re.search(r'"X-CSRFToken": "([^"]+)"', html)
+        assert match, f"no CSRF token on {page_url}"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict | None = None, page: str | None = None, **kwargs):
+        """POST ``data`` to ``url`` with the CSRF token of ``page`` (default: ``url`` itself)."""
+        data = dict(data or {})
+        data["csrf_token"] = self.csrf_token(page or url)
+        return self.post(url, data=data, **kwargs)
+
+    def login(self, phone: str, password: str = factories.PASSWORD):
+        return self.submit("/login", {"phone": phone, "password": password}, page="/login")
+
+    def logout(self):
+        return self.submit("/logout", page="/account")
+
+
+@pytest.fixture
+def make_user(app):
+    return factories.make_user
+
+
+@pytest.fixture
+def login_as(client):
+    """Log the client in as a new user of ``role``; returns the user."""
+
+    def login(role: str, **fields):
+        user = factories.make_user(role=role, **fields)
+        response = client.login(user.phone)
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return user
+
+    return login
