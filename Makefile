@@ -11,7 +11,7 @@ APT_RUN  := fonts-noto-cjk libharfbuzz-subset0
 APT_TEST := $(APT_RUN) chromium postgresql poppler-utils
 APT_BENCH := wrk
 
-.PHONY: run test test-sqlite test-postgres bench setup setup-test translations clean
+.PHONY: run test test-sqlite test-postgres bench setup setup-test translations messages clean
 
 run: setup
 	$(BIN)/flask db upgrade
@@ -52,7 +52,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d gridapp/translations
+	$(BIN)/pybabel compile --statistics -d gridapp/translations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
@@ -70,3 +70,9 @@ if [ -n "$$missing" ]; then \
   fi; \
 fi
 endef
+
+# Refresh the English catalog after changing user-visible text; then translate the new entries.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F gridapp/translations/babel.cfg -k _l -k lazy_gettext \
+	  -o gridapp/translations/messages.pot --no-location --sort-output --project gridapp gridapp templates
+	$(BIN)/pybabel update -i gridapp/translations/messages.pot -d gridapp/translations --no-fuzzy-matching

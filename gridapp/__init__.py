@@ -1,7 +1,7 @@
 """gridapp: volunteer points, the month-end exchange counter, donated goods and snow-clearing notices."""
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
@@ -13,9 +13,10 @@ __all__ = ["create_app"]
 
 
 def select_locale():
+    """The language cookie's choice; Chinese otherwise (and outside requests: CLI, services in tests)."""
     from .home.views import LANGUAGE_COOKIE
 
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    chosen = request.cookies.get(LANGUAGE_COOKIE) if has_request_context() else None
     return chosen if chosen in ("zh_CN", "en") else "zh_CN"
 
 

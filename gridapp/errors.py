@@ -15,7 +15,7 @@ class DomainError(Exception):
     def __init__(self, message=None, **params):
         self.params = params
         self._message = message
-        super().__init__(str(message or self.default_message))
+        super().__init__(message or self.default_message)
 
     @property
     def message(self) -> str:

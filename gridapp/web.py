@@ -3,6 +3,7 @@ import hashlib
 from pathlib import Path
 
 from flask import render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -68,6 +69,8 @@ class StaticFingerprints:
     @staticmethod
     def cache_forever(response):
         if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
+            # A versioned URL never changes: no revalidation, and one copy whoever is logged in.
+            response.cache_control.no_cache = None
             response.cache_control.public = True
             response.cache_control.max_age = ONE_YEAR
             response.cache_control.immutable = True
@@ -115,7 +118,18 @@ def register_error_pages(app):
         return error_page(500)
 
 
+class NoSessionForStaticFiles(SecureCookieSessionInterface):
+    """Static files never touch the session: no Set-Cookie and no ``Vary: Cookie``,
+    so one cached copy of the stylesheet serves before and after login."""
+
+    def save_session(self, app, session, response):
+        if request.endpoint == "static":
+            return
+        super().save_session(app, session, response)
+
+
 def register_response_hooks(app):
+    app.session_interface = NoSessionForStaticFiles()
     app.after_request(security_headers)
     app.after_request(add_vary_header)
     StaticFingerprints(app)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -121,8 +122,14 @@ def runner(app):
 class FormClient(FlaskClient):
     """A test client that submits forms the way a browser does: with the page's CSRF token."""
 
+    def open(self, *args, **kwargs):
+        # The test holds an app context, which Flask reuses for the client's requests; a real
+        # server starts each request with an empty ``g`` (CSRF token, current user), so do the same.
+        g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
     def csrf_token(self, page_url: str = "/login") -> str:
-        html = self.get(page_url).get_data(as_text=True)
+        html = self.get(page_url, follow_redirects=True).get_data(as_text=True)
         match = CSRF_INPUT.search(html) or re.search(r'"X-CSRFToken": "([^"]+)"', html)
         assert match, f"no CSRF token on {page_url}"
         return match.group(1)

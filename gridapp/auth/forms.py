@@ -5,6 +5,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from .models import ROLE_LABELS
@@ -100,13 +101,13 @@ class VolunteerForm(FlaskForm):
                             render_kw={"autocomplete": "new-password"})
 
     def set_team_choices(self, teams):
-        self.team.choices = [(0, _l("暂不加入"))] + [(t.id, t.name) for t in teams]
+        self.team.choices = [SelectChoice(0, _l("暂不加入"))] + [SelectChoice(t.id, t.name) for t in teams]
 
 
 class AccountForm(FlaskForm):
     """An admin creates a staff, admin or sponsor account."""
 
-    role = SelectField(_l("角色"), choices=[(r, ROLE_LABELS[r]) for r in ("staff", "sponsor", "admin")],
+    role = SelectField(_l("角色"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ("staff", "sponsor", "admin")],
                        validators=[DataRequired(_l("请选择角色。"))])
     name = name_field()
     phone = phone_field()
@@ -114,7 +115,8 @@ class AccountForm(FlaskForm):
     password = new_password_field(_l("初始密码"))
 
     def set_sponsor_choices(self, sponsors):
-        self.sponsor.choices = [(0, _l("（非爱心企业账号不用选）"))] + [(s.id, s.name) for s in sponsors]
+        self.sponsor.choices = ([SelectChoice(0, _l("（非爱心企业账号不用选）"))]
+                               + [SelectChoice(s.id, s.name) for s in sponsors])
 
 
 class ChangePasswordForm(FlaskForm):

@@ -68,7 +68,7 @@ def _review(user_id: int, approve: bool):
     form = ReviewForm()
     error = None
     if not form.validate_on_submit():
-        error = "；".join(e for errors in form.errors.values() for e in errors)
+        error = " ".join(e for errors in form.errors.values() for e in errors)
     elif not approve and not form.reason.data:
         error = _("请填写不通过的原因，居民登录时会看到。")
     else:

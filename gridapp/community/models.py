@@ -1,3 +1,4 @@
+from flask_babel import gettext
 from sqlalchemy import CheckConstraint, UniqueConstraint
 
 from ..clock import utcnow
@@ -21,7 +22,7 @@ class Household(db.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.building}栋{self.unit}单元{self.room}室"
+        return gettext("%(building)s栋%(unit)s单元%(room)s室", building=self.building, unit=self.unit, room=self.room)
 
     def __repr__(self):
         return f"<Household {self.label}>"

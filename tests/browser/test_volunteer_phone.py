@@ -1,0 +1,103 @@
+"""A volunteer logs in on a cheap phone over a slow mobile network, in a real Chromium."""
+from urllib.parse import urlsplit
+
+import pytest
+
+from gridapp.demo import DEMO_PASSWORD, seed_demo
+from gridapp.extensions import db
+
+from .conftest import TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+VOLUNTEER_PHONE = "13800000003"
+VOLUNTEER_NAME = "蒋生军"
+PHONE = dict(
+    viewport={"width": 360, "height": 640},
+    device_scale_factor=2,
+    is_mobile=True,
+    has_touch=True,
+    locale="zh-CN",
+)
+# ~400 kbps each way with 400 ms round trips: a weak 3G/edge-of-coverage connection.
+SLOW_NETWORK = {
+    "offline": False,
+    "latency": 400,
+    "downloadThroughput": 400_000 // 8,
+    "uploadThroughput": 400_000 // 8,
+}
+
+
+@pytest.fixture
+def demo(app):
+    seed_demo()
+    db.session.commit()
+    db.session.remove()  # hold no connection while the server thread works
+
+
+def open_phone(browser, live_server, **options):
+    """A phone-shaped context; returns (context, page, requests, errors)."""
+    context = browser.new_context(**PHONE, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    requests, errors = [], []
+    context.on("request", lambda request: requests.append(request.url))
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    return context, page, requests, errors
+
+
+def throttle(context, page):
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", SLOW_NETWORK)
+
+
+def log_in(page, live_server):
+    page.goto(f"{live_server.url}/login")
+    page.fill("input[name=phone]", VOLUNTEER_PHONE)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():  # POST /login → 303 → / → /me, then the page's "load"
+        page.get_by_role("button", name="登录").tap()
+
+
+def assert_volunteer_home(page, live_server):
+    assert urlsplit(page.url).path == "/me"
+    assert page.locator("h1").inner_text() == f"您好，{VOLUNTEER_NAME}"
+    assert "本月积分兑换日" in page.locator("main").inner_text()
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 360, f"page is {scroll_width}px wide at a 360px viewport"
+
+
+def assert_only_local(requests, live_server):
+    foreign = [url for url in requests if urlsplit(url).scheme != "data" and urlsplit(url).netloc != live_server.host]
+    assert not foreign, f"requests left the live server: {foreign}"
+    assert requests, "no requests recorded"
+
+
+def test_volunteer_logs_in_on_slow_phone(demo, live_server, browser, tmp_path):
+    context, page, requests, errors = open_phone(browser, live_server)
+    try:
+        throttle(context, page)
+        log_in(page, live_server)
+        assert_volunteer_home(page, live_server)
+        page.screenshot(path=tmp_path / "volunteer-home-360.png", full_page=True)
+    finally:
+        context.close()
+    assert_only_local(requests, live_server)
+    assert not errors, f"browser console errors: {errors}"
+
+
+def test_volunteer_logs_in_without_javascript(demo, live_server, browser, tmp_path):
+    context, page, requests, errors = open_phone(browser, live_server, java_script_enabled=False)
+    try:
+        throttle(context, page)
+        log_in(page, live_server)
+        assert_volunteer_home(page, live_server)
+        page.screenshot(path=tmp_path / "volunteer-home-360-nojs.png", full_page=True)
+    finally:
+        context.close()
+    assert_only_local(requests, live_server)
+    assert not errors, f"browser console errors: {errors}"

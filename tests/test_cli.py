@@ -1,0 +1,100 @@
+"""The operations commands: seed-demo, verify, doctor, backup, create-user."""
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+
+from gridapp.auth.models import User
+from gridapp.community.models import Household, Team
+from gridapp.extensions import db
+from gridapp.goods.models import Sponsor
+
+
+def test_seed_demo_builds_the_world_of_the_report_and_is_idempotent(runner):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    counts = (Sponsor.query.count(), Team.query.count(), Household.query.count(), User.query.count())
+    assert counts[:3] == (16, 10, 550)
+    assert "13800000003" in first.output and "gridapp2026" in first.output
+    assert User.query.filter(User.name.like("%·%")).count() >= 10  # Uyghur and Kazakh names
+    assert {u.role for u in User.query} == {"admin", "staff", "volunteer", "sponsor"}
+
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0
+    assert (Sponsor.query.count(), Team.query.count(), Household.query.count(), User.query.count()) == counts
+
+
+def test_verify_passes_on_the_demo_data(runner):
+    runner.invoke(args=["seed-demo"])
+    result = runner.invoke(args=["verify"])
+    assert result.exit_code == 0, result.output
+    assert "All invariants hold" in result.output
+
+
+def test_verify_fails_naming_the_broken_row(runner, app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL cannot hold a dangling foreign key; the SQLite check has nothing to find there")
+    runner.invoke(args=["seed-demo"])
+    user_id = User.query.filter_by(phone="13800000003").one().id
+    # Simulate a file edited by hand with foreign keys off: the user's household no longer exists.
+    path = db.engine.url.database
+    db.session.remove()
+    db.engine.dispose()
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA foreign_keys=OFF")
+    raw.execute("UPDATE users SET household_id = 99999 WHERE id = ?", (user_id,))
+    raw.commit()
+    raw.close()
+    result = runner.invoke(args=["verify"])
+    assert result.exit_code == 1
+    assert "FAIL foreign_keys_hold" in result.output
+    assert "users rowid " + str(user_id) in result.output
+
+
+def test_verify_fails_when_the_schema_is_behind(runner):
+    db.session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    db.session.commit()
+    result = runner.invoke(args=["verify"])
+    assert result.exit_code == 1
+    assert "FAIL schema_is_migrated" in result.output
+
+
+def test_doctor_reports_database_and_fonts(runner):
+    result = runner.invoke(args=["doctor"])
+    assert "database reachable" in result.output
+    assert "database migrated" in result.output
+    assert ("CJK font" in result.output) and ("harfbuzz-subset" in result.output)
+
+
+def test_backup_makes_a_sound_copy(runner, tmp_path):
+    if db.engine.dialect.name != "sqlite":
+        result = runner.invoke(args=["backup", str(tmp_path / "x.dump")])
+        assert result.exit_code != 0 and "pg_dump" in result.output
+        return
+    runner.invoke(args=["seed-demo"])
+    target = tmp_path / "backup.sqlite3"
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    copy = sqlite3.connect(target)
+    assert copy.execute("SELECT count(*) FROM households").fetchone()[0] == 550
+    copy.close()
+    again = runner.invoke(args=["backup", str(target)])
+    assert again.exit_code != 0 and "exists already" in again.output
+
+
+def test_create_user_makes_an_active_admin(runner):
+    result = runner.invoke(args=["create-user", "--role", "admin", "--name", "张亚鹏", "--phone", "138 0000 1111"],
+                           input="a-long-password\na-long-password\n")
+    assert result.exit_code == 0, result.output
+    user = User.query.filter_by(phone="13800001111").one()
+    assert (user.role, user.status) == ("admin", "active")
+
+
+def test_create_user_refuses_bad_phone_and_unknown_sponsor(runner):
+    bad_phone = runner.invoke(args=["create-user", "--role", "staff", "--name", "王", "--phone", "12345"],
+                              input="a-long-password\na-long-password\n")
+    assert bad_phone.exit_code != 0 and "11-digit" in bad_phone.output
+    no_sponsor = runner.invoke(args=["create-user", "--role", "sponsor", "--name", "王", "--phone", "13800001112",
+                                     "--sponsor", "不存在的店"], input="a-long-password\na-long-password\n")
+    assert no_sponsor.exit_code != 0 and "no sponsor named" in no_sponsor.output
+    assert User.query.count() == 0
