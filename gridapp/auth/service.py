@@ -61,9 +61,19 @@ def _add_user(user: User) -> User:
 def register_resident(*, name, phone, password, building, unit, room, team=None) -> User:
     """A resident registers on their own phone: a volunteer account that stays *pending* until staff approve.
 
-    Raises PhoneTaken if the number is already registered.
+    A resident whose earlier registration was turned down may register again with the same number.
+    Raises PhoneTaken if the number belongs to any other account.
     """
     household = find_or_create_household(building, unit, room)
+    previous = User.query.filter_by(phone=phone, status="rejected").one_or_none()
+    if previous is not None:
+        # A turned-down resident may apply again with corrected details; the reviewer starts afresh.
+        previous.name, previous.household, previous.team = name, household, team
+        previous.password_hash = hash_password(password)
+        previous.status, previous.rejection_reason = "pending", None
+        previous.reviewed_by_id = previous.reviewed_at = None
+        previous.session_nonce = new_session_nonce()
+        return previous
     user = User(
         name=name, phone=phone, password_hash=hash_password(password), role="volunteer",
         status="pending", household=household, team=team,

@@ -60,6 +60,17 @@ def test_rejected_user_is_told_the_reason(app):
     assert "非本小区住户" in caught.value.message
 
 
+def test_a_rejected_resident_may_apply_again(app):
+    staff = factories.make_user(role="staff")
+    user = service.register_resident(**RESIDENT)
+    service.reject_registration(staff, user, "房号填错了")
+    db.session.commit()
+    again = service.register_resident(**{**RESIDENT, "room": "402"})
+    db.session.commit()
+    assert again.id == user.id
+    assert (again.status, again.rejection_reason, again.household.room) == ("pending", None, "402")
+
+
 def test_approving_twice_is_refused_without_a_second_effect(app):
     staff, other_staff = factories.make_user(role="staff"), factories.make_user(role="staff")
     user = service.register_resident(**RESIDENT)
