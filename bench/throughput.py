@@ -70,7 +70,7 @@ def check_logged_in(browser) -> list[str]:
     The first view after login may set one (the CSRF token joins the fresh session); the jar takes
     it, so wrk sends the settled cookie. Returns the Set-Cookie headers of the repeat view.
     """
-    for attempt in ("first", "repeat"):
+    for _view in ("first", "repeat"):
         page = browser.request("/me")
         if page.status != 200:
             raise RuntimeError(f"GET /me with the session cookie answered {page.status}, expected 200")
