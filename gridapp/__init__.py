@@ -1,6 +1,7 @@
 """gridapp: volunteer points, the month-end exchange counter, donated goods and snow-clearing notices."""
 from pathlib import Path
 
+from babel import Locale
 from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
@@ -12,12 +13,16 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 __all__ = ["create_app"]
 
 
+# Parsed once: Babel's parse of a locale name scans its whole locale list, twice a request.
+LOCALES = {code: Locale.parse(code) for code in Config.LANGUAGES}
+
+
 def select_locale():
     """The language cookie's choice; Chinese otherwise (and outside requests: CLI, services in tests)."""
     from .home.views import LANGUAGE_COOKIE
 
     chosen = request.cookies.get(LANGUAGE_COOKIE) if has_request_context() else None
-    return chosen if chosen in ("zh_CN", "en") else "zh_CN"
+    return LOCALES.get(chosen) or LOCALES["zh_CN"]
 
 
 def create_app(config=None) -> Flask:

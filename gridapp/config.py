@@ -44,6 +44,7 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get(
             "GRIDAPP_DATABASE_URL", f"sqlite:///{folder / 'gridapp.sqlite3'}"
         )
+
         self.SECRET_KEY = os.environ.get("GRIDAPP_SECRET_KEY") or load_or_create_secret_key(folder)
         https = _env_flag("GRIDAPP_HTTPS")
         self.SESSION_COOKIE_SECURE = https
@@ -54,7 +55,11 @@ class Config:
         self.LOGIN_LIMIT_PER_IP = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_IP", "30 per 10 minutes")
         self.LOGIN_LIMIT_PER_PHONE = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_PHONE", "5 per 10 minutes")
 
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    @property
+    def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:
+        # A server across the network may drop idle connections; a SQLite file cannot.
+        return {} if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") else {"pool_pre_ping": True}
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -5,6 +5,7 @@ not commit: the view commits once.
 """
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..clock import utcnow
 from ..community.service import find_or_create_household
@@ -202,7 +203,8 @@ def load_session_user(session_id: str) -> User | None:
     user_id, _, nonce = session_id.partition(".")
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # Household and team come in the same query: every volunteer page shows them.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.household), joinedload(User.team)])
     if user is None or user.session_nonce != nonce or not user.is_active:
         return None
     return user
