@@ -46,6 +46,7 @@ class User(UserMixin, db.Model):
             "(role = 'sponsor' AND sponsor_id IS NOT NULL) OR (role <> 'sponsor' AND sponsor_id IS NULL)",
             name="sponsor_only_for_sponsor_role",
         ),
+        CheckConstraint("points_balance >= 0", name="points_balance_not_negative"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -64,6 +65,9 @@ class User(UserMixin, db.Model):
     reviewed_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
     rejection_reason = db.Column(db.String(200))
     last_login_at = db.Column(db.DateTime)
+    # A cache of the sum of this volunteer's points entries, written only by gridapp.points.service
+    # in the same transaction as the entry; `flask verify` checks the two agree.
+    points_balance = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     household = db.relationship("Household")
     team = db.relationship("Team")

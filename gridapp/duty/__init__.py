@@ -1,0 +1,1 @@
+"""Duty: types of volunteer work, sessions staff schedule, and volunteers' check-ins, where points are earned."""

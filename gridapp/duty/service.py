@@ -1,0 +1,389 @@
+"""Duty rules: scheduling sessions, signing up, checking in and out, and the grid worker's roster.
+
+Points are earned only through ``confirm`` (and changed only through ``reject`` and
+``correct_points``), which call the points ledger in the caller's transaction. Places are
+counted with conditional UPDATEs on ``duty_sessions.taken``, so simultaneous check-ins never
+exceed the capacity, and every state change of an attendance is a conditional UPDATE too,
+so a double tap finds nothing left to change.
+"""
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..auth.models import User
+from ..auth.service import require_role
+from ..clock import to_local
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..points import service as points
+from ..points.models import PointsEntry
+from .models import HOLDS_A_PLACE, PRESENT, Attendance, DutySession, DutyType
+
+STAFF = ("staff", "admin")
+DEFAULT_OPENS_BEFORE = timedelta(minutes=30)
+MAX_REPEAT_WEEKS = 26
+
+
+class CheckInClosed(DomainError):
+    default_message = _l("现在不在签到时间内。签到时间：%(opens)s 至 %(closes)s。")
+
+
+class SessionFull(DomainError):
+    default_message = _l("名额已满（共 %(capacity)d 人），请联系网格员。")
+
+
+class AlreadyCheckedIn(DomainError):
+    default_message = _l("您已于 %(time)s 签到，无需重复签到。")
+
+
+class NotYourTeam(DomainError):
+    default_message = _l("这项志愿服务仅限“%(team)s”队员参加。")
+
+
+class SessionOver(DomainError):
+    default_message = _l("这项志愿服务已经结束。")
+
+
+class NotPresent(DomainError):
+    default_message = _l("只能确认已签到的志愿者。")
+
+
+class NotCheckedIn(DomainError):
+    default_message = _l("您还没有签到，不能签退。")
+
+
+class BadSchedule(DomainError):
+    default_message = _l("时间安排有误。")
+
+
+def _time(value: datetime) -> str:
+    return to_local(value).strftime("%m-%d %H:%M")
+
+
+# --- duty types and sessions ------------------------------------------------------------
+
+def add_duty_type(actor: User, name: str, default_points: int) -> DutyType:
+    """Staff add a kind of duty. Raises PermissionDenied, or DomainError if the name exists."""
+    require_role(actor, *STAFF)
+    if DutyType.query.filter_by(name=name).first() is not None:
+        raise DomainError(_l("已有名为“%(name)s”的服务类型。"), name=name)
+    duty_type = DutyType(name=name, default_points=default_points)
+    db.session.add(duty_type)
+    db.session.flush()
+    return duty_type
+
+
+def schedule(actor: User, *, duty_type: DutyType, title: str, place: str, starts_at: datetime,
+             ends_at: datetime, points: int | None = None, capacity: int | None = None, team=None,
+             opens_before: timedelta = DEFAULT_OPENS_BEFORE, repeat_weeks: int = 1) -> list[DutySession]:
+    """Staff schedule a duty session, or the same session weekly for ``repeat_weeks`` weeks.
+
+    Points default to the type's; check-in opens ``opens_before`` the start and closes at the end.
+    Raises PermissionDenied, or BadSchedule for an end before the start or an unreasonable repeat.
+    """
+    require_role(actor, *STAFF)
+    if ends_at <= starts_at:
+        raise BadSchedule(_l("结束时间必须晚于开始时间。"))
+    if ends_at - starts_at > timedelta(hours=24):
+        raise BadSchedule(_l("一次服务不能超过24小时。"))
+    if not 1 <= repeat_weeks <= MAX_REPEAT_WEEKS:
+        raise BadSchedule(_l("每周重复的周数需在1到%(max)d之间。"), max=MAX_REPEAT_WEEKS)
+    series = secrets.token_hex(8) if repeat_weeks > 1 else None
+    sessions = []
+    for week in range(repeat_weeks):
+        shift = timedelta(weeks=week)
+        session = DutySession(
+            duty_type=duty_type, title=title, place=place, starts_at=starts_at + shift, ends_at=ends_at + shift,
+            checkin_opens_at=starts_at + shift - opens_before, checkin_closes_at=ends_at + shift,
+            points=points or duty_type.default_points, capacity=capacity, team=team, series=series,
+            created_by_id=actor.id,
+        )
+        db.session.add(session)
+        sessions.append(session)
+    db.session.flush()
+    return sessions
+
+
+def get_session(session_id: int) -> DutySession:
+    session = db.session.get(DutySession, session_id)
+    if session is None:
+        raise NotFound()
+    return session
+
+
+def session_by_token(token: str) -> DutySession:
+    """The session behind a printed QR code; raises NotFound."""
+    session = DutySession.query.filter_by(token=token).one_or_none()
+    if session is None:
+        raise NotFound(_l("二维码无效：找不到这项志愿服务。"))
+    return session
+
+
+def sessions_for_volunteer(volunteer: User, now: datetime, days: int = 7) -> list[tuple[DutySession, Attendance | None]]:
+    """Today's and upcoming sessions the volunteer may join (their team's or open to all), with their attendance."""
+    sessions = (DutySession.query
+                .filter(DutySession.ends_at >= now, DutySession.starts_at <= now + timedelta(days=days))
+                .filter(or_(DutySession.team_id.is_(None), DutySession.team_id == volunteer.team_id))
+                .order_by(DutySession.starts_at).limit(30).all())
+    mine = {a.session_id: a for a in Attendance.query.filter(
+        Attendance.volunteer_id == volunteer.id, Attendance.session_id.in_([s.id for s in sessions]))}
+    return [(session, mine.get(session.id)) for session in sessions]
+
+
+def attendance_of(volunteer: User, session: DutySession) -> Attendance | None:
+    return Attendance.query.filter_by(session_id=session.id, volunteer_id=volunteer.id).one_or_none()
+
+
+def staff_sessions(now: datetime, past: bool = False, page: int = 1):
+    query = DutySession.query.options(db.joinedload(DutySession.duty_type))
+    if past:
+        query = query.filter(DutySession.ends_at < now).order_by(DutySession.starts_at.desc())
+    else:
+        query = query.filter(DutySession.ends_at >= now).order_by(DutySession.starts_at)
+    return query.paginate(page=page, per_page=30, error_out=False)
+
+
+# --- places ----------------------------------------------------------------------------
+
+def _take_place(session: DutySession, *, over_capacity: bool = False) -> None:
+    """Hold one place; refuses when full unless staff mark someone present (they came, so they count)."""
+    condition = [DutySession.id == session.id]
+    if not over_capacity:
+        condition.append(or_(DutySession.capacity.is_(None), DutySession.taken < DutySession.capacity))
+    moved = db.session.execute(update(DutySession).where(*condition).values(taken=DutySession.taken + 1)
+                               .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise SessionFull(capacity=session.capacity)
+    db.session.expire(session, ["taken"])
+
+
+def _free_place(session: DutySession) -> None:
+    db.session.execute(update(DutySession).where(DutySession.id == session.id, DutySession.taken > 0)
+                       .values(taken=DutySession.taken - 1).execution_options(synchronize_session=False))
+    db.session.expire(session, ["taken"])
+
+
+def _transition(attendance: Attendance, from_statuses, **values) -> bool:
+    """Move the attendance on only if it is still in one of ``from_statuses``; False if someone was first."""
+    moved = db.session.execute(
+        update(Attendance).where(Attendance.id == attendance.id, Attendance.status.in_(from_statuses))
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(attendance)
+    return moved == 1
+
+
+def _new_attendance(session: DutySession, volunteer: User, **values) -> Attendance:
+    """Insert the volunteer's row for this session; a concurrent insert of the same pair wins."""
+    attendance = Attendance(session_id=session.id, volunteer_id=volunteer.id, **values)
+    try:
+        with db.session.begin_nested():
+            db.session.add(attendance)
+    except IntegrityError:
+        return None
+    return attendance
+
+
+def _check_team(volunteer: User, session: DutySession) -> None:
+    if session.team_id is not None and volunteer.team_id != session.team_id:
+        raise NotYourTeam(team=session.team.name)
+
+
+# --- volunteers ------------------------------------------------------------------------
+
+def sign_up(volunteer: User, session: DutySession, now: datetime) -> Attendance:
+    """A volunteer signs up ahead (optional). Holds a place; raises SessionOver, NotYourTeam, SessionFull.
+
+    Signing up again is a no-op.
+    """
+    require_role(volunteer, "volunteer")
+    if now > session.ends_at:
+        raise SessionOver()
+    _check_team(volunteer, session)
+    attendance = attendance_of(volunteer, session)
+    if attendance is None:
+        attendance = _new_attendance(session, volunteer, status="signed_up", signed_up_at=now)
+        if attendance is None:
+            return attendance_of(volunteer, session)
+        _take_place(session)
+    elif attendance.status == "cancelled":
+        if _transition(attendance, ("cancelled",), status="signed_up", signed_up_at=now):
+            _take_place(session)
+    return attendance
+
+
+def cancel_sign_up(volunteer: User, session: DutySession) -> Attendance | None:
+    """Withdraw a sign-up before checking in, freeing the place. A no-op when there is nothing to cancel."""
+    attendance = attendance_of(volunteer, session)
+    if attendance is not None and _transition(attendance, ("signed_up",), status="cancelled"):
+        _free_place(session)
+    return attendance
+
+
+def check_in(volunteer: User, session: DutySession, now: datetime) -> Attendance:
+    """签到: the volunteer checks in inside the window (default 30 min before start until the end).
+
+    Raises CheckInClosed, NotYourTeam, SessionFull, or AlreadyCheckedIn (with the time) on a second try.
+    """
+    require_role(volunteer, "volunteer")
+    if not session.window_open(now):
+        raise CheckInClosed(opens=_time(session.checkin_opens_at), closes=_time(session.checkin_closes_at))
+    _check_team(volunteer, session)
+    attendance = attendance_of(volunteer, session)
+    if attendance is None:
+        attendance = _new_attendance(session, volunteer, status="checked_in", checked_in_at=now)
+        if attendance is None:  # the same volunteer, a moment earlier, in another request
+            attendance = attendance_of(volunteer, session)
+        else:
+            _take_place(session)
+            return attendance
+    if attendance.status in ("signed_up", "cancelled"):
+        was = attendance.status
+        if _transition(attendance, (was,), status="checked_in", checked_in_at=now):
+            if was == "cancelled":
+                _take_place(session)
+            return attendance
+    raise AlreadyCheckedIn(time=_time(attendance.checked_in_at or now))
+
+
+def check_out(volunteer: User, session: DutySession, now: datetime) -> Attendance:
+    """签退. Raises NotCheckedIn if the volunteer has not checked in; checking out twice is a no-op."""
+    attendance = attendance_of(volunteer, session)
+    if attendance is None or attendance.status in ("signed_up", "cancelled"):
+        raise NotCheckedIn()
+    _transition(attendance, ("checked_in",), status="checked_out", checked_out_at=now)
+    return attendance
+
+
+# --- the grid worker's roster -----------------------------------------------------------
+
+def roster(session: DutySession) -> list[Attendance]:
+    order = {"checked_in": 0, "checked_out": 1, "signed_up": 2, "confirmed": 3, "rejected": 4, "cancelled": 5}
+    rows = (session.attendances.options(db.joinedload(Attendance.volunteer), db.joinedload(Attendance.award_entry))
+            .all())
+    return sorted(rows, key=lambda a: (order[a.status], a.checked_in_at or a.signed_up_at or datetime.min))
+
+
+def get_attendance(session: DutySession, attendance_id: int) -> Attendance:
+    attendance = db.session.get(Attendance, attendance_id)
+    if attendance is None or attendance.session_id != session.id:
+        raise NotFound()
+    return attendance
+
+
+def mark_present(actor: User, session: DutySession, volunteer: User, now: datetime) -> Attendance:
+    """Staff check in a volunteer without a phone (or from a paper sign-in sheet), at any time.
+
+    They came, so they count even beyond the capacity. Marking someone present twice is a no-op.
+    """
+    require_role(actor, *STAFF)
+    if volunteer.role != "volunteer" or not volunteer.is_active:
+        raise DomainError(_l("只能为已启用的志愿者签到。"))
+    values = dict(status="checked_in", checked_in_at=min(now, session.ends_at), marked_by_id=actor.id)
+    attendance = attendance_of(volunteer, session)
+    if attendance is None:
+        attendance = _new_attendance(session, volunteer, **values)
+        if attendance is not None:
+            _take_place(session, over_capacity=True)
+            return attendance
+        attendance = attendance_of(volunteer, session)
+    if attendance.status in ("signed_up", "cancelled"):
+        was = attendance.status
+        if _transition(attendance, (was,), **values) and was == "cancelled":
+            _take_place(session, over_capacity=True)
+    return attendance
+
+
+def _award_key(attendance: Attendance) -> str:
+    """The award's idempotency key: the same for every simultaneous confirm of this attendance,
+    new after each reversal, so that one attendance has at most one unreversed award."""
+    last_reversal = (db.session.query(PointsEntry.id)
+                     .filter(PointsEntry.reference == attendance.reference, PointsEntry.kind == "reversal")
+                     .order_by(PointsEntry.id.desc()).limit(1).scalar())
+    return f"{attendance.reference}:award:after:{last_reversal or 0}"
+
+
+def _description(session: DutySession) -> str:
+    return f"{session.duty_type.name}：{session.title}"
+
+
+def confirm(actor: User, attendance: Attendance, now: datetime, points_override: int | None = None) -> Attendance:
+    """Staff confirm attendance: the volunteer earns the session's points, exactly once.
+
+    Confirming a confirmed attendance is a no-op. A volunteer still checked in after the end is
+    checked out at the end (marked automatic). Raises NotPresent for one who has not checked in.
+    """
+    require_role(actor, *STAFF)
+    if attendance.status == "confirmed":
+        return attendance
+    if attendance.status not in PRESENT:
+        raise NotPresent()
+    session = attendance.session
+    volunteer = db.session.get(User, attendance.volunteer_id)
+    entry = points.award(volunteer, points_override or session.points, reference=attendance.reference,
+                         description=_description(session), key=_award_key(attendance), by=actor)
+    values = dict(status="confirmed", award_entry_id=entry.id, reviewed_by_id=actor.id, reviewed_at=now)
+    if attendance.status == "checked_in" and now >= session.ends_at:
+        values.update(checked_out_at=session.ends_at, auto_checked_out=True)
+    if not _transition(attendance, PRESENT, **values):
+        if attendance.status == "confirmed":
+            # Someone confirmed first; the award above was theirs (same key), so nothing changed.
+            return attendance
+        raise NotPresent()
+    return attendance
+
+
+def confirm_all_present(actor: User, session: DutySession, now: datetime) -> int:
+    """Confirm everyone checked in or out; returns how many were confirmed now."""
+    require_role(actor, *STAFF)
+    confirmed = 0
+    for attendance in session.attendances.filter(Attendance.status.in_(PRESENT)).all():
+        before = attendance.status
+        confirm(actor, attendance, now)
+        confirmed += before != attendance.status
+    return confirmed
+
+
+def reject(actor: User, attendance: Attendance, reason: str, now: datetime) -> Attendance:
+    """Staff reject an attendance with a reason; points already awarded are reversed (never edited).
+
+    Raises InsufficientPoints if those points were spent already, DomainError without a reason.
+    """
+    require_role(actor, *STAFF)
+    if not reason:
+        raise DomainError(_l("请填写不通过的原因。"))
+    if attendance.status == "rejected":
+        return attendance
+    if attendance.status == "confirmed" and attendance.award_entry is not None:
+        points.reverse(attendance.award_entry, reason=reason, by=actor)
+    _transition(attendance, PRESENT + ("confirmed", "signed_up"), status="rejected", rejection_reason=reason,
+                reviewed_by_id=actor.id, reviewed_at=now)
+    return attendance
+
+
+def correct_points(actor: User, attendance: Attendance, new_points: int, reason: str, now: datetime) -> Attendance:
+    """Change the points of a confirmed attendance: a reversal entry plus a new award, never an edit."""
+    require_role(actor, *STAFF)
+    if attendance.status != "confirmed":
+        raise DomainError(_l("只有已确认的记录才能更正积分。"))
+    if not reason:
+        raise DomainError(_l("请填写更正的原因。"))
+    if new_points <= 0:
+        raise DomainError(_l("积分必须大于0。"))
+    if attendance.award_entry.delta == new_points:
+        return attendance
+    points.reverse(attendance.award_entry, reason=reason, by=actor)
+    volunteer = db.session.get(User, attendance.volunteer_id)
+    entry = points.award(volunteer, new_points, reference=attendance.reference,
+                         description=f"{_description(attendance.session)}（更正：{reason}）",
+                         key=_award_key(attendance), by=actor)
+    _transition(attendance, ("confirmed",), award_entry_id=entry.id, reviewed_by_id=actor.id, reviewed_at=now)
+    return attendance
+
+
+def place_holders(session: DutySession) -> int:
+    """How many attendances hold a place (what ``taken`` must equal)."""
+    return db.session.scalar(select(db.func.count()).select_from(Attendance).where(
+        Attendance.session_id == session.id, Attendance.status.in_(HOLDS_A_PLACE)))

@@ -1,0 +1,45 @@
+"""One-time form tokens: a double tap or a retry over a bad network gives the first result again.
+
+A form that does something once (check in, confirm a redemption) carries a random token.
+The view records the token with the URL of its result in the same transaction as the effect;
+the same token again is answered with a redirect to that result instead of a second effect.
+"""
+import secrets
+
+from sqlalchemy.exc import IntegrityError
+
+from .clock import utcnow
+from .extensions import db
+
+
+class FormSubmission(db.Model):
+    """A form token that has been used, by whom, and where its result is shown."""
+
+    __tablename__ = "form_submissions"
+
+    token = db.Column(db.String(64), primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    result_url = db.Column(db.String(300), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def earlier_result(token: str | None, user) -> str | None:
+    """The result URL of an earlier submission of ``token`` by ``user`` (another user's token is ignored)."""
+    if not token:
+        return None
+    row = db.session.get(FormSubmission, token)
+    return row.result_url if row is not None and row.user_id == user.id else None
+
+
+def record(token: str, user, result_url: str) -> bool:
+    """Remember that ``token`` produced ``result_url``; False if it was recorded already (a race lost)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(FormSubmission(token=token, user_id=user.id, result_url=result_url))
+    except IntegrityError:
+        return False
+    return True

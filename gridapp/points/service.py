@@ -1,0 +1,118 @@
+"""The points ledger's rules (DESIGN.md §5).
+
+Every change is an append-only ``PointsEntry`` plus a conditional UPDATE of the cached
+``users.points_balance`` in the same transaction; the database refuses a negative balance
+(CHECK), a second entry with the same idempotency key (UNIQUE), a second reversal of one
+entry (UNIQUE ``reverses_id``), and any UPDATE or DELETE of an entry (trigger).
+Functions flush but never commit: the caller's transaction makes the whole action atomic.
+"""
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.exc import IntegrityError
+
+from ..auth.models import User
+from ..errors import DomainError
+from ..extensions import db
+from .models import PointsEntry
+
+HISTORY_PAGE_SIZE = 20
+
+
+class InsufficientPoints(DomainError):
+    default_message = _l("积分不足：需要 %(needed)d 分，现有 %(balance)d 分。")
+
+
+class NotReversible(DomainError):
+    default_message = _l("冲正记录本身不能再冲正。")
+
+
+def _existing(key: str) -> PointsEntry | None:
+    return PointsEntry.query.filter_by(idempotency_key=key).one_or_none()
+
+
+def _apply(volunteer: User, delta: int, kind: str, reference: str, description: str, key: str,
+           by: User | None, reverses: PointsEntry | None = None) -> PointsEntry:
+    """Write one entry and move the cached balance, or do nothing if ``key`` was used before."""
+    previous = _existing(key)
+    if previous is not None:
+        return previous
+    entry = PointsEntry(volunteer_id=volunteer.id, delta=delta, kind=kind, reference=reference,
+                        description=description[:200], idempotency_key=key,
+                        created_by_id=by.id if by else None, reverses_id=reverses.id if reverses else None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        # A concurrent request with the same key won; its entry is the result.
+        previous = _existing(key)
+        if previous is None:
+            raise
+        return previous
+    # The balance moves only if it stays >= 0; CHECK (points_balance >= 0) is the last line of defence.
+    moved = db.session.execute(
+        update(User).where(User.id == volunteer.id, User.points_balance + delta >= 0)
+        .values(points_balance=User.points_balance + delta)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        raise InsufficientPoints(needed=-delta, balance=balance(volunteer))
+    db.session.expire(volunteer, ["points_balance"])
+    return entry
+
+
+def award(volunteer: User, points: int, *, reference: str, description: str, key: str,
+          by: User | None = None) -> PointsEntry:
+    """Add ``points`` (> 0) to the volunteer's balance. The same ``key`` again returns the first entry."""
+    if points <= 0:
+        raise DomainError(_l("奖励积分必须大于0。"))
+    return _apply(volunteer, points, "award", reference, description, key, by)
+
+
+def spend(volunteer: User, points: int, *, reference: str, description: str, key: str,
+          by: User | None = None) -> PointsEntry:
+    """Take ``points`` (> 0) from the balance. Raises InsufficientPoints if the balance does not cover it."""
+    if points <= 0:
+        raise DomainError(_l("扣减积分必须大于0。"))
+    return _apply(volunteer, -points, "spend", reference, description, key, by)
+
+
+def reverse(entry: PointsEntry, *, reason: str, by: User | None = None) -> PointsEntry:
+    """Undo ``entry`` with an entry of the opposite sign. Each entry is reversed at most once:
+    reversing it again returns the first reversal.
+
+    Raises NotReversible for a reversal, InsufficientPoints if reversing an award would take
+    the balance below zero (the points were spent already).
+    """
+    if entry.kind == "reversal":
+        raise NotReversible()
+    key = f"reversal:{entry.id}"
+    earlier = PointsEntry.query.filter_by(reverses_id=entry.id).one_or_none()
+    if earlier is not None:
+        return earlier
+    volunteer = db.session.get(User, entry.volunteer_id)
+    return _apply(volunteer, -entry.delta, "reversal", entry.reference,
+                  f"冲正：{entry.description}（{reason}）", key, by, reverses=entry)
+
+
+def balance(volunteer: User) -> int:
+    """The volunteer's current balance (the cached column, kept equal to the sum of entries)."""
+    return db.session.query(User.points_balance).filter(User.id == volunteer.id).scalar()
+
+
+def earned_since(volunteer: User, since: datetime) -> int:
+    """Points earned (awards less reversed awards) since ``since``, for "this month"."""
+    earning = or_(PointsEntry.kind == "award", and_(PointsEntry.kind == "reversal", PointsEntry.delta < 0))
+    total = (db.session.query(func.coalesce(func.sum(PointsEntry.delta), 0))
+             .filter(PointsEntry.volunteer_id == volunteer.id, PointsEntry.created_at >= since, earning)
+             .scalar())
+    return max(int(total), 0)
+
+
+def history(volunteer: User, page: int = 1, per_page: int = HISTORY_PAGE_SIZE):
+    """The volunteer's entries, newest first, one page at a time (keyset-friendly index on volunteer_id, id)."""
+    query = (PointsEntry.query.filter_by(volunteer_id=volunteer.id)
+             .options(db.joinedload(PointsEntry.created_by))
+             .order_by(PointsEntry.id.desc()))
+    return query.paginate(page=page, per_page=per_page, error_out=False)
