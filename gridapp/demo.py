@@ -102,6 +102,77 @@ def _get_or_add(model, defaults: dict, **key):
     return row
 
 
+DUTY_TYPES = [("安全巡逻", 10), ("环境卫生整治", 10), ("政策宣传", 5), ("扫雪除冰", 15)]
+HISTORY_WEEKS = 26
+# (type, title, place, weekday (Mon=0), local start hour:minute, hours, capacity)
+WEEKLY_DUTIES = [
+    ("安全巡逻", "南门夜间巡逻", "B区南门岗亭", 1, (19, 30), 1.5, 12),
+    ("安全巡逻", "北门夜间巡逻", "B区北门岗亭", 4, (19, 30), 1.5, 12),
+    ("环境卫生整治", "周六环境卫生整治", "B区中心广场", 5, (9, 0), 2, 30),
+]
+MONTHLY_PUBLICITY = ("政策宣传", "政策宣传进楼栋", "网格党支部活动室")
+SNOW_DAYS_AGO = (20, 13, 6)  # recent snowfalls
+
+
+def _local_time(day, hour_minute):
+    from datetime import time
+
+    from .clock import from_local
+
+    return from_local(day, time(*hour_minute))
+
+
+def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now) -> int:
+    """Duty types, half a year of past sessions with ~1,200 confirmed participations, and this week's sessions.
+
+    Everything goes through the duty and points services, so the ledger is built as in real use.
+    Returns the number of participations added (0 when duty data exists already).
+    """
+    from datetime import timedelta
+
+    from .clock import to_local
+    from .duty import service as duty
+    from .duty.models import DutySession, DutyType
+
+    types = {name: _get_or_add(DutyType, dict(default_points=pts), name=name) for name, pts in DUTY_TYPES}
+    db.session.flush()
+    if DutySession.query.first() is not None:
+        return 0
+    today = to_local(now).date()
+    plans = []  # (type, title, place, starts_at, hours, capacity)
+    for week in range(HISTORY_WEEKS, -2, -1):
+        monday = today - timedelta(days=today.weekday(), weeks=week)
+        for type_name, title, place, weekday, at, hours, capacity in WEEKLY_DUTIES:
+            plans.append((type_name, title, place, _local_time(monday + timedelta(days=weekday), at), hours, capacity))
+        if monday.day <= 7:
+            plans.append((*MONTHLY_PUBLICITY, _local_time(monday + timedelta(days=2), (15, 0)), 2, 20))
+    for days_ago in SNOW_DAYS_AGO:
+        plans.append(("扫雪除冰", "扫雪除冰：主干道和背街小巷", "B区南门集合", _local_time(
+            today - timedelta(days=days_ago), (8, 0)), 3, None))
+    # Tonight's patrol opens for check-in within the hour, so the demo can be tried at once.
+    plans.append(("安全巡逻", "今晚夜间巡逻", "B区南门岗亭", now + timedelta(minutes=20), 2, 15))
+
+    # Some volunteers come often, most now and then: weights make the history look lived in.
+    weights = [rng.choice((1, 1, 1, 2, 3, 6)) for _ in volunteers]
+    participations = 0
+    for type_name, title, place, starts_at, hours, capacity in sorted(plans, key=lambda p: p[3]):
+        [session] = duty.schedule(staff, duty_type=types[type_name], title=title, place=place, starts_at=starts_at,
+                                  ends_at=starts_at + timedelta(hours=hours), capacity=capacity)
+        if session.ends_at >= now:
+            continue
+        wanted = min(capacity or 35, rng.randint(9, 22) if type_name != "扫雪除冰" else rng.randint(22, 35))
+        chosen = {id(v): v for v in rng.choices(volunteers, weights=weights, k=wanted)}.values()
+        for volunteer in chosen:
+            arrived = session.starts_at - timedelta(minutes=rng.randint(0, 25))
+            attendance = duty.check_in(volunteer, session, arrived)
+            if rng.random() < 0.8:
+                duty.check_out(volunteer, session, session.ends_at - timedelta(minutes=rng.randint(0, 10)))
+            duty.confirm(staff, attendance, session.ends_at + timedelta(hours=1))
+            participations += 1
+    db.session.flush()
+    return participations
+
+
 def seed_demo() -> dict[str, int]:
     """Add the demo world where missing; returns how many rows of each kind were added."""
     before = {m.__tablename__: m.query.count() for m in (Sponsor, Team, Household, User)}
@@ -144,6 +215,10 @@ def seed_demo() -> dict[str, int]:
                  role="volunteer", status="active", household=rng.choice(households),
                  team=rng.choice(teams) if rng.random() < 0.8 else None)
     db.session.flush()
-    return {name: model.query.count() - before[name]
-            for name, model in (("sponsors", Sponsor), ("teams", Team), ("households", Household),
-                                ("users", User))}
+    added = {name: model.query.count() - before[name]
+             for name, model in (("sponsors", Sponsor), ("teams", Team), ("households", Household),
+                                 ("users", User))}
+    staff = User.query.filter_by(phone=DEMO_LOGINS[1][0]).one()
+    volunteers = User.query.filter_by(role="volunteer", status="active").order_by(User.id).all()
+    added["participations"] = seed_duty(rng, staff, volunteers, utcnow())
+    return added

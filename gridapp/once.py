@@ -43,3 +43,30 @@ def record(token: str, user, result_url: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def run_once(token: str | None, user, action) -> str:
+    """Run ``action()`` (which returns the URL of its result) at most once per form token, and commit.
+
+    Returns the URL to redirect to: the earlier result when the token was used before. A
+    DomainError from ``action`` is raised after a rollback, unless an earlier submission of
+    the same token (a double tap that lost the race) answers instead.
+    """
+    from .errors import DomainError
+
+    earlier = earlier_result(token, user)
+    if earlier:
+        return earlier
+    try:
+        url = action()
+        if token and not record(token, user, url):
+            db.session.rollback()
+            return earlier_result(token, user) or url
+        db.session.commit()
+        return url
+    except DomainError:
+        db.session.rollback()
+        earlier = earlier_result(token, user)
+        if earlier:
+            return earlier
+        raise

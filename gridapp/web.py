@@ -146,3 +146,4 @@ def register_template_helpers(app):
     app.add_template_global(page_url)
     app.add_template_filter(lambda day: format_date(day, "full"), "date_cn")
     app.add_template_filter(lambda moment: format_datetime(moment, "short") if moment else "—", "datetime_cn")
+    app.add_template_filter(lambda moment: format_datetime(moment, "HH:mm") if moment else "—", "time_cn")

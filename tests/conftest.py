@@ -37,7 +37,7 @@ class Databases:
 
     def __init__(self, root: Path):
         self.root = root
-        self.template_url = None
+        self.templates: set[str] = set()
 
     def _admin_engine(self):
         return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
@@ -45,32 +45,43 @@ class Databases:
     def _pg_url(self, name):
         return sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
-    def migrate_template(self):
+    def _create(self, name: str, template: str | None = None) -> str:
         if POSTGRES_URL:
             engine = self._admin_engine()
             with engine.connect() as conn:
-                conn.execute(sa.text("DROP DATABASE IF EXISTS gridapp_template"))
-                conn.execute(sa.text("CREATE DATABASE gridapp_template"))
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+                conn.execute(sa.text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
             engine.dispose()
-            self.template_url = self._pg_url("gridapp_template")
-        else:
-            self.template_url = f"sqlite:///{self.root / 'template.sqlite3'}"
-        app = create_app(TestConfig(self.template_url, self.root / "instance"))
+            return self._pg_url(name)
+        path = self.root / f"{name}.sqlite3"
+        if template:
+            shutil.copy(self.root / f"{template}.sqlite3", path)
+        return f"sqlite:///{path}"
+
+    def _prepare(self, url: str, step) -> None:
+        app = create_app(TestConfig(url, self.root / "instance"))
         with app.app_context():
-            upgrade()
+            step()
+            db.session.commit()
+            db.session.remove()
             db.engine.dispose()
 
-    def fresh(self) -> str:
-        n = next(_counter)
-        if POSTGRES_URL:
-            engine = self._admin_engine()
-            with engine.connect() as conn:
-                conn.execute(sa.text(f"CREATE DATABASE test_{n} TEMPLATE gridapp_template"))
-            engine.dispose()
-            return self._pg_url(f"test_{n}")
-        path = self.root / f"test_{n}.sqlite3"
-        shutil.copy(self.root / "template.sqlite3", path)
-        return f"sqlite:///{path}"
+    def migrate_template(self):
+        self._prepare(self._create("gridapp_template"), upgrade)
+        self.templates = {"gridapp_template"}
+
+    def _demo_template(self) -> str:
+        """The migrated template plus the demo world, seeded once per run (it takes seconds)."""
+        if "gridapp_demo" not in self.templates:
+            from gridapp.demo import seed_demo
+
+            self._prepare(self._create("gridapp_demo", "gridapp_template"), seed_demo)
+            self.templates.add("gridapp_demo")
+        return "gridapp_demo"
+
+    def fresh(self, demo: bool = False) -> str:
+        template = self._demo_template() if demo else "gridapp_template"
+        return self._create(f"test_{next(_counter)}", template)
 
     def drop(self, url: str):
         if POSTGRES_URL:
@@ -93,8 +104,9 @@ def databases(tmp_path_factory):
 
 
 @pytest.fixture
-def database_url(databases):
-    url = databases.fresh()
+def database_url(databases, request):
+    """A fresh database; with ``@pytest.mark.demo`` it holds the demo world (`flask seed-demo`)."""
+    url = databases.fresh(demo=request.node.get_closest_marker("demo") is not None)
     yield url
     databases.drop(url)
 

@@ -10,31 +10,37 @@ from gridapp.extensions import db
 from gridapp.goods.models import Sponsor
 
 
-def test_seed_demo_builds_the_world_of_the_report_and_is_idempotent(runner):
-    first = runner.invoke(args=["seed-demo"])
-    assert first.exit_code == 0, first.output
-    counts = (Sponsor.query.count(), Team.query.count(), Household.query.count(), User.query.count())
+@pytest.mark.demo
+def test_the_demo_world_follows_the_report_and_seeding_again_adds_nothing(runner):
+    from gridapp.duty.models import Attendance
+    from gridapp.points.models import PointsEntry
+
+    counts = (Sponsor.query.count(), Team.query.count(), Household.query.count(), User.query.count(),
+              Attendance.query.count(), PointsEntry.query.count())
     assert counts[:3] == (16, 10, 550)
-    assert "13800000003" in first.output and "gridapp2026" in first.output
+    assert 1100 <= counts[4] <= 1400  # "1,200+ participations" in the report
     assert User.query.filter(User.name.like("%·%")).count() >= 10  # Uyghur and Kazakh names
     assert {u.role for u in User.query} == {"admin", "staff", "volunteer", "sponsor"}
+    assert User.query.filter_by(phone="13800000003").one().points_balance > 0
 
-    second = runner.invoke(args=["seed-demo"])
-    assert second.exit_code == 0
-    assert (Sponsor.query.count(), Team.query.count(), Household.query.count(), User.query.count()) == counts
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0, again.output
+    assert "13800000003" in again.output and "gridapp2026" in again.output
+    assert (Sponsor.query.count(), Team.query.count(), Household.query.count(), User.query.count(),
+            Attendance.query.count(), PointsEntry.query.count()) == counts
 
 
+@pytest.mark.demo
 def test_verify_passes_on_the_demo_data(runner):
-    runner.invoke(args=["seed-demo"])
     result = runner.invoke(args=["verify"])
     assert result.exit_code == 0, result.output
     assert "All invariants hold" in result.output
 
 
+@pytest.mark.demo
 def test_verify_fails_naming_the_broken_row(runner, app):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL cannot hold a dangling foreign key; the SQLite check has nothing to find there")
-    runner.invoke(args=["seed-demo"])
     user_id = User.query.filter_by(phone="13800000003").one().id
     # Simulate a file edited by hand with foreign keys off: the user's household no longer exists.
     path = db.engine.url.database
@@ -66,12 +72,12 @@ def test_doctor_reports_database_and_fonts(runner):
     assert ("CJK font" in result.output) and ("harfbuzz-subset" in result.output)
 
 
+@pytest.mark.demo
 def test_backup_makes_a_sound_copy(runner, tmp_path):
     if db.engine.dialect.name != "sqlite":
         result = runner.invoke(args=["backup", str(tmp_path / "x.dump")])
         assert result.exit_code != 0 and "pg_dump" in result.output
         return
-    runner.invoke(args=["seed-demo"])
     target = tmp_path / "backup.sqlite3"
     result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output

@@ -3,6 +3,7 @@
 The matrix is built from the app's own URL map, so a route added later is probed too.
 """
 import pytest
+from werkzeug.routing.converters import AnyConverter, IntegerConverter
 
 from gridapp.auth.models import ROLES
 from gridapp.auth.permissions import ANY_ROLE, PUBLIC
@@ -12,11 +13,18 @@ from . import factories
 SKIP_ENDPOINTS = {"static"}
 
 
+def sample_value(rule, arg):
+    converter = rule._converters[arg]
+    if isinstance(converter, AnyConverter):
+        return sorted(converter.items)[0]
+    return 1 if isinstance(converter, IntegerConverter) else "x"
+
+
 def routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in SKIP_ENDPOINTS:
             continue
-        url = rule.build({arg: 1 if arg.endswith("_id") or arg == "id" else "x" for arg in rule.arguments})[1]
+        url = rule.build({arg: sample_value(rule, arg) for arg in rule.arguments})[1]
         for method in sorted(rule.methods & {"GET", "POST"}):
             yield rule.endpoint, method, url, app.view_functions[rule.endpoint].access
 

@@ -2,7 +2,6 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_
 
 from ..community.service import active_teams, team_by_id
 from ..errors import DomainError
@@ -23,11 +22,7 @@ PAGE_SIZE = 30
 def volunteers():
     query = request.args.get("q", "").strip()[:40]
     page = request.args.get("page", 1, type=int)
-    volunteers_query = User.query.filter_by(role="volunteer", status="active")
-    if query:
-        like = f"%{query}%"
-        volunteers_query = volunteers_query.filter(or_(User.name.like(like), User.phone.like(f"%{query}")))
-    pagination = volunteers_query.order_by(User.name, User.id).paginate(page=page, per_page=PAGE_SIZE, error_out=False)
+    pagination = service.search_volunteers(query).paginate(page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template("accounts/volunteers.html", pagination=pagination, query=query,
                            pending_count=User.query.filter_by(status="pending").count())
 

@@ -4,6 +4,7 @@ Services take model objects and plain values, never the request. They flush but 
 not commit: the view commits once.
 """
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -118,6 +119,17 @@ def create_account(actor: User | None, *, role, name, phone, password, sponsor=N
         reviewed_by_id=actor.id if actor else None, reviewed_at=now,
     )
     return _add_user(user)
+
+
+def search_volunteers(query: str):
+    """Active volunteers whose name contains ``query`` or whose phone ends with it (staff look people up
+    by name or the last 4 digits), as a query to page or limit."""
+    volunteers = User.query.filter_by(role="volunteer", status="active")
+    query = (query or "").strip()
+    if query:
+        volunteers = volunteers.filter(or_(User.name.contains(query, autoescape=True),
+                                           User.phone.endswith(query, autoescape=True)))
+    return volunteers.order_by(User.name, User.id)
 
 
 def pending_registrations() -> list[User]:

@@ -1,5 +1,3 @@
-from datetime import datetime
-
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
@@ -8,19 +6,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..auth.models import User
 from ..auth.permissions import login_required, public, roles_required
 from ..auth.views import safe_next
-from ..clock import COMMUNITY_TZ
+from ..clock import local_today, utcnow
 from ..counter.schedule import next_redemption_day
+from ..duty import service as duty
 from ..extensions import db
+from ..points import service as points
 
 bp = Blueprint("home", __name__)
 
 ROLE_HOMES = {"volunteer": "home.volunteer", "staff": "home.staff", "admin": "home.staff",
               "sponsor": "home.sponsor"}
 LANGUAGE_COOKIE = "lang"
-
-
-def community_today():
-    return datetime.now(COMMUNITY_TZ).date()
 
 
 @bp.route("/")
@@ -34,7 +30,10 @@ def index():
 @bp.route("/me")
 @roles_required("volunteer")
 def volunteer():
-    return render_template("home/volunteer.html", redemption_day=next_redemption_day(community_today()))
+    now = utcnow()
+    return render_template("home/volunteer.html", redemption_day=next_redemption_day(local_today()), now=now,
+                           sessions=duty.sessions_for_volunteer(current_user, now),
+                           balance=points.balance(current_user))
 
 
 @bp.route("/staff")
@@ -44,7 +43,7 @@ def staff():
         "home/staff.html",
         pending_count=User.query.filter_by(status="pending").count(),
         volunteer_count=User.query.filter_by(role="volunteer", status="active").count(),
-        redemption_day=next_redemption_day(community_today()),
+        redemption_day=next_redemption_day(local_today()),
     )
 
 

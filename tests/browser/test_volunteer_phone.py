@@ -3,12 +3,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gridapp.demo import DEMO_PASSWORD, seed_demo
+from gridapp.demo import DEMO_PASSWORD
 from gridapp.extensions import db
 
 from .conftest import TIMEOUT_MS
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
 VOLUNTEER_PHONE = "13800000003"
 VOLUNTEER_NAME = "蒋生军"
@@ -30,9 +30,8 @@ SLOW_NETWORK = {
 
 @pytest.fixture
 def demo(app):
-    seed_demo()
-    db.session.commit()
-    db.session.remove()  # hold no connection while the server thread works
+    """The demo world is in the database (``@pytest.mark.demo``); hold no connection while the server works."""
+    db.session.remove()
 
 
 def open_phone(browser, live_server, **options):

@@ -1,0 +1,231 @@
+"""Duty pages: the volunteer's session page and QR check-in, and the grid worker's sessions and roster."""
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth.forms import ConfirmForm
+from ..auth.permissions import roles_required
+from ..auth.service import get_user, search_volunteers
+from ..clock import from_local, utcnow
+from ..community.service import active_teams, team_by_id
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..htmx import is_fragment_request
+from ..once import new_token, run_once
+from ..qr import qr_svg
+from . import service as duty
+from .forms import CorrectPointsForm, DutyTypeForm, MarkPresentForm, OnceForm, ReasonForm, ScheduleForm
+from .models import DutyType
+
+bp = Blueprint("duty", __name__)
+STAFF = ("staff", "admin")
+
+
+# --- volunteers ------------------------------------------------------------------------
+
+def _session_page(session, status=200, error=None):
+    form = OnceForm(token=new_token())
+    return render_template("duty/session.html", session=session, form=form, error=error, now=utcnow(),
+                           attendance=duty.attendance_of(current_user, session)), status
+
+
+@bp.route("/duty/<int:session_id>")
+@roles_required("volunteer")
+def session(session_id):
+    return _session_page(duty.get_session(session_id))
+
+
+@bp.route("/c/<token>")
+@roles_required("volunteer")
+def scan(token):
+    """The printed QR code's address: after login (which returns here) it shows the check-in button."""
+    return _session_page(duty.session_by_token(token))
+
+
+VOLUNTEER_ACTIONS = {
+    "sign-up": lambda v, s, now: duty.sign_up(v, s, now),
+    "cancel": lambda v, s, now: duty.cancel_sign_up(v, s),
+    "check-in": lambda v, s, now: duty.check_in(v, s, now),
+    "check-out": lambda v, s, now: duty.check_out(v, s, now),
+}
+
+
+@bp.route("/duty/<int:session_id>/<any('sign-up', 'cancel', 'check-in', 'check-out'):action>", methods=["POST"])
+@roles_required("volunteer")
+def act(session_id, action):
+    """签到/签退/报名/取消报名. A retried form (same token) lands on the first result, with no second effect."""
+    session = duty.get_session(session_id)
+    form = OnceForm()
+    if not form.validate_on_submit():
+        return _session_page(session, 422, _("请求无效，请刷新页面后重试。"))
+
+    def do():
+        VOLUNTEER_ACTIONS[action](current_user, session, utcnow())
+        return url_for("duty.done", session_id=session.id, action=action)
+
+    try:
+        return redirect(run_once(form.token.data, current_user, do), 303)
+    except DomainError as exc:
+        return _session_page(session, 422, exc.message)
+
+
+@bp.route("/duty/<int:session_id>/<any('sign-up', 'cancel', 'check-in', 'check-out'):action>/done")
+@roles_required("volunteer")
+def done(session_id, action):
+    """The confirmation after an action: what happened, when, and what comes next."""
+    session = duty.get_session(session_id)
+    return render_template("duty/done.html", session=session, action=action,
+                           attendance=duty.attendance_of(current_user, session))
+
+
+# --- staff: duty types and sessions ---------------------------------------------------------
+
+@bp.route("/staff/duty")
+@roles_required(*STAFF)
+def sessions():
+    past = request.args.get("past") == "1"
+    page = request.args.get("page", 1, type=int)
+    return render_template("duty/sessions.html", pagination=duty.staff_sessions(utcnow(), past, page), past=past)
+
+
+@bp.route("/staff/duty/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_session():
+    form = ScheduleForm()
+    form.set_choices(DutyType.query.filter_by(active=True).order_by(DutyType.id).all(), active_teams())
+    if form.validate_on_submit():
+        duty_type = db.session.get(DutyType, form.duty_type.data)
+        starts_at, ends_at = from_local(form.day.data, form.start.data), from_local(form.day.data, form.end.data)
+        try:
+            created = duty.schedule(
+                current_user, duty_type=duty_type, title=form.title.data, place=form.place.data,
+                starts_at=starts_at, ends_at=ends_at, points=form.points.data, capacity=form.capacity.data,
+                team=team_by_id(form.team.data), opens_before=timedelta(minutes=form.opens_before.data),
+                repeat_weeks=form.repeat_weeks.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.end.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("已安排 %(n)d 场：%(title)s。", n=len(created), title=created[0].title), "success")
+            return redirect(url_for("duty.roster", session_id=created[0].id), 303)
+    return render_template("duty/new_session.html", form=form), 422 if request.method == "POST" else 200
+
+
+@bp.route("/staff/duty/types", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def types():
+    form = DutyTypeForm()
+    if form.validate_on_submit():
+        try:
+            duty.add_duty_type(current_user, form.name.data, form.default_points.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.name.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("已添加服务类型：%(name)s。", name=form.name.data), "success")
+            return redirect(url_for("duty.types"), 303)
+    return render_template("duty/types.html", form=form, duty_types=DutyType.query.order_by(DutyType.id).all()), (
+        422 if request.method == "POST" else 200)
+
+
+@bp.route("/staff/duty/<int:session_id>/poster")
+@roles_required(*STAFF)
+def poster(session_id):
+    session = duty.get_session(session_id)
+    link = url_for("duty.scan", token=session.token, _external=True)
+    return render_template("duty/poster.html", session=session, link=link, qr=qr_svg(link))
+
+
+# --- staff: the roster -------------------------------------------------------------------
+
+def _roster_page(session, status=200, error=None, query=""):
+    return render_template(
+        "duty/roster.html", session=session, rows=duty.roster(session), now=utcnow(), error=error, query=query,
+        candidates=search_volunteers(query).limit(10).all() if query else [],
+        reason_form=ReasonForm(), correct_form=CorrectPointsForm(), mark_form=MarkPresentForm(),
+        placed_count=duty.place_holders(session)), status
+
+
+@bp.route("/staff/duty/<int:session_id>")
+@roles_required(*STAFF)
+def roster(session_id):
+    return _roster_page(duty.get_session(session_id), query=request.args.get("q", "").strip()[:40])
+
+
+def _row_answer(session, attendance, error=None):
+    """htmx swaps the one row; without JavaScript the roster is shown again (with the message)."""
+    if is_fragment_request():
+        return render_template("duty/_attendance.html", session=session, row=attendance, now=utcnow(), error=error,
+                               reason_form=ReasonForm(), correct_form=CorrectPointsForm()), 422 if error else 200
+    if error:
+        flash(error, "error")
+    return redirect(url_for("duty.roster", session_id=session.id), 303)
+
+
+def _row_action(session_id, attendance_id, form, action):
+    session = duty.get_session(session_id)
+    attendance = duty.get_attendance(session, attendance_id)
+    if not form.validate_on_submit():
+        return _row_answer(session, attendance, " ".join(e for errs in form.errors.values() for e in errs))
+    try:
+        action(attendance)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _row_answer(session, attendance, exc.message)
+    return _row_answer(session, attendance)
+
+
+@bp.route("/staff/duty/<int:session_id>/attendances/<int:attendance_id>/confirm", methods=["POST"])
+@roles_required(*STAFF)
+def confirm(session_id, attendance_id):
+    return _row_action(session_id, attendance_id, ConfirmForm(), lambda a: duty.confirm(current_user, a, utcnow()))
+
+
+@bp.route("/staff/duty/<int:session_id>/attendances/<int:attendance_id>/reject", methods=["POST"])
+@roles_required(*STAFF)
+def reject(session_id, attendance_id):
+    form = ReasonForm()
+    return _row_action(session_id, attendance_id, form,
+                       lambda a: duty.reject(current_user, a, form.reason.data, utcnow()))
+
+
+@bp.route("/staff/duty/<int:session_id>/attendances/<int:attendance_id>/correct", methods=["POST"])
+@roles_required(*STAFF)
+def correct(session_id, attendance_id):
+    form = CorrectPointsForm()
+    return _row_action(session_id, attendance_id, form,
+                       lambda a: duty.correct_points(current_user, a, form.points.data, form.reason.data, utcnow()))
+
+
+@bp.route("/staff/duty/<int:session_id>/confirm-all", methods=["POST"])
+@roles_required(*STAFF)
+def confirm_all(session_id):
+    session = duty.get_session(session_id)
+    if ConfirmForm().validate_on_submit():
+        count = duty.confirm_all_present(current_user, session, utcnow())
+        db.session.commit()
+        flash(_("已确认 %(n)d 人的出勤，积分已发放。", n=count) if count else _("没有待确认的出勤。"), "success")
+    return redirect(url_for("duty.roster", session_id=session.id), 303)
+
+
+@bp.route("/staff/duty/<int:session_id>/mark-present", methods=["POST"])
+@roles_required(*STAFF)
+def mark_present(session_id):
+    session = duty.get_session(session_id)
+    form = MarkPresentForm()
+    if not form.validate_on_submit() or not form.volunteer_id.data.isdigit():
+        raise NotFound()
+    volunteer = get_user(int(form.volunteer_id.data))
+    try:
+        duty.mark_present(current_user, session, volunteer, utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _roster_page(session, 422, exc.message)
+    flash(_("已为 %(name)s 签到。", name=volunteer.name), "success")
+    return redirect(url_for("duty.roster", session_id=session.id), 303)
