@@ -6,6 +6,7 @@ from flask_login import current_user
 from ..community.service import active_teams, team_by_id
 from ..errors import DomainError
 from ..extensions import db
+from ..formtools import error_text
 from ..goods.models import Sponsor
 from ..htmx import is_fragment_request
 from . import service
@@ -63,7 +64,7 @@ def _review(user_id: int, approve: bool):
     form = ReviewForm()
     error = None
     if not form.validate_on_submit():
-        error = " ".join(e for errors in form.errors.values() for e in errors)
+        error = error_text(form)
     elif not approve and not form.reason.data:
         error = _("请填写不通过的原因，居民登录时会看到。")
     else:

@@ -12,6 +12,7 @@ from ..clock import from_local, utcnow
 from ..community.service import active_teams, team_by_id
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..formtools import error_text
 from ..htmx import is_fragment_request
 from ..once import new_token, run_once
 from ..qr import qr_svg
@@ -170,7 +171,7 @@ def _row_action(session_id, attendance_id, form, action):
     session = duty.get_session(session_id)
     attendance = duty.get_attendance(session, attendance_id)
     if not form.validate_on_submit():
-        return _row_answer(session, attendance, " ".join(e for errs in form.errors.values() for e in errs))
+        return _row_answer(session, attendance, error_text(form))
     try:
         action(attendance)
         db.session.commit()
