@@ -23,9 +23,6 @@ def invariant(check: Check) -> Check:
 
 def run_all() -> dict[str, list[str]]:
     """Every registered check by name, with its violations (an empty list means it holds)."""
-    from .duty import checks as _duty_checks  # noqa: F401  registering is importing
-    from .points import checks as _points_checks  # noqa: F401
-
     return {name: list(check()) for name, check in CHECKS.items()}
 
 

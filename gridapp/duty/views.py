@@ -77,8 +77,10 @@ def act(session_id, action):
 def done(session_id, action):
     """The confirmation after an action: what happened, when, and what comes next."""
     session = duty.get_session(session_id)
-    return render_template("duty/done.html", session=session, action=action,
-                           attendance=duty.attendance_of(current_user, session))
+    attendance = duty.attendance_of(current_user, session)
+    if attendance is None:  # an old or shared link: show the session instead
+        return redirect(url_for("duty.session", session_id=session.id))
+    return render_template("duty/done.html", session=session, action=action, attendance=attendance)
 
 
 # --- staff: duty types and sessions ---------------------------------------------------------

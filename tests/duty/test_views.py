@@ -184,3 +184,9 @@ def test_volunteer_home_lists_open_sessions(client, open_session):
 def test_my_points_empty_state(client):
     client.login(factories.make_user().phone)
     assert "还没有积分记录" in client.get("/me/points").get_data(as_text=True)
+
+
+def test_someone_elses_confirmation_link_shows_the_session_instead(client, open_session):
+    client.login(factories.make_user().phone)
+    response = client.get(f"/duty/{open_session.id}/check-in/done")
+    assert response.status_code == 302 and response.location == f"/duty/{open_session.id}"
