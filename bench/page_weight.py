@@ -1,6 +1,8 @@
-"""Page weight: what the login page and the volunteer home cost on the wire.
+"""Page weight: what the login page and the volunteer's pages cost on the wire.
 
-For each page: bytes of HTML and of the stylesheets it links, raw and gzipped (level 6, what a
+Pages: /login (anonymous), and as the demo volunteer /me, the check-in confirmation
+/duty/<id>/check-in/done (after really checking in to tonight's patrol, "今晚夜间巡逻", whose
+window is open right after seeding) and 我的积分 /me/points. For each page: bytes of HTML and of the stylesheets it links, raw and gzipped (level 6, what a
 server would send), the HTML+CSS gzipped total against the 14 KB first-round-trip budget, and
 every script/stylesheet/image URL the page references, flagging any on another host.
 
@@ -12,10 +14,14 @@ import sys
 import urllib.parse
 from html.parser import HTMLParser
 
+import _forms
 import _support  # bench/ is on sys.path: these files run as scripts
 
 BUDGET = 14 * 1024  # 14,336 bytes: what fits in the first TCP round trip (initcwnd 10 × ~1460 B)
 PAGES = [("/login", "login (anonymous)", False), ("/me", "volunteer home /me", True)]
+# The demo session whose check-in window is open right after `flask seed-demo`.
+OPEN_SESSION_TITLE = "今晚夜间巡逻"
+DONE_KEY = "/duty/<id>/check-in/done"  # the key of the confirmation page in the results
 
 
 def gz(data: bytes) -> int:
@@ -107,8 +113,26 @@ def report(label: str, m: dict) -> None:
           f"JavaScript: {'htmx only' if m['htmx_only'] else ', '.join(m['scripts']) or 'none'}")
 
 
+def check_in_demo_volunteer(volunteer) -> str:
+    """Really check the demo volunteer in to tonight's patrol, as on the phone; returns the done page's path."""
+    home = volunteer.request("/me")
+    session_id = _forms.session_id_by_title(home.text, OPEN_SESSION_TITLE)
+    if session_id is None:
+        raise RuntimeError(f"/me lists no session titled {OPEN_SESSION_TITLE!r} (is the demo world seeded?)")
+    answer = _forms.check_in(volunteer, session_id)
+    done = f"/duty/{session_id}/check-in/done"
+    location = answer.headers.get("Location", "")
+    if answer.status != 303 or not location.endswith(done):
+        raise RuntimeError(f"POST /duty/{session_id}/check-in answered {answer.status} {location!r}, "
+                           f"expected 303 to {done}")
+    return done
+
+
 def run(env: dict) -> dict:
-    """Measure both pages against a 1-worker gunicorn on ``env``'s instance; returns figures per page."""
+    """Measure every page against a 1-worker gunicorn on ``env``'s instance; returns figures per page.
+
+    Checks the demo volunteer in to the open demo session on the way (the instance keeps that check-in).
+    """
     print("== page weight ==")
     results = {}
     with _support.servers(("app", "wsgi:app", env, {"workers": 1, "ready_path": "/healthz"})) as (app,):
@@ -118,6 +142,13 @@ def run(env: dict) -> dict:
             m = measure(volunteer if logged_in else anonymous, path)
             report(label, m)
             results[path] = m
+        done = check_in_demo_volunteer(volunteer)
+        m = measure(volunteer, done)
+        report(f"check-in confirmation (demo volunteer checked in to {OPEN_SESSION_TITLE})", m)
+        results[DONE_KEY] = m
+        m = measure(volunteer, "/me/points")
+        report("我的积分 /me/points (first page of the history)", m)
+        results["/me/points"] = m
     return results
 
 

@@ -38,7 +38,19 @@ def test_verify_passes_on_the_demo_data(runner):
 
 
 @pytest.mark.demo
-def test_verify_fails_naming_the_broken_row(runner, app):
+def test_verify_fails_naming_the_broken_row(runner):
+    volunteer = User.query.filter_by(phone="13800000003").one()
+    db.session.execute(text("UPDATE users SET points_balance = points_balance + 7 WHERE id = :id"),
+                       {"id": volunteer.id})
+    db.session.commit()
+    result = runner.invoke(args=["verify"])
+    assert result.exit_code == 1
+    assert "FAIL balances_equal_their_entries" in result.output
+    assert f"users id {volunteer.id}: points_balance" in result.output
+
+
+@pytest.mark.demo
+def test_verify_finds_a_dangling_reference_in_sqlite(runner, app):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL cannot hold a dangling foreign key; the SQLite check has nothing to find there")
     user_id = User.query.filter_by(phone="13800000003").one().id

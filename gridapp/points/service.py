@@ -57,7 +57,8 @@ def _apply(volunteer: User, delta: int, kind: str, reference: str, description: 
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved != 1:
-        raise InsufficientPoints(needed=-delta, balance=balance(volunteer))
+        db.session.refresh(volunteer, ["points_balance"])  # the message must show the real balance
+        raise InsufficientPoints(needed=-delta, balance=volunteer.points_balance)
     db.session.expire(volunteer, ["points_balance"])
     return entry
 
@@ -97,8 +98,12 @@ def reverse(entry: PointsEntry, *, reason: str, by: User | None = None) -> Point
 
 
 def balance(volunteer: User) -> int:
-    """The volunteer's current balance (the cached column, kept equal to the sum of entries)."""
-    return db.session.query(User.points_balance).filter(User.id == volunteer.id).scalar()
+    """The volunteer's current balance: the cached column, kept equal to the sum of entries.
+
+    Read from the loaded user (every change here expires it, so it is reloaded after a change);
+    spending never trusts it: the conditional UPDATE decides.
+    """
+    return volunteer.points_balance
 
 
 def earned_since(volunteer: User, since: datetime) -> int:

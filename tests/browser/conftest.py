@@ -1,7 +1,9 @@
 """Real-browser fixtures: the test ``app`` served over HTTP on 127.0.0.1, and Debian's Chromium.
 
 Playwright drives the system Chromium at /usr/bin/chromium (never a downloaded one); the tests
-are skipped when it is not installed.
+are skipped when it is not installed. ``open_phone``/``open_laptop`` make a browser context shaped
+like the device, recording every request and every console error, uncaught exception and CSP
+violation; ``throttle`` slows a page down to a weak mobile connection.
 """
 import threading
 from pathlib import Path
@@ -20,6 +22,29 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 30_000  # upper bound for any single browser action or navigation
+
+PHONE = dict(
+    viewport={"width": 360, "height": 640},
+    device_scale_factor=2,
+    is_mobile=True,
+    has_touch=True,
+    locale="zh-CN",
+)
+LAPTOP = dict(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+# ~400 kbps each way with 400 ms round trips: a weak 3G/edge-of-coverage connection.
+SLOW_NETWORK = {
+    "offline": False,
+    "latency": 400,
+    "downloadThroughput": 400_000 // 8,
+    "uploadThroughput": 400_000 // 8,
+}
+# Runs in every page before its own scripts; CSP does not apply to it. Violations are also logged
+# to the console by Chromium, but the event names the directive and what was blocked.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
 
 
 class LiveServer:
@@ -64,3 +89,43 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+def open_context(browser, device: dict, **options):
+    """A context shaped like ``device``; returns (context, page, requests, errors).
+
+    ``requests`` collects every URL asked for; ``errors`` every console error, uncaught exception
+    and CSP violation, in any page of the context.
+    """
+    context = browser.new_context(**device, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    requests, errors = [], []
+    context.on("request", lambda request: requests.append(request.url))
+    context.on("weberror", lambda web_error: errors.append(str(web_error.error)))
+    context.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    context.expose_function("reportCspViolation", lambda text: errors.append(text))
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    return context, context.new_page(), requests, errors
+
+
+def open_phone(browser, live_server=None, **options):
+    """A cheap phone: 360×640, touch, zh-CN (throttle it with ``throttle``)."""
+    return open_context(browser, PHONE, **options)
+
+
+def open_laptop(browser, live_server=None, **options):
+    """The grid worker's laptop in the office: 1280×800, zh-CN, full speed."""
+    return open_context(browser, LAPTOP, **options)
+
+
+def throttle(context, page):
+    """Slow ``page`` to SLOW_NETWORK (latency and bandwidth, both ways) for the rest of its life."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", SLOW_NETWORK)
+
+
+def horizontal_overflow(page) -> int:
+    """How many CSS pixels the page is wider than the viewport (0 when nothing scrolls sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")

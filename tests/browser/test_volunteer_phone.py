@@ -6,51 +6,18 @@ import pytest
 from gridapp.demo import DEMO_PASSWORD
 from gridapp.extensions import db
 
-from .conftest import TIMEOUT_MS
+from .conftest import open_phone, throttle
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
 VOLUNTEER_PHONE = "13800000003"
 VOLUNTEER_NAME = "蒋生军"
-PHONE = dict(
-    viewport={"width": 360, "height": 640},
-    device_scale_factor=2,
-    is_mobile=True,
-    has_touch=True,
-    locale="zh-CN",
-)
-# ~400 kbps each way with 400 ms round trips: a weak 3G/edge-of-coverage connection.
-SLOW_NETWORK = {
-    "offline": False,
-    "latency": 400,
-    "downloadThroughput": 400_000 // 8,
-    "uploadThroughput": 400_000 // 8,
-}
 
 
 @pytest.fixture
 def demo(app):
     """The demo world is in the database (``@pytest.mark.demo``); hold no connection while the server works."""
     db.session.remove()
-
-
-def open_phone(browser, live_server, **options):
-    """A phone-shaped context; returns (context, page, requests, errors)."""
-    context = browser.new_context(**PHONE, **options)
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
-    requests, errors = [], []
-    context.on("request", lambda request: requests.append(request.url))
-    page = context.new_page()
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    return context, page, requests, errors
-
-
-def throttle(context, page):
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", SLOW_NETWORK)
 
 
 def log_in(page, live_server):

@@ -1,0 +1,67 @@
+"""Reading the app's pages the way a browser would: forms with their hidden fields, and session links.
+
+Shared by page_weight.py (one real check-in of the demo volunteer) and checkin_throughput.py
+(preparing thousands of check-in forms). Standard library only.
+"""
+import re
+from html.parser import HTMLParser
+
+
+class Forms(HTMLParser):
+    """Every <form> of a page: its method, action and the name/value of each <input>."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self._current: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v or "") for k, v in attrs}
+        if tag == "form":
+            self._current = {"method": a.get("method", "get").lower(), "action": a.get("action", ""), "fields": {}}
+            self.forms.append(self._current)
+        elif tag == "input" and self._current is not None and a.get("name"):
+            self._current["fields"][a["name"]] = a.get("value", "")
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._current = None
+
+
+def form_posting_to(html: str, action: str) -> dict | None:
+    """The fields of the first POST form whose action is ``action`` (e.g. /duty/7/check-in), or None."""
+    parser = Forms()
+    parser.feed(html)
+    for form in parser.forms:
+        if form["method"] == "post" and form["action"] == action:
+            return form["fields"]
+    return None
+
+
+_SESSION_LINK = re.compile(r'<a href="(/duty/(\d+))"><strong>([^<]*)</strong></a>')
+
+
+def session_id_by_title(html: str, title: str) -> int | None:
+    """The id of the session titled ``title`` in the volunteer home's list (/me), or None."""
+    for _href, session_id, text in _SESSION_LINK.findall(html):
+        if text.strip() == title:
+            return int(session_id)
+    return None
+
+
+def check_in(browser, session_id: int):
+    """Check ``browser``'s volunteer in as a person would: open /duty/<id>, press 签到.
+
+    Returns the POST's Response (303 to /duty/<id>/check-in/done when it worked). Raises if the
+    page shows no check-in form (already checked in, or the window is closed).
+    """
+    page = browser.request(f"/duty/{session_id}")
+    if page.status != 200:
+        raise RuntimeError(f"GET /duty/{session_id} answered {page.status}")
+    action = f"/duty/{session_id}/check-in"
+    fields = form_posting_to(page.text, action)
+    if fields is None or not fields.get("token") or not fields.get("csrf_token"):
+        raise RuntimeError(f"GET /duty/{session_id} shows no check-in form with csrf_token and token")
+    return browser.request(action, fields)
