@@ -43,6 +43,7 @@ def create_app(config=None) -> Flask:
 
     from . import models  # noqa: F401  every table, so that migrations and verify see them all
     from .duty import checks as _duty_checks  # noqa: F401  importing registers the invariant checks
+    from .goods import checks as _goods_checks  # noqa: F401
     from .points import checks as _points_checks  # noqa: F401
     from .auth.manage_views import bp as accounts_bp
     from .auth.views import bp as auth_bp

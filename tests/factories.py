@@ -55,3 +55,24 @@ def make_user(role="volunteer", status="active", password=PASSWORD, **fields) ->
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def make_item(name=None, unit="个", points_price=30, **fields):
+    from gridapp.goods.models import Item
+
+    item = Item(name=name or f"物品{next(_numbers)}", unit=unit, points_price=points_price, **fields)
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def donate(staff, sponsor, *lines, received_on=None):
+    """Issue a donation of (item, quantity[, unit value in fen]) lines through the service; committed."""
+    from datetime import date
+
+    from gridapp.goods import donations
+
+    donation = donations.issue(staff, sponsor=sponsor, received_on=received_on or date(2026, 11, 1),
+                               lines=[donations.Line(*line) for line in lines])
+    db.session.commit()
+    return donation

@@ -1,0 +1,172 @@
+"""Donated goods coming in: items, donation intake with gap-free receipt numbers, voiding, sponsor totals."""
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+
+from ..auth.service import require_role
+from ..clock import local_today, utcnow
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..numbering import formatted, next_number
+from . import stock
+from .models import UNITS, Donation, DonationLine, Item, Lot, Sponsor, StockMovement
+
+STAFF = ("staff", "admin")
+RECEIPT_SERIES = "JZ"
+MAX_LINES = 30
+
+
+class DonationInUse(DomainError):
+    default_message = _l("这批物品已有兑换出库（%(item)s），不能作废。如需更正，请联系管理员做盘点调整。")
+
+
+@dataclass(frozen=True)
+class Line:
+    item: Item
+    quantity: int
+    unit_value_fen: int | None = None
+
+
+def create_item(actor, *, name: str, unit: str, points_price: int, category: str = "",
+                monthly_limit: int | None = None, low_stock_threshold: int = 5) -> Item:
+    """Staff add a kind of goods. Raises DomainError for an unknown unit, a non-positive price or a taken name."""
+    require_role(actor, *STAFF)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_l("请填写物品名称。"))
+    if unit not in UNITS:
+        raise DomainError(_l("单位需为：%(units)s。"), units="/".join(UNITS))
+    if not points_price or points_price <= 0:
+        raise DomainError(_l("兑换积分必须大于0。"))
+    if Item.query.filter_by(name=name).first() is not None:
+        raise DomainError(_l("已有名为“%(name)s”的物品。"), name=name)
+    item = Item(name=name, unit=unit, category=category, points_price=points_price,
+                monthly_limit=monthly_limit or None, low_stock_threshold=low_stock_threshold)
+    try:
+        with db.session.begin_nested():
+            db.session.add(item)
+    except IntegrityError as exc:
+        raise DomainError(_l("已有名为“%(name)s”的物品。"), name=name) from exc
+    return item
+
+
+def update_item(actor, item: Item, *, points_price: int, category: str, monthly_limit: int | None,
+                low_stock_threshold: int, active: bool) -> Item:
+    """Change an item's price, limit, threshold or availability. Past redemptions keep the price
+    they were made at (the counter records it on each line)."""
+    require_role(actor, *STAFF)
+    if not points_price or points_price <= 0:
+        raise DomainError(_l("兑换积分必须大于0。"))
+    item.points_price, item.category = points_price, category
+    item.monthly_limit, item.low_stock_threshold, item.active = monthly_limit or None, low_stock_threshold, active
+    return item
+
+
+def issue(actor, *, sponsor: Sponsor, received_on: date, lines: list[Line], note: str = "") -> Donation:
+    """Staff record a donation: a receipt number JZ-<year>-<seq> (gap-free, never reused), one lot and
+    one stock-in movement per line. Raises DomainError for no lines, a non-positive quantity, a
+    negative value, a date in the future, or too many lines."""
+    require_role(actor, *STAFF)
+    if not lines:
+        raise DomainError(_l("请至少填写一行物品。"))
+    if len(lines) > MAX_LINES:
+        raise DomainError(_l("一张凭证最多 %(n)d 行。"), n=MAX_LINES)
+    if received_on > local_today():
+        raise DomainError(_l("接收日期不能晚于今天。"))
+    for line in lines:
+        if line.quantity is None or line.quantity <= 0:
+            raise DomainError(_l("%(item)s的数量必须大于0。"), item=line.item.name)
+        if line.unit_value_fen is not None and line.unit_value_fen < 0:
+            raise DomainError(_l("%(item)s的估价不能为负数。"), item=line.item.name)
+    year = received_on.year
+    seq = next_number(RECEIPT_SERIES, year)
+    donation = Donation(receipt_no=formatted(RECEIPT_SERIES, year, seq), receipt_year=year, receipt_seq=seq,
+                        sponsor=sponsor, received_on=received_on, note=note or "", created_by_id=actor.id)
+    db.session.add(donation)
+    db.session.flush()
+    for line in lines:
+        donation_line = DonationLine(donation=donation, item=line.item, quantity=line.quantity,
+                                     unit_value_fen=line.unit_value_fen)
+        db.session.add(donation_line)
+        db.session.flush()
+        stock.receive(line.item, line.quantity, received_on, reference=f"donation:{donation.id}",
+                      donation_line=donation_line, by=actor)
+    return donation
+
+
+def void(actor, donation: Donation, reason: str) -> Donation:
+    """Void a donation with a reason: its stock leaves the shelf, its number stays used (shown VOID).
+
+    Only while every lot is untouched; raises DonationInUse naming the item otherwise (nothing changes).
+    """
+    require_role(actor, *STAFF)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("请填写作废原因。"))
+    if donation.voided_at is not None:
+        return donation
+    for line in donation.lines:
+        if not stock.remove_lot(line.lot, reference=f"donation:{donation.id}", reason=f"作废：{reason}", by=actor):
+            raise DonationInUse(item=line.item.name)
+    donation.voided_at, donation.voided_by_id, donation.void_reason = utcnow(), actor.id, reason
+    db.session.flush()
+    return donation
+
+
+def get_donation(donation_id: int) -> Donation:
+    donation = db.session.get(Donation, donation_id)
+    if donation is None:
+        raise NotFound()
+    return donation
+
+
+def donations(sponsor: Sponsor | None = None, month: str | None = None, page: int = 1):
+    """Donations newest first, optionally of one sponsor and one month ('2026-11')."""
+    query = Donation.query.options(db.joinedload(Donation.sponsor))
+    if sponsor is not None:
+        query = query.filter(Donation.sponsor_id == sponsor.id)
+    if month:
+        year, mon = (int(part) for part in month.split("-"))
+        start = date(year, mon, 1)
+        end = date(year + (mon == 12), mon % 12 + 1, 1)
+        query = query.filter(Donation.received_on >= start, Donation.received_on < end)
+    return query.order_by(Donation.received_on.desc(), Donation.id.desc()).paginate(
+        page=page, per_page=30, error_out=False)
+
+
+def sponsor_totals() -> list[tuple[Sponsor, int, int, int]]:
+    """Per sponsor: (sponsor, donations, items donated, estimated value in fen), voided donations left out."""
+    rows = (db.session.query(Sponsor, func.count(func.distinct(Donation.id)),
+                             func.coalesce(func.sum(DonationLine.quantity), 0),
+                             func.coalesce(func.sum(DonationLine.quantity * func.coalesce(DonationLine.unit_value_fen, 0)), 0))
+            .outerjoin(Donation, (Donation.sponsor_id == Sponsor.id) & Donation.voided_at.is_(None))
+            .outerjoin(DonationLine, DonationLine.donation_id == Donation.id)
+            .group_by(Sponsor.id).order_by(Sponsor.id).all())
+    return [(sponsor, count, int(quantity), int(value)) for sponsor, count, quantity, value in rows]
+
+
+def sponsor_impact(sponsor: Sponsor) -> list[dict]:
+    """Per item, what became of this sponsor's goods: donated, redeemed, still on the shelf, and how
+    many volunteers received them (a count only: no names, no phones)."""
+    lots = (Lot.query.join(DonationLine, Lot.donation_line_id == DonationLine.id)
+            .join(Donation, DonationLine.donation_id == Donation.id)
+            .filter(Donation.sponsor_id == sponsor.id, Donation.voided_at.is_(None)).all())
+    by_item: dict[int, dict] = {}
+    for lot in lots:
+        row = by_item.setdefault(lot.item_id, {"item": lot.item, "donated": 0, "on_shelf": 0, "lots": []})
+        row["donated"] += lot.quantity
+        row["on_shelf"] += lot.remaining
+        row["lots"].append(lot.id)
+    for row in by_item.values():
+        # Net units per recipient: a voided redemption's return cancels its units and its volunteer.
+        per_recipient = (db.session.query(StockMovement.recipient_id, func.sum(-StockMovement.delta))
+                         .filter(StockMovement.lot_id.in_(row.pop("lots")),
+                                 StockMovement.kind.in_(("redemption", "return")),
+                                 StockMovement.recipient_id.isnot(None))
+                         .group_by(StockMovement.recipient_id).all())
+        row["redeemed"] = sum(int(units) for _, units in per_recipient)
+        row["volunteers"] = sum(1 for _, units in per_recipient if units > 0)
+    return sorted(by_item.values(), key=lambda r: r["item"].name)

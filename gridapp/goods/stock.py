@@ -1,0 +1,151 @@
+"""The stock ledger's rules (DESIGN.md §5).
+
+Every change of stock is an append-only ``StockMovement`` on one lot, plus conditional
+UPDATEs of ``lots.remaining`` and the cached ``items.stock`` in the same transaction; the
+database refuses negative stock or remaining (CHECK) and any UPDATE/DELETE of a movement
+(trigger). ``take`` consumes lots first-in-first-out; ``put_back`` reverses exactly what a
+reference took. Functions flush but never commit: the caller's transaction is the unit.
+"""
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import DomainError
+from ..extensions import db
+from .models import Item, Lot, StockMovement
+
+
+class OutOfStock(DomainError):
+    default_message = _l("%(item)s库存不足：需要 %(needed)d%(unit)s，只剩 %(stock)d%(unit)s。")
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What ``take`` used: ``quantity`` units from ``lot``."""
+
+    lot: Lot
+    quantity: int
+
+
+def _move_item(item: Item, delta: int) -> bool:
+    """Move the cached stock, only if it stays >= 0."""
+    moved = db.session.execute(
+        update(Item).where(Item.id == item.id, Item.stock + delta >= 0).values(stock=Item.stock + delta)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.expire(item, ["stock"])
+    return moved == 1
+
+
+def _move_lot(lot: Lot, delta: int) -> bool:
+    moved = db.session.execute(
+        update(Lot).where(Lot.id == lot.id, Lot.remaining + delta >= 0, Lot.remaining + delta <= Lot.quantity)
+        .values(remaining=Lot.remaining + delta).execution_options(synchronize_session=False)).rowcount
+    db.session.expire(lot, ["remaining"])
+    return moved == 1
+
+
+def _record(lot: Lot, delta: int, kind: str, reference: str, reason: str = "", by=None, recipient_id=None,
+            reverses: StockMovement | None = None) -> StockMovement:
+    movement = StockMovement(item_id=lot.item_id, lot_id=lot.id, delta=delta, kind=kind, reference=reference,
+                             reason=reason[:200], created_by_id=by.id if by else None, recipient_id=recipient_id,
+                             reverses_id=reverses.id if reverses else None)
+    db.session.add(movement)
+    return movement
+
+
+def receive(item: Item, quantity: int, received_on, *, reference: str, donation_line=None, by=None,
+            kind: str = "donation", reason: str = "") -> Lot:
+    """Put ``quantity`` new units on the shelf as a new lot (a donation line, or units found at a stocktake)."""
+    if quantity <= 0:
+        raise DomainError(_l("数量必须大于0。"))
+    lot = Lot(item_id=item.id, donation_line=donation_line, received_on=received_on, quantity=quantity,
+              remaining=quantity)
+    db.session.add(lot)
+    db.session.flush()
+    _record(lot, quantity, kind, reference, reason, by)
+    _move_item(item, quantity)
+    return lot
+
+
+def take(item: Item, quantity: int, *, reference: str, kind: str = "redemption", reason: str = "", by=None,
+         recipient=None) -> list[Taken]:
+    """Take ``quantity`` units of ``item``, oldest lots first; returns the lots used.
+
+    Raises OutOfStock (naming the item and what is left) and changes nothing if the stock is short.
+    The conditional UPDATE of ``items.stock`` comes first: concurrent takers of one item queue on
+    that row, so the lots below are consumed by one taker at a time.
+    """
+    if quantity <= 0:
+        raise DomainError(_l("数量必须大于0。"))
+    if not _move_item(item, -quantity):
+        db.session.refresh(item, ["stock"])
+        raise OutOfStock(item=item.name, needed=quantity, unit=item.unit, stock=item.stock)
+    taken, wanted = [], quantity
+    lots = (Lot.query.filter(Lot.item_id == item.id, Lot.remaining > 0)
+            .order_by(Lot.received_on, Lot.id).with_for_update().all())
+    for lot in lots:
+        if wanted == 0:
+            break
+        db.session.refresh(lot, ["remaining"])
+        portion = min(lot.remaining, wanted)
+        if portion and _move_lot(lot, -portion):
+            _record(lot, -portion, kind, reference, reason, by, recipient.id if recipient else None)
+            taken.append(Taken(lot, portion))
+            wanted -= portion
+    if wanted:
+        # The lots disagree with the cached stock: refuse rather than write a half-taken line.
+        raise DomainError(_l("%(item)s的批次数量与库存不符，请先盘点。"), item=item.name)
+    return taken
+
+
+def put_back(reference: str, *, reason: str = "", by=None) -> list[StockMovement]:
+    """Return to their very lots all units that ``reference`` took and has not returned yet."""
+    returned = []
+    outs = (StockMovement.query.filter(StockMovement.reference == reference, StockMovement.delta < 0,
+                                       StockMovement.kind.in_(("redemption", "adjustment")))
+            .order_by(StockMovement.id).all())
+    for out in outs:
+        if StockMovement.query.filter_by(reverses_id=out.id).first() is not None:
+            continue
+        try:
+            with db.session.begin_nested():
+                movement = _record(out.lot, -out.delta, "return", reference, reason, by, out.recipient_id, reverses=out)
+                db.session.flush()
+        except IntegrityError:
+            continue  # returned by a concurrent request a moment ago
+        _move_lot(out.lot, -out.delta)
+        _move_item(out.item, -out.delta)
+        returned.append(movement)
+    return returned
+
+
+def remove_lot(lot: Lot, *, reference: str, reason: str, by=None) -> bool:
+    """Take a whole untouched lot off the shelf (voiding its donation). False if any unit has left it."""
+    moved = db.session.execute(
+        update(Lot).where(Lot.id == lot.id, Lot.remaining == Lot.quantity).values(remaining=0)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.expire(lot, ["remaining"])
+    if moved != 1:
+        return False
+    if not _move_item(lot.item, -lot.quantity):
+        return False
+    _record(lot, -lot.quantity, "void", reference, reason, by)
+    return True
+
+
+def adjust(item: Item, delta: int, *, reference: str, reason: str, by=None, on=None) -> None:
+    """Correct the stock by ``delta`` after a count: units found become a new lot; units missing leave
+    the oldest lots first. Raises OutOfStock if more are missing than the books hold."""
+    if delta > 0:
+        receive(item, delta, on, reference=reference, by=by, kind="adjustment", reason=reason)
+    elif delta < 0:
+        take(item, -delta, reference=reference, kind="adjustment", reason=reason, by=by)
+
+
+def history(item: Item, page: int = 1, per_page: int = 30):
+    """Every movement of ``item``, newest first, with who and why."""
+    return (StockMovement.query.filter_by(item_id=item.id)
+            .options(db.joinedload(StockMovement.created_by), db.joinedload(StockMovement.lot))
+            .order_by(StockMovement.id.desc()).paginate(page=page, per_page=per_page, error_out=False))

@@ -1,0 +1,38 @@
+"""Gap-free document numbers (donation receipts JZ-2026-0001, redemption receipts …).
+
+The counter row is moved by an UPDATE inside the caller's transaction: concurrent issuers
+queue on the row lock, and a rolled-back transaction takes its number back with it, so
+numbers have no gaps and are never reused.
+"""
+from sqlalchemy import PrimaryKeyConstraint, update
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+
+
+class NumberSequence(db.Model):
+    __tablename__ = "number_sequences"
+    __table_args__ = (PrimaryKeyConstraint("series", "year"),)
+
+    series = db.Column(db.String(8), nullable=False)
+    year = db.Column(db.Integer, nullable=False)
+    last = db.Column(db.Integer, nullable=False, default=0)
+
+
+def next_number(series: str, year: int) -> int:
+    """The next number of ``series`` in ``year`` (1, 2, 3 …), taken in the current transaction."""
+    if db.session.get(NumberSequence, (series, year)) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(NumberSequence(series=series, year=year, last=0))
+        except IntegrityError:
+            pass  # another transaction created this year's counter first
+    return db.session.execute(
+        update(NumberSequence).where(NumberSequence.series == series, NumberSequence.year == year)
+        .values(last=NumberSequence.last + 1).returning(NumberSequence.last)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+
+
+def formatted(series: str, year: int, number: int) -> str:
+    return f"{series}-{year}-{number:04d}"
