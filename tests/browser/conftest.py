@@ -42,7 +42,9 @@ SLOW_NETWORK = {
 # to the console by Chromium, but the event names the directive and what was blocked.
 REPORT_CSP_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
-  window.reportCspViolation(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+  const where = event.sourceFile ? ` at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber}` : "";
+  const what = `${event.violatedDirective} blocked ${event.blockedURI || "inline"}${where}`;
+  window.reportCspViolation(`CSP violation on ${location.pathname}: ${what}`);
 });
 """
 
