@@ -6,7 +6,7 @@ import random
 
 from .auth.models import User
 from .auth.passwords import hash_password
-from .clock import utcnow
+from .clock import to_local, utcnow
 from .community.models import Household, Team
 from .extensions import db
 from .goods.models import Sponsor
@@ -173,6 +173,63 @@ def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now) -> i
     return participations
 
 
+# (name, unit, category, points price, monthly limit per volunteer, low-stock threshold)
+ITEMS = [
+    ("烧水壶", "个", "家电", 120, 1, 3),
+    ("床单", "条", "床品", 80, 1, 5),
+    ("抽纸", "包", "日用品", 10, 6, 20),
+    ("洗衣粉", "袋", "日用品", 20, 3, 10),
+    ("牙膏", "支", "日用品", 10, 4, 10),
+    ("碗筷套装", "套", "厨具", 40, 1, 5),
+    ("香皂", "个", "日用品", 8, 4, 10),
+    ("毛巾", "条", "日用品", 15, 2, 10),
+    ("食用油", "瓶", "粮油", 50, 1, 5),
+]
+# Which sponsor gives what: (sponsor, [(item, quantity, estimated unit value in yuan)], months ago)
+DONATIONS = [
+    ("新疆丝路天山国际食品城", [("食用油", 40, 45), ("抽纸", 80, 3)], 5),
+    ("迪祥佳苑物业服务中心", [("烧水壶", 25, 60), ("床单", 15, 50)], 5),
+    ("屯坪便民超市", [("牙膏", 40, 8), ("香皂", 30, 4)], 4),
+    ("三坪农场供销社", [("洗衣粉", 40, 12)], 4),
+    ("天山日用百货商行", [("碗筷套装", 25, 25), ("毛巾", 30, 10)], 3),
+    ("美佳洗化店", [("洗衣粉", 20, 12), ("香皂", 20, 4)], 3),
+    ("康泰大药房（三坪店）", [("牙膏", 30, 9)], 3),
+    ("惠民粮油店", [("食用油", 15, 48)], 2),
+    ("三坪农场医院", [("毛巾", 20, 10)], 2),
+    ("小雨点理发店", [("毛巾", 10, 10)], 2),
+    ("三坪供水有限公司", [("烧水壶", 10, 65)], 2),
+    ("三坪燃气服务站", [("碗筷套装", 15, 25)], 1),
+    ("三坪供电服务站", [("抽纸", 60, 3)], 1),
+    ("阳光家电维修部", [("烧水壶", 6, 70)], 1),
+    ("乌鲁木齐综合保税区服务中心", [("床单", 15, 55)], 1),
+    ("丰收农资店", [("洗衣粉", 20, 12), ("抽纸", 30, 3)], 0),
+]
+
+
+def seed_goods(staff: User, today) -> int:
+    """Items of the report and ~600 donated items from the 16 sponsors; returns items donated (0 if done before)."""
+    from datetime import timedelta
+
+    from .goods import donations
+    from .goods.models import Donation, Item
+
+    items = {}
+    for name, unit, category, price, limit, threshold in ITEMS:
+        items[name] = _get_or_add(Item, dict(unit=unit, category=category, points_price=price, monthly_limit=limit,
+                                             low_stock_threshold=threshold), name=name)
+    db.session.flush()
+    if Donation.query.first() is not None:
+        return 0
+    total = 0
+    for sponsor_name, lines, months_ago in DONATIONS:
+        sponsor = Sponsor.query.filter_by(name=sponsor_name).one()
+        donations.issue(staff, sponsor=sponsor, received_on=today - timedelta(days=30 * months_ago + 3),
+                        lines=[donations.Line(items[name], qty, value * 100) for name, qty, value in lines],
+                        note="积分兑换爱心物资")
+        total += sum(qty for _, qty, _ in lines)
+    return total
+
+
 def seed_demo() -> dict[str, int]:
     """Add the demo world where missing; returns how many rows of each kind were added."""
     before = {m.__tablename__: m.query.count() for m in (Sponsor, Team, Household, User)}
@@ -221,4 +278,5 @@ def seed_demo() -> dict[str, int]:
     staff = User.query.filter_by(phone=DEMO_LOGINS[1][0]).one()
     volunteers = User.query.filter_by(role="volunteer", status="active").order_by(User.id).all()
     added["participations"] = seed_duty(rng, staff, volunteers, utcnow())
+    added["donated items"] = seed_goods(staff, to_local(utcnow()).date())
     return added

@@ -147,3 +147,5 @@ def register_template_helpers(app):
     app.add_template_filter(lambda day: format_date(day, "full"), "date_cn")
     app.add_template_filter(lambda moment: format_datetime(moment, "short") if moment else "—", "datetime_cn")
     app.add_template_filter(lambda moment: format_datetime(moment, "HH:mm") if moment else "—", "time_cn")
+    app.add_template_filter(lambda day: format_date(day, "medium") if day else "—", "date_short")
+    app.add_template_filter(lambda fen: f"¥{(fen or 0) / 100:,.2f}", "yuan")

@@ -261,8 +261,8 @@ def check_out(volunteer: User, session: DutySession, now: datetime) -> Attendanc
 
 def roster(session: DutySession) -> list[Attendance]:
     order = {"checked_in": 0, "checked_out": 1, "signed_up": 2, "confirmed": 3, "rejected": 4, "cancelled": 5}
-    rows = (session.attendances.options(db.joinedload(Attendance.volunteer), db.joinedload(Attendance.award_entry))
-            .all())
+    rows = (session.attendances.filter(Attendance.status != "cancelled")
+            .options(db.joinedload(Attendance.volunteer), db.joinedload(Attendance.award_entry)).all())
     return sorted(rows, key=lambda a: (order[a.status], a.checked_in_at or a.signed_up_at or datetime.min))
 
 
@@ -306,7 +306,9 @@ def _award_key(attendance: Attendance) -> str:
 
 
 def _description(session: DutySession) -> str:
-    return f"{session.duty_type.name}：{session.title}"
+    """What the volunteer reads in 我的积分: the duty and its day, so weekly duties can be told apart."""
+    day = to_local(session.starts_at)
+    return f"{session.duty_type.name}：{session.title}（{day.month}月{day.day}日）"
 
 
 def confirm(actor: User, attendance: Attendance, now: datetime, points_override: int | None = None) -> Attendance:
@@ -323,7 +325,7 @@ def confirm(actor: User, attendance: Attendance, now: datetime, points_override:
     session = attendance.session
     volunteer = db.session.get(User, attendance.volunteer_id)
     entry = points.award(volunteer, points_override or session.points, reference=attendance.reference,
-                         description=_description(session), key=_award_key(attendance), by=actor)
+                         description=_description(session), key=_award_key(attendance), by=actor, at=now)
     values = dict(status="confirmed", award_entry_id=entry.id, reviewed_by_id=actor.id, reviewed_at=now)
     if attendance.status == "checked_in" and now >= session.ends_at:
         values.update(checked_out_at=session.ends_at, auto_checked_out=True)

@@ -15,7 +15,7 @@ from ..points import service as points
 bp = Blueprint("home", __name__)
 
 ROLE_HOMES = {"volunteer": "home.volunteer", "staff": "home.staff", "admin": "home.staff",
-              "sponsor": "home.sponsor"}
+              "sponsor": "sponsor_portal.home"}
 LANGUAGE_COOKIE = "lang"
 
 
@@ -45,12 +45,6 @@ def staff():
         volunteer_count=User.query.filter_by(role="volunteer", status="active").count(),
         redemption_day=next_redemption_day(local_today()),
     )
-
-
-@bp.route("/sponsor")
-@roles_required("sponsor")
-def sponsor():
-    return render_template("home/sponsor.html", sponsor=current_user.sponsor)
 
 
 @bp.route("/account")

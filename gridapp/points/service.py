@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import User
+from ..clock import utcnow
 from ..errors import DomainError
 from ..extensions import db
 from .models import PointsEntry
@@ -33,14 +34,15 @@ def _existing(key: str) -> PointsEntry | None:
 
 
 def _apply(volunteer: User, delta: int, kind: str, reference: str, description: str, key: str,
-           by: User | None, reverses: PointsEntry | None = None) -> PointsEntry:
+           by: User | None, reverses: PointsEntry | None = None, at: datetime | None = None) -> PointsEntry:
     """Write one entry and move the cached balance, or do nothing if ``key`` was used before."""
     previous = _existing(key)
     if previous is not None:
         return previous
     entry = PointsEntry(volunteer_id=volunteer.id, delta=delta, kind=kind, reference=reference,
                         description=description[:200], idempotency_key=key,
-                        created_by_id=by.id if by else None, reverses_id=reverses.id if reverses else None)
+                        created_by_id=by.id if by else None, reverses_id=reverses.id if reverses else None,
+                        created_at=at or utcnow())
     try:
         with db.session.begin_nested():
             db.session.add(entry)
@@ -64,11 +66,12 @@ def _apply(volunteer: User, delta: int, kind: str, reference: str, description: 
 
 
 def award(volunteer: User, points: int, *, reference: str, description: str, key: str,
-          by: User | None = None) -> PointsEntry:
-    """Add ``points`` (> 0) to the volunteer's balance. The same ``key`` again returns the first entry."""
+          by: User | None = None, at: datetime | None = None) -> PointsEntry:
+    """Add ``points`` (> 0) to the volunteer's balance, as of ``at`` (default now).
+    The same ``key`` again returns the first entry."""
     if points <= 0:
         raise DomainError(_l("奖励积分必须大于0。"))
-    return _apply(volunteer, points, "award", reference, description, key, by)
+    return _apply(volunteer, points, "award", reference, description, key, by, at=at)
 
 
 def spend(volunteer: User, points: int, *, reference: str, description: str, key: str,

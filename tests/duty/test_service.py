@@ -147,7 +147,7 @@ def test_confirm_awards_the_points_once(staff, patrol_type):
     assert attendance.status == "confirmed"
     assert points.balance(volunteer) == 15
     entry = PointsEntry.query.one()
-    assert (entry.description, entry.created_by_id) == ("安全巡逻：南门夜间巡逻", staff.id)
+    assert (entry.description, entry.created_by_id) == ("安全巡逻：南门夜间巡逻（12月26日）", staff.id)
     assert_invariants_hold()
 
 

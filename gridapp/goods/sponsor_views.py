@@ -1,0 +1,33 @@
+"""The sponsor portal: a sponsor's own donations, receipts and what became of its goods. Nothing else."""
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from ..auth.permissions import roles_required
+from ..errors import NotFound
+from . import donations
+
+bp = Blueprint("sponsor_portal", __name__)
+
+
+def own_donation(donation_id: int):
+    """The current sponsor's donation with this id; another sponsor's answers 404, as if it did not exist."""
+    donation = donations.get_donation(donation_id)
+    if donation.sponsor_id != current_user.sponsor_id:
+        raise NotFound()
+    return donation
+
+
+@bp.route("/sponsor")
+@roles_required("sponsor")
+def home():
+    sponsor = current_user.sponsor
+    page = request.args.get("page", 1, type=int)
+    return render_template("goods/sponsor_home.html", sponsor=sponsor,
+                           pagination=donations.donations(sponsor, page=page),
+                           impact=donations.sponsor_impact(sponsor))
+
+
+@bp.route("/sponsor/donations/<int:donation_id>")
+@roles_required("sponsor")
+def donation(donation_id):
+    return render_template("goods/sponsor_donation.html", donation=own_donation(donation_id))

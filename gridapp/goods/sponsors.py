@@ -1,0 +1,42 @@
+"""Sponsors (爱心企业/商铺): the businesses and institutions that donate goods."""
+from flask_babel import lazy_gettext as _l
+
+from ..auth.service import require_role
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from .models import SPONSOR_KINDS, Sponsor
+
+FIELDS = ("name", "kind", "contact_person", "phone", "address")
+
+
+def all_sponsors() -> list[Sponsor]:
+    return Sponsor.query.order_by(Sponsor.id).all()
+
+
+def get_sponsor(sponsor_id: int) -> Sponsor:
+    sponsor = db.session.get(Sponsor, sponsor_id)
+    if sponsor is None:
+        raise NotFound()
+    return sponsor
+
+
+def save_sponsor(actor, sponsor: Sponsor | None, **fields) -> Sponsor:
+    """Staff add a sponsor (``sponsor`` None) or correct its details.
+
+    Raises PermissionDenied, or DomainError for a blank or taken name or an unknown kind.
+    """
+    require_role(actor, "staff", "admin")
+    name = (fields.get("name") or "").strip()
+    if not name:
+        raise DomainError(_l("请填写单位名称。"))
+    if fields.get("kind") not in SPONSOR_KINDS:
+        raise DomainError(_l("请选择单位类别。"))
+    taken = Sponsor.query.filter(Sponsor.name == name).first()
+    if taken is not None and taken is not sponsor:
+        raise DomainError(_l("已有名为“%(name)s”的单位。"), name=name)
+    sponsor = sponsor or Sponsor()
+    for field in FIELDS:
+        setattr(sponsor, field, (fields.get(field) or "").strip())
+    db.session.add(sponsor)
+    db.session.flush()
+    return sponsor

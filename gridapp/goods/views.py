@@ -1,0 +1,190 @@
+"""Staff pages for goods: the stock list, items and their history, donation intake, sponsors."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth.permissions import roles_required
+from ..clock import local_today
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from . import donations, sponsors, stock
+from .forms import (DEFAULT_LINES, MAX_FORM_LINES, DonationForm, ItemForm, SponsorForm, VoidForm,
+                    yuan_to_fen)
+from .models import Item
+
+bp = Blueprint("goods", __name__)
+STAFF = ("staff", "admin")
+
+
+def get_item(item_id: int) -> Item:
+    item = db.session.get(Item, item_id)
+    if item is None:
+        raise NotFound()
+    return item
+
+
+@bp.route("/staff/stock")
+@roles_required(*STAFF)
+def stock_list():
+    items = Item.query.order_by(Item.active.desc(), Item.category, Item.name).all()
+    return render_template("goods/stock.html", items=items, low=[i for i in items if i.active and i.is_low])
+
+
+@bp.route("/staff/items/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_item():
+    form = ItemForm()
+    if form.validate_on_submit():
+        try:
+            item = donations.create_item(
+                current_user, name=form.name.data, unit=form.unit.data, category=form.category.data,
+                points_price=form.points_price.data, monthly_limit=form.monthly_limit.data,
+                low_stock_threshold=form.low_stock_threshold.data)
+            item.active = form.active.data
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.name.errors.append(exc.message)
+        else:
+            flash(_("已添加物品：%(name)s。", name=item.name), "success")
+            return redirect(url_for("goods.item", item_id=item.id), 303)
+    return render_template("goods/new_item.html", form=form), 422 if request.method == "POST" else 200
+
+
+@bp.route("/staff/items/<int:item_id>", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def item(item_id):
+    """An item's details (editable: price, limit, threshold, availability) and every movement, newest first."""
+    item = get_item(item_id)
+    form = ItemForm(obj=item)
+    if form.validate_on_submit():
+        try:
+            donations.update_item(current_user, item, points_price=form.points_price.data,
+                                  category=form.category.data, monthly_limit=form.monthly_limit.data,
+                                  low_stock_threshold=form.low_stock_threshold.data, active=form.active.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.points_price.errors.append(exc.message)
+        else:
+            flash(_("已保存。以前的兑换记录仍按当时的积分计算。"), "success")
+            return redirect(url_for("goods.item", item_id=item.id), 303)
+    page = request.args.get("page", 1, type=int)
+    return render_template("goods/item.html", item=item, form=form, pagination=stock.history(item, page)), (
+        422 if request.method == "POST" else 200)
+
+
+@bp.route("/staff/donations")
+@roles_required(*STAFF)
+def donation_list():
+    sponsor_id = request.args.get("sponsor", 0, type=int)
+    month = request.args.get("month", "")
+    if month and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
+                      and 1 <= int(month[5:]) <= 12):
+        month = ""
+    sponsor = sponsors.get_sponsor(sponsor_id) if sponsor_id else None
+    pagination = donations.donations(sponsor, month, request.args.get("page", 1, type=int))
+    return render_template("goods/donations.html", pagination=pagination, sponsors=sponsors.all_sponsors(),
+                           sponsor=sponsor, month=month)
+
+
+def _donation_lines(form: DonationForm) -> list[donations.Line]:
+    """The filled rows as service lines; an item named on the spot is created first."""
+    lines = []
+    for row in form.lines:
+        if row.is_blank:
+            continue
+        if row.item.data:
+            item = get_item(row.item.data)
+        else:
+            item = Item.query.filter_by(name=row.new_name.data).one_or_none() or donations.create_item(
+                current_user, name=row.new_name.data, unit=row.new_unit.data, points_price=row.new_price.data)
+        lines.append(donations.Line(item, row.quantity.data, yuan_to_fen(row.unit_value.data)))
+    return lines
+
+
+@bp.route("/staff/donations/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_donation():
+    rows = min(max(request.args.get("rows", DEFAULT_LINES, type=int), DEFAULT_LINES), MAX_FORM_LINES)
+    form = DonationForm()
+    while len(form.lines) < rows:
+        form.lines.append_entry()
+    form.set_choices(sponsors.all_sponsors(), Item.query.filter_by(active=True).order_by(Item.name).all())
+    if request.method == "GET":
+        form.received_on.data = local_today()
+    if form.validate_on_submit():
+        try:
+            donation = donations.issue(current_user, sponsor=sponsors.get_sponsor(form.sponsor.data),
+                                       received_on=form.received_on.data, lines=_donation_lines(form),
+                                       note=form.note.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            flash(_("已开具捐赠接收凭证 %(no)s。", no=donation.receipt_no), "success")
+            return redirect(url_for("goods.donation", donation_id=donation.id), 303)
+    return render_template("goods/new_donation.html", form=form, rows=len(form.lines), max_rows=MAX_FORM_LINES), (
+        422 if request.method == "POST" else 200)
+
+
+@bp.route("/staff/donations/<int:donation_id>")
+@roles_required(*STAFF)
+def donation(donation_id):
+    return render_template("goods/donation.html", donation=donations.get_donation(donation_id), form=VoidForm())
+
+
+@bp.route("/staff/donations/<int:donation_id>/void", methods=["POST"])
+@roles_required(*STAFF)
+def void_donation(donation_id):
+    donation = donations.get_donation(donation_id)
+    form = VoidForm()
+    if form.validate_on_submit() and not form.confirmed.data:
+        # Irreversible: show what will happen and ask once more (works without JavaScript).
+        return render_template("goods/void_confirm.html", donation=donation, form=form)
+    if form.validate_on_submit():
+        try:
+            donations.void(current_user, donation, form.reason.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.reason.errors.append(exc.message)
+        else:
+            flash(_("凭证 %(no)s 已作废，物品已从库存中扣除。", no=donation.receipt_no), "success")
+            return redirect(url_for("goods.donation", donation_id=donation.id), 303)
+    return render_template("goods/donation.html", donation=donation, form=form), 422
+
+
+@bp.route("/staff/sponsors")
+@roles_required(*STAFF)
+def sponsor_list():
+    return render_template("goods/sponsors.html", totals=donations.sponsor_totals())
+
+
+def _sponsor_form_page(sponsor=None):
+    form = SponsorForm(obj=sponsor)
+    if form.validate_on_submit():
+        try:
+            saved = sponsors.save_sponsor(current_user, sponsor, **{f: getattr(form, f).data for f in sponsors.FIELDS})
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.name.errors.append(exc.message)
+        else:
+            flash(_("已保存：%(name)s。", name=saved.name), "success")
+            return redirect(url_for("goods.sponsor_list"), 303)
+    return render_template("goods/sponsor_form.html", form=form, sponsor=sponsor), (
+        422 if request.method == "POST" else 200)
+
+
+@bp.route("/staff/sponsors/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_sponsor():
+    return _sponsor_form_page()
+
+
+@bp.route("/staff/sponsors/<int:sponsor_id>", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit_sponsor(sponsor_id):
+    return _sponsor_form_page(sponsors.get_sponsor(sponsor_id))
