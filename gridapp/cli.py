@@ -73,10 +73,14 @@ def create_user_command(role, name, phone, sponsor_name, password):
 @click.command("verify")
 def verify_command():
     """Run every invariant check; exit 1 naming each broken row."""
+    from .database import reading_only
     from .invariants import run_all
 
+    with reading_only():
+        results = run_all()
+        db.session.rollback()
     failures = 0
-    for name, violations in run_all().items():
+    for name, violations in results.items():
         click.echo(f"{'FAIL' if violations else 'ok  '} {name}")
         for violation in violations:
             click.echo(f"     {violation}")

@@ -1,4 +1,4 @@
-"""Engine tuning and the one helper for turning database races into domain errors.
+"""Engine tuning for SQLite, a way to read without the write lock, and the append-only triggers migrations use.
 
 SQLite (the embedded default) needs care to be safe with two gunicorn workers:
 WAL so readers never block the writer, a busy timeout so writers queue instead of
@@ -6,6 +6,9 @@ failing, foreign keys on, synchronous=FULL so a committed redemption survives a
 power cut, and ``BEGIN IMMEDIATE`` for writes: a deferred transaction that reads
 first and writes later fails with "database is locked" whatever the timeout.
 """
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from flask import has_request_context, request
 from sqlalchemy import event
 
@@ -26,10 +29,24 @@ def _sqlite_on_connect(dbapi_connection, _record):
     cursor.close()
 
 
+_reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
+
+
+@contextmanager
+def reading_only():
+    """Run long reads (``flask verify``, reports) without taking SQLite's write lock, so the app's
+    writers never queue behind them."""
+    token = _reading_only.set(True)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
+
+
 def _sqlite_on_begin(connection):
-    # Pages (GET) read in a deferred transaction so they never wait for the write lock;
-    # everything else (form posts, CLI, tests) takes the write lock up front.
-    if has_request_context() and request.method in READ_ONLY_METHODS:
+    # Pages (GET) and declared reads use a deferred transaction so they never wait for the write
+    # lock; everything else (form posts, CLI commands that write, tests) takes it up front.
+    if _reading_only.get() or (has_request_context() and request.method in READ_ONLY_METHODS):
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

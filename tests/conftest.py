@@ -6,6 +6,7 @@ The schema is migrated once per run into a template; each test gets its own copy
 copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL), so tests never see each other.
 """
 import itertools
+import threading
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from flask import g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
 from gridapp import create_app
 from gridapp.config import TestConfig
@@ -175,3 +177,33 @@ def login_as(client):
         return user
 
     return login
+
+
+class LiveServer:
+    def __init__(self, app):
+        # Port 0: the OS picks a free port; the bound socket is kept, so there is no race.
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.host = f"127.0.0.1:{self.server.server_port}"
+        self.url = f"http://{self.host}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()  # ends serve_forever, waits for it
+        self.server.server_close()  # closes the socket, joins the request threads
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive(), "live server thread did not stop"
+
+
+@pytest.fixture
+def live_server(app):
+    """``app`` served over real HTTP in a background thread; each request gets its own app context.
+
+    Anything the browser should see must be committed before it asks for it.
+    """
+    server = LiveServer(app)
+    server.start()
+    yield server
+    server.stop()

@@ -33,3 +33,32 @@ def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(app):
         assert pragma("foreign_keys") == 1
         assert pragma("busy_timeout") >= 5000
         assert pragma("synchronous") == 2  # FULL
+
+
+def test_a_long_read_does_not_hold_up_writers(app):
+    """`flask verify` reads inside ``reading_only()``: a writer must not queue behind it."""
+    import threading
+    import time
+
+    from gridapp.database import reading_only
+
+    from . import factories
+
+    volunteer_id = factories.make_user().id
+    outcome = {}
+
+    def write():
+        with app.app_context():
+            started = time.monotonic()
+            db.session.execute(sa.text("UPDATE users SET name = '改名' WHERE id = :id"), {"id": volunteer_id})
+            db.session.commit()
+            outcome["seconds"] = time.monotonic() - started
+            db.session.remove()
+
+    with reading_only():
+        db.session.execute(sa.text("SELECT COUNT(*) FROM users")).scalar()  # a read transaction is open
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=30)
+        db.session.rollback()
+    assert outcome["seconds"] < 2

@@ -5,11 +5,9 @@ are skipped when it is not installed. ``open_phone``/``open_laptop`` make a brow
 like the device, recording every request and every console error, uncaught exception and CSP
 violation; ``throttle`` slows a page down to a weak mobile connection.
 """
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -47,36 +45,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.reportCspViolation(`CSP violation on ${location.pathname}: ${what}`);
 });
 """
-
-
-class LiveServer:
-    def __init__(self, app):
-        # Port 0: the OS picks a free port; the bound socket is kept, so there is no race.
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.host = f"127.0.0.1:{self.server.server_port}"
-        self.url = f"http://{self.host}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
-
-    def start(self):
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()  # ends serve_forever, waits for it
-        self.server.server_close()  # closes the socket, joins the request threads
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive(), "live server thread did not stop"
-
-
-@pytest.fixture
-def live_server(app):
-    """``app`` served over real HTTP in a background thread; each request gets its own app context.
-
-    Anything the browser should see must be committed before it asks for it.
-    """
-    server = LiveServer(app)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")
