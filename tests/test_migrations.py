@@ -45,6 +45,7 @@ def test_a_long_read_does_not_hold_up_writers(app):
     from . import factories
 
     volunteer_id = factories.make_user().id
+    db.session.commit()  # reading the id began a (writing) transaction; end it before the test proper
     outcome = {}
 
     def write():
