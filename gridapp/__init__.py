@@ -49,14 +49,17 @@ def create_app(config=None) -> Flask:
     from .auth.views import bp as auth_bp
     from .cli import register_cli
     from .duty.views import bp as duty_bp
+    from .goods.receipt_views import bp as receipts_bp
     from .goods.sponsor_views import bp as sponsor_portal_bp
+    from .goods.stocktake_views import bp as stocktake_bp
     from .goods.views import bp as goods_bp
     from .home.views import bp as home_bp
     from .points.views import bp as points_bp
     from .web import register_error_pages, register_response_hooks, register_template_helpers
 
-    for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp):
+    for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(stocktake_bp)
     register_error_pages(app)
     register_response_hooks(app)
     register_template_helpers(app)

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 
 from ..clock import utcnow
 from ..extensions import db
@@ -207,7 +207,12 @@ class Stocktake(db.Model):
     """
 
     __tablename__ = "stocktakes"
-    __table_args__ = (CheckConstraint("status IN ('counting', 'confirmed')", name="status_known"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('counting', 'confirmed')", name="status_known"),
+        # At most one stocktake counting at a time, whoever presses "start".
+        Index("uq_stocktakes_one_counting", "status", unique=True,
+              sqlite_where=text("status = 'counting'"), postgresql_where=text("status = 'counting'")),
+    )
 
     id = db.Column(db.Integer, primary_key=True)
     status = db.Column(db.String(16), nullable=False, default="counting")
