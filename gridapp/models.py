@@ -6,3 +6,4 @@ from .numbering import NumberSequence  # noqa: F401
 from .duty.models import Attendance, DutySession, DutyType  # noqa: F401
 from .once import FormSubmission  # noqa: F401
 from .points.models import PointsEntry  # noqa: F401
+from .counter.models import CounterSession, Redemption, RedemptionDay, RedemptionLine  # noqa: F401

@@ -68,6 +68,8 @@ class User(UserMixin, db.Model):
     # A cache of the sum of this volunteer's points entries, written only by gridapp.points.service
     # in the same transaction as the entry; `flask verify` checks the two agree.
     points_balance = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    # Printed on the volunteer's QR card; staff scan it into the counter's search box.
+    volunteer_code = db.Column(db.String(16), unique=True)
 
     household = db.relationship("Household")
     team = db.relationship("Team")

@@ -55,6 +55,8 @@ class Item(db.Model):
         CheckConstraint(f"unit IN {UNITS!r}", name="unit_known"),
         CheckConstraint("points_price > 0", name="price_positive"),
         CheckConstraint("monthly_limit IS NULL OR monthly_limit > 0", name="limit_positive"),
+        CheckConstraint("household_monthly_limit IS NULL OR household_monthly_limit > 0",
+                        name="household_limit_positive"),
         CheckConstraint("low_stock_threshold >= 0", name="threshold_not_negative"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
     )
@@ -65,6 +67,7 @@ class Item(db.Model):
     category = db.Column(db.String(20), nullable=False, default="")
     points_price = db.Column(db.Integer, nullable=False)
     monthly_limit = db.Column(db.Integer)  # per volunteer per month; None = no limit
+    household_monthly_limit = db.Column(db.Integer)  # per household per month (a kettle per household)
     low_stock_threshold = db.Column(db.Integer, nullable=False, default=5)
     active = db.Column(db.Boolean, nullable=False, default=True)
     stock = db.Column(db.Integer, nullable=False, default=0, server_default="0")

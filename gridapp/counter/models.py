@@ -1,0 +1,101 @@
+from sqlalchemy import CheckConstraint, UniqueConstraint
+
+from ..clock import utcnow
+from ..extensions import db
+
+
+class RedemptionDay(db.Model):
+    """A day the counter may open besides the last day of the month, added by an admin with a reason."""
+
+    __tablename__ = "redemption_days"
+
+    day = db.Column(db.Date, primary_key=True)
+    reason = db.Column(db.String(200), nullable=False)
+    added_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    added_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class CounterSession(db.Model):
+    """One redemption day's counter (开台 … 日结). Every redemption belongs to one; at most one a day."""
+
+    __tablename__ = "counter_sessions"
+
+    id = db.Column(db.Integer, primary_key=True)
+    day = db.Column(db.Date, nullable=False, unique=True)
+    opened_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    opened_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    closed_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    closed_at = db.Column(db.DateTime)
+
+    opened_by = db.relationship("User", foreign_keys=[opened_by_id])
+    closed_by = db.relationship("User", foreign_keys=[closed_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class Redemption(db.Model):
+    """Points traded for goods at the counter: one spend entry, stock taken FIFO, a receipt number.
+
+    The prices used are kept on the lines. Voided (never deleted) with who, when and why.
+    ``token`` is the confirm form's one-time token: UNIQUE, so a double tap cannot redeem twice.
+    """
+
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        UniqueConstraint("receipt_year", "receipt_seq", name="uq_redemptions_receipt"),
+        CheckConstraint("total_points > 0", name="total_positive"),
+        CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_has_reason"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    session_id = db.Column(db.Integer, db.ForeignKey("counter_sessions.id"), nullable=False, index=True)
+    volunteer_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
+    household_id = db.Column(db.Integer, db.ForeignKey("households.id"), index=True)
+    receipt_no = db.Column(db.String(16), nullable=False, unique=True)
+    receipt_year = db.Column(db.Integer, nullable=False)
+    receipt_seq = db.Column(db.Integer, nullable=False)
+    total_points = db.Column(db.Integer, nullable=False)
+    points_entry_id = db.Column(db.Integer, db.ForeignKey("points_entries.id"), unique=True)
+    token = db.Column(db.String(64), nullable=False, unique=True)
+    served_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    voided_at = db.Column(db.DateTime)
+    voided_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    void_reason = db.Column(db.String(200))
+
+    session = db.relationship("CounterSession", backref=db.backref("redemptions", lazy="dynamic"))
+    volunteer = db.relationship("User", foreign_keys=[volunteer_id])
+    household = db.relationship("Household")
+    served_by = db.relationship("User", foreign_keys=[served_by_id])
+    voided_by = db.relationship("User", foreign_keys=[voided_by_id])
+    points_entry = db.relationship("PointsEntry")
+    lines = db.relationship("RedemptionLine", back_populates="redemption", order_by="RedemptionLine.id")
+
+    @property
+    def reference(self) -> str:
+        return f"redemption:{self.id}"
+
+
+class RedemptionLine(db.Model):
+    """An item and quantity of a redemption, at the price it was redeemed for."""
+
+    __tablename__ = "redemption_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_points > 0", name="price_positive"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    redemption_id = db.Column(db.Integer, db.ForeignKey("redemptions.id"), nullable=False, index=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False, index=True)
+    quantity = db.Column(db.Integer, nullable=False)
+    unit_points = db.Column(db.Integer, nullable=False)
+
+    redemption = db.relationship("Redemption", back_populates="lines")
+    item = db.relationship("Item")
+
+    @property
+    def points(self) -> int:
+        return self.quantity * self.unit_points
