@@ -42,7 +42,8 @@ def create_app(config=None) -> Flask:
     _setup_login(app)
 
     from . import models  # noqa: F401  every table, so that migrations and verify see them all
-    from .duty import checks as _duty_checks  # noqa: F401  importing registers the invariant checks
+    from .counter import checks as _counter_checks  # noqa: F401  importing registers the invariant checks
+    from .duty import checks as _duty_checks  # noqa: F401
     from .goods import checks as _goods_checks  # noqa: F401
     from .points import checks as _points_checks  # noqa: F401
     from .auth.manage_views import bp as accounts_bp

@@ -1,0 +1,357 @@
+"""The exchange counter's rules (积分兑换): counter sessions, looking volunteers up, the basket, and the
+one-transaction redemption that spends points and takes goods — or changes nothing at all.
+
+Serialisation under concurrency: a redemption first moves its counter session's row (closing
+waits for it), then locks the household (so two tables cannot both hand out "one kettle per
+household"), then spends the points with a conditional UPDATE (so one balance cannot be spent
+twice) and takes each item's stock with a conditional UPDATE (so the last kettle goes once).
+Functions flush but never commit: the view commits once.
+"""
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..auth.models import User
+from ..auth.service import require_role
+from ..clock import start_of_local_month, to_local
+from ..community.models import Household
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..goods import stock
+from ..goods.models import Item, Lot, StockMovement
+from ..numbering import formatted, next_number
+from ..points import service as points
+from .models import CounterSession, Redemption, RedemptionDay, RedemptionLine
+from .schedule import last_day_of_month
+
+STAFF = ("staff", "admin")
+RECEIPT_SERIES = "DH"
+
+
+class NotARedemptionDay(DomainError):
+    default_message = _l("今天（%(day)s）不是兑换日。兑换日为每月最后一天；如需另开，请管理员填写原因后开台。")
+
+
+class SessionClosed(DomainError):
+    default_message = _l("本次兑换已日结，不能再兑换或作废。")
+
+
+class LimitReached(DomainError):
+    default_message = _l("%(item)s%(whose)s每月限兑 %(limit)d%(unit)s，本月已兑 %(used)d%(unit)s，这次最多还能兑 %(left)d%(unit)s。")
+
+
+class EmptyBasket(DomainError):
+    default_message = _l("请先选择要兑换的物品。")
+
+
+class UnknownVolunteer(DomainError):
+    default_message = _l("找不到这位志愿者（%(query)s）。请核对手机号、姓名或志愿者卡。")
+
+
+# --- counter sessions -------------------------------------------------------------------------
+
+def is_redemption_day(day: date) -> bool:
+    """The last day of the month, or a day an admin added."""
+    return day == last_day_of_month(day) or db.session.get(RedemptionDay, day) is not None
+
+
+def open_session(actor: User, today: date, reason: str = "") -> CounterSession:
+    """开台. Staff open the counter on a redemption day; an admin may open on any day with a reason
+    (the day is then recorded as an extra redemption day). Opening twice returns today's session.
+
+    Raises NotARedemptionDay, or DomainError for an admin without a reason.
+    """
+    require_role(actor, *STAFF)
+    existing = CounterSession.query.filter_by(day=today).one_or_none()
+    if existing is not None:
+        return existing
+    if not is_redemption_day(today):
+        if actor.role != "admin":
+            raise NotARedemptionDay(day=today.isoformat())
+        if not reason.strip():
+            raise DomainError(_l("非兑换日开台，请填写原因。"))
+        db.session.add(RedemptionDay(day=today, reason=reason.strip(), added_by_id=actor.id))
+    session = CounterSession(day=today, opened_by_id=actor.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(session)
+    except IntegrityError:
+        return CounterSession.query.filter_by(day=today).one()  # another table opened it a moment ago
+    return session
+
+
+def add_redemption_day(actor: User, day: date, reason: str) -> RedemptionDay:
+    """An admin adds an extra redemption day (e.g. before the Spring Festival), with a reason."""
+    require_role(actor, "admin")
+    if not reason.strip():
+        raise DomainError(_l("请填写增加兑换日的原因。"))
+    existing = db.session.get(RedemptionDay, day)
+    if existing is not None:
+        return existing
+    extra = RedemptionDay(day=day, reason=reason.strip(), added_by_id=actor.id)
+    db.session.add(extra)
+    db.session.flush()
+    return extra
+
+
+def todays_session(today: date) -> CounterSession | None:
+    return CounterSession.query.filter_by(day=today).one_or_none()
+
+
+def get_session(session_id: int) -> CounterSession:
+    session = db.session.get(CounterSession, session_id)
+    if session is None:
+        raise NotFound()
+    return session
+
+
+def close_session(actor: User, session: CounterSession, now: datetime) -> CounterSession:
+    """日结. Closing twice is a no-op; redemptions under way finish first (they hold the session row)."""
+    require_role(actor, *STAFF)
+    db.session.execute(update(CounterSession).where(CounterSession.id == session.id,
+                                                    CounterSession.closed_at.is_(None))
+                       .values(closed_at=now, closed_by_id=actor.id).execution_options(synchronize_session=False))
+    db.session.refresh(session)
+    return session
+
+
+def _hold_open(session: CounterSession) -> None:
+    """Take the session's row for this transaction and make sure it is open; raises SessionClosed."""
+    moved = db.session.execute(update(CounterSession).where(CounterSession.id == session.id,
+                                                            CounterSession.closed_at.is_(None))
+                               .values(opened_at=CounterSession.opened_at)
+                               .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise SessionClosed()
+
+
+# --- volunteers ------------------------------------------------------------------------------
+
+def ensure_volunteer_code(volunteer: User) -> str:
+    """The volunteer's card code (created the first time a card is shown or printed)."""
+    if not volunteer.volunteer_code:
+        volunteer.volunteer_code = "V" + secrets.token_hex(4).upper()
+        db.session.flush()
+    return volunteer.volunteer_code
+
+
+def find_volunteers(query: str, limit: int = 10) -> list[User]:
+    """Volunteers matching a scanned card code, a full phone number, its last 4 digits, or a name.
+
+    An exact code or phone gives one person; a name or 4 digits may give several to pick from.
+    """
+    query = (query or "").strip()
+    if not query:
+        return []
+    active = User.query.filter_by(role="volunteer", status="active")
+    exact = active.filter(or_(User.volunteer_code == query.upper(), User.phone == query)).all()
+    if exact:
+        return exact
+    if query.isdigit() and len(query) == 4:
+        return active.filter(User.phone.endswith(query)).order_by(User.name).limit(limit).all()
+    return active.filter(User.name.contains(query, autoescape=True)).order_by(User.name).limit(limit).all()
+
+
+def get_volunteer(volunteer_id: int) -> User:
+    volunteer = db.session.get(User, volunteer_id)
+    if volunteer is None or volunteer.role != "volunteer" or not volunteer.is_active:
+        raise NotFound(_l("找不到这位志愿者。"))
+    return volunteer
+
+
+def _used_this_month(item_ids, since: datetime, *, volunteer: User | None = None,
+                     household_id: int | None = None) -> dict[int, int]:
+    query = (db.session.query(RedemptionLine.item_id, func.sum(RedemptionLine.quantity))
+             .join(Redemption, RedemptionLine.redemption_id == Redemption.id)
+             .filter(Redemption.voided_at.is_(None), Redemption.created_at >= since,
+                     RedemptionLine.item_id.in_(list(item_ids))))
+    if volunteer is not None:
+        query = query.filter(Redemption.volunteer_id == volunteer.id)
+    else:
+        query = query.filter(Redemption.household_id == household_id)
+    return {item_id: int(total) for item_id, total in query.group_by(RedemptionLine.item_id)}
+
+
+@dataclass
+class ItemState:
+    """One item as the counter shows it for one volunteer: how many more they may take, and why not."""
+
+    item: Item
+    quantity: int = 0  # in the basket
+    used_by_volunteer: int = 0
+    used_by_household: int = 0
+
+    @property
+    def left_by_limits(self) -> int | None:
+        lefts = []
+        if self.item.monthly_limit:
+            lefts.append(self.item.monthly_limit - self.used_by_volunteer)
+        if self.item.household_monthly_limit:
+            lefts.append(self.item.household_monthly_limit - self.used_by_household)
+        return max(min(lefts), 0) if lefts else None
+
+    @property
+    def can_take_more(self) -> int:
+        """How many more units could go in the basket, by limits and stock (not by points)."""
+        cap = self.item.stock if self.left_by_limits is None else min(self.item.stock, self.left_by_limits)
+        return max(cap - self.quantity, 0)
+
+
+@dataclass
+class Basket:
+    volunteer: User
+    states: list[ItemState]
+
+    @property
+    def total(self) -> int:
+        return sum(s.quantity * s.item.points_price for s in self.states)
+
+    @property
+    def remaining_balance(self) -> int:
+        return self.volunteer.points_balance - self.total
+
+    @property
+    def lines(self) -> list[ItemState]:
+        return [s for s in self.states if s.quantity]
+
+
+def basket(volunteer: User, quantities: dict[int, int], now: datetime) -> Basket:
+    """The counter's grid for ``volunteer``: every active item (in stock or not), this month's use
+    against the limits, and the chosen quantities (clamped to 0 … what stock and limits allow)."""
+    items = Item.query.filter_by(active=True).order_by(Item.category, Item.points_price, Item.name).all()
+    since = start_of_local_month(now)
+    ids = [i.id for i in items]
+    mine = _used_this_month(ids, since, volunteer=volunteer)
+    home = _used_this_month(ids, since, household_id=volunteer.household_id) if volunteer.household_id else {}
+    states = []
+    for item in items:
+        state = ItemState(item, used_by_volunteer=mine.get(item.id, 0), used_by_household=home.get(item.id, 0))
+        state.quantity = min(max(int(quantities.get(item.id, 0)), 0), state.can_take_more)
+        states.append(state)
+    return Basket(volunteer, states)
+
+
+def month_redemptions(volunteer: User, now: datetime) -> list[Redemption]:
+    return (Redemption.query.filter(Redemption.volunteer_id == volunteer.id,
+                                    Redemption.created_at >= start_of_local_month(now))
+            .order_by(Redemption.id.desc()).all())
+
+
+# --- redeem and void ---------------------------------------------------------------------------
+
+def redeem(actor: User, session: CounterSession, volunteer: User, quantities: dict[int, int], *,
+           token: str, now: datetime) -> Redemption:
+    """Trade points for goods in one transaction: the session is open, the balance covers the total,
+    every line has stock, the volunteer's and household's monthly limits hold; then spend the points,
+    take the goods first-in-first-out and record the redemption (prices as of now) with a receipt number.
+
+    The same ``token`` again returns the first redemption. Raises SessionClosed, EmptyBasket,
+    LimitReached or OutOfStock (naming the item and the shortfall), InsufficientPoints — and then
+    the caller rolls back, so nothing at all has changed.
+    """
+    require_role(actor, *STAFF)
+    earlier = Redemption.query.filter_by(token=token).one_or_none()
+    if earlier is not None:
+        return earlier
+    _hold_open(session)
+    earlier = Redemption.query.filter_by(token=token).populate_existing().one_or_none()
+    if earlier is not None:  # the same confirm, a moment ago at this table (we waited for it above)
+        return earlier
+    if volunteer.household_id:
+        db.session.execute(select(Household.id).where(Household.id == volunteer.household_id).with_for_update())
+    wanted = {int(item_id): int(qty) for item_id, qty in quantities.items() if int(qty) > 0}
+    if not wanted:
+        raise EmptyBasket()
+    items = {item.id: item for item in Item.query.filter(Item.id.in_(list(wanted))).populate_existing()}
+    since = start_of_local_month(now)
+    mine = _used_this_month(wanted, since, volunteer=volunteer)
+    home = _used_this_month(wanted, since, household_id=volunteer.household_id) if volunteer.household_id else {}
+    for item_id, quantity in wanted.items():
+        item = items.get(item_id)
+        if item is None or not item.active:
+            raise DomainError(_l("这件物品已停止兑换，请从篮子里移除。"))
+        for limit, used, whose in ((item.monthly_limit, mine.get(item_id, 0), _l("每人")),
+                                   (item.household_monthly_limit, home.get(item_id, 0), _l("每户"))):
+            if limit and used + quantity > limit:
+                raise LimitReached(item=item.name, whose=whose, limit=limit, used=used, unit=item.unit,
+                                   left=max(limit - used, 0))
+    total = sum(items[i].points_price * q for i, q in wanted.items())
+    year = to_local(now).year
+    seq = next_number(RECEIPT_SERIES, year)
+    redemption = Redemption(session_id=session.id, volunteer_id=volunteer.id, household_id=volunteer.household_id,
+                            receipt_no=formatted(RECEIPT_SERIES, year, seq), receipt_year=year, receipt_seq=seq,
+                            total_points=total, token=token, served_by_id=actor.id, created_at=now)
+    db.session.add(redemption)
+    db.session.flush()
+    names = "、".join(f"{items[i].name}×{q}" for i, q in wanted.items())
+    entry = points.spend(volunteer, total, reference=redemption.reference, description=f"积分兑换：{names}",
+                         key=f"redemption:{token}", by=actor)
+    redemption.points_entry_id = entry.id
+    for item_id, quantity in wanted.items():
+        item = items[item_id]
+        stock.take(item, quantity, reference=redemption.reference, by=actor, recipient=volunteer)
+        db.session.add(RedemptionLine(redemption=redemption, item_id=item_id, quantity=quantity,
+                                      unit_points=item.points_price))
+    db.session.flush()
+    return redemption
+
+
+def get_redemption(redemption_id: int) -> Redemption:
+    redemption = db.session.get(Redemption, redemption_id)
+    if redemption is None:
+        raise NotFound()
+    return redemption
+
+
+def void(actor: User, redemption: Redemption, reason: str, now: datetime) -> Redemption:
+    """作废 while the session is open: the points come back by a reversal entry and the goods go back
+    to the very lots they came from. Voiding twice is a no-op. Raises SessionClosed, DomainError
+    without a reason."""
+    require_role(actor, *STAFF)
+    if not (reason or "").strip():
+        raise DomainError(_l("请填写作废原因。"))
+    if redemption.voided_at is not None:
+        return redemption
+    _hold_open(redemption.session)
+    moved = db.session.execute(update(Redemption).where(Redemption.id == redemption.id,
+                                                        Redemption.voided_at.is_(None))
+                               .values(voided_at=now, voided_by_id=actor.id, void_reason=reason.strip())
+                               .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(redemption)
+    if moved != 1:
+        return redemption  # another table voided it a moment ago
+    points.reverse(redemption.points_entry, reason=f"作废 {redemption.receipt_no}：{reason.strip()}", by=actor)
+    stock.put_back(redemption.reference, reason=f"作废 {redemption.receipt_no}", by=actor)
+    return redemption
+
+
+def day_summary(session: CounterSession) -> dict:
+    """日结: redemptions, points redeemed, items out per item and per sponsor, voids, and who served."""
+    redemptions = session.redemptions.all()
+    kept = [r for r in redemptions if r.voided_at is None]
+    references = [r.reference for r in kept]
+    per_item: dict[str, int] = {}
+    per_sponsor: dict[str, int] = {}
+    if references:
+        rows = (db.session.query(StockMovement, Lot).join(Lot, StockMovement.lot_id == Lot.id)
+                .filter(StockMovement.reference.in_(references), StockMovement.kind == "redemption").all())
+        for movement, lot in rows:
+            per_item[movement.item.name] = per_item.get(movement.item.name, 0) - movement.delta
+            sponsor = lot.sponsor.name if lot.sponsor else str(_l("盘点入库"))
+            per_sponsor[sponsor] = per_sponsor.get(sponsor, 0) - movement.delta
+    served: dict[str, int] = {}
+    for r in kept:
+        served[r.served_by.name] = served.get(r.served_by.name, 0) + 1
+    return {
+        "redemptions": len(kept),
+        "volunteers": len({r.volunteer_id for r in kept}),
+        "points": sum(r.total_points for r in kept),
+        "per_item": sorted(per_item.items()),
+        "per_sponsor": sorted(per_sponsor.items(), key=lambda kv: -kv[1]),
+        "voids": [r for r in redemptions if r.voided_at is not None],
+        "served": sorted(served.items(), key=lambda kv: -kv[1]),
+    }
