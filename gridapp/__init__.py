@@ -4,7 +4,6 @@ from pathlib import Path
 from babel import Locale
 from flask import Flask, has_request_context, request
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 
 from .config import PROJECT_ROOT, Config
 from .database import configure_engine
@@ -49,6 +48,7 @@ def create_app(config=None) -> Flask:
     from .auth.manage_views import bp as accounts_bp
     from .auth.views import bp as auth_bp
     from .cli import register_cli
+    from .counter.views import bp as counter_bp
     from .duty.views import bp as duty_bp
     from .goods.receipt_views import bp as receipts_bp
     from .goods.sponsor_views import bp as sponsor_portal_bp
@@ -58,9 +58,9 @@ def create_app(config=None) -> Flask:
     from .points.views import bp as points_bp
     from .web import register_error_pages, register_response_hooks, register_template_helpers
 
-    for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp):
+    for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp,
+                      stocktake_bp, counter_bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(stocktake_bp)
     register_error_pages(app)
     register_response_hooks(app)
     register_template_helpers(app)
@@ -68,7 +68,7 @@ def create_app(config=None) -> Flask:
 
     @app.context_processor
     def template_globals():
-        return {"csrf_token_value": generate_csrf, "current_locale": lambda: str(get_locale())}
+        return {"current_locale": lambda: str(get_locale())}
 
     return app
 

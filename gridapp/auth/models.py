@@ -28,6 +28,10 @@ def new_session_nonce() -> str:
     return secrets.token_hex(8)
 
 
+def new_volunteer_code() -> str:
+    return "V" + secrets.token_hex(4).upper()
+
+
 class User(UserMixin, db.Model):
     """Anyone who logs in: volunteers, staff (grid workers), admins and sponsor users.
 
@@ -69,7 +73,7 @@ class User(UserMixin, db.Model):
     # in the same transaction as the entry; `flask verify` checks the two agree.
     points_balance = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     # Printed on the volunteer's QR card; staff scan it into the counter's search box.
-    volunteer_code = db.Column(db.String(16), unique=True)
+    volunteer_code = db.Column(db.String(16), unique=True, default=new_volunteer_code)
 
     household = db.relationship("Household")
     team = db.relationship("Team")

@@ -7,7 +7,6 @@ household"), then spends the points with a conditional UPDATE (so one balance ca
 twice) and takes each item's stock with a conditional UPDATE (so the last kettle goes once).
 Functions flush but never commit: the view commits once.
 """
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..auth.models import User
+from ..auth.models import User, new_volunteer_code
 from ..auth.service import require_role
 from ..clock import start_of_local_month, to_local
 from ..community.models import Household
@@ -133,8 +132,8 @@ def _hold_open(session: CounterSession) -> None:
 
 def ensure_volunteer_code(volunteer: User) -> str:
     """The volunteer's card code (created the first time a card is shown or printed)."""
-    if not volunteer.volunteer_code:
-        volunteer.volunteer_code = "V" + secrets.token_hex(4).upper()
+    if not volunteer.volunteer_code:  # accounts made before cards existed
+        volunteer.volunteer_code = new_volunteer_code()
         db.session.flush()
     return volunteer.volunteer_code
 

@@ -1,0 +1,196 @@
+"""The exchange counter's pages: open the day, find the volunteer, fill the basket, confirm, print, void,
+close the day; and the volunteer's card and redemption history on the phone."""
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth.forms import ConfirmForm
+from ..auth.permissions import roles_required
+from ..clock import local_today, utcnow
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..htmx import render
+from ..once import new_token, run_once
+from ..qr import qr_svg
+from . import service as counter
+from .forms import ConfirmRedemptionForm, ExtraDayForm, OpenSessionForm, VoidRedemptionForm
+from .models import Redemption
+
+bp = Blueprint("counter", __name__)
+STAFF = ("staff", "admin")
+
+
+def quantities_from(args) -> dict[int, int]:
+    """Basket quantities from ``q<item id>=n`` fields, with one +/− button press (``add``/``remove``)."""
+    quantities = {}
+    for key, value in args.items():
+        if key.startswith("q") and key[1:].isdigit():
+            try:
+                quantities[int(key[1:])] = max(int(value or 0), 0)
+            except ValueError:
+                continue
+    for key, step in (("add", 1), ("remove", -1)):
+        if args.get(key, "").isdigit():
+            item_id = int(args[key])
+            quantities[item_id] = max(quantities.get(item_id, 0) + step, 0)
+    return quantities
+
+
+@bp.route("/counter")
+@roles_required(*STAFF)
+def index():
+    session = counter.todays_session(local_today())
+    query = request.args.get("q", "").strip()[:40]
+    matches = counter.find_volunteers(query) if query and session else []
+    if len(matches) == 1:
+        return redirect(url_for("counter.volunteer", volunteer_id=matches[0].id))
+    recent = session.redemptions.order_by(Redemption.id.desc()).limit(10).all() if session else []
+    return render_template("counter/index.html", session=session, query=query, matches=matches, recent=recent,
+                           is_redemption_day=counter.is_redemption_day(local_today()), today=local_today(),
+                           open_form=OpenSessionForm(), day_form=ExtraDayForm())
+
+
+@bp.route("/counter/open", methods=["POST"])
+@roles_required(*STAFF)
+def open_session():
+    form = OpenSessionForm()
+    if form.validate_on_submit():
+        try:
+            counter.open_session(current_user, local_today(), form.reason.data or "")
+            db.session.commit()
+            flash(_("已开台，可以开始兑换。"), "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+    return redirect(url_for("counter.index"), 303)
+
+
+@bp.route("/counter/days", methods=["POST"])
+@roles_required("admin")
+def add_day():
+    form = ExtraDayForm()
+    try:
+        day = date.fromisoformat(form.day.data or "")
+    except ValueError:
+        day = None
+    if form.validate_on_submit() and day:
+        try:
+            counter.add_redemption_day(current_user, day, form.reason.data)
+            db.session.commit()
+            flash(_("已增加兑换日：%(day)s。", day=day.isoformat()), "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+    else:
+        flash(_("请填写日期和原因。"), "error")
+    return redirect(url_for("counter.index"), 303)
+
+
+def _volunteer_page(volunteer, quantities, status=200, error=None):
+    session = counter.todays_session(local_today())
+    basket = counter.basket(volunteer, quantities, utcnow())
+    return render("counter/volunteer.html", "counter/_basket.html", status=status, volunteer=volunteer,
+                  basket=basket, session=session, error=error, month=counter.month_redemptions(volunteer, utcnow()),
+                  confirm_form=ConfirmRedemptionForm(token=new_token()))
+
+
+@bp.route("/counter/v/<int:volunteer_id>")
+@roles_required(*STAFF)
+def volunteer(volunteer_id):
+    """The volunteer panel and the basket. Quantities travel in the query string (nothing is stored
+    until confirmation), so +/− works as plain links and form submits without JavaScript."""
+    return _volunteer_page(counter.get_volunteer(volunteer_id), quantities_from(request.args))
+
+
+@bp.route("/counter/v/<int:volunteer_id>/confirm", methods=["POST"])
+@roles_required(*STAFF)
+def confirm(volunteer_id):
+    volunteer = counter.get_volunteer(volunteer_id)
+    quantities = quantities_from(request.form)
+    form = ConfirmRedemptionForm()
+    session = counter.todays_session(local_today())
+    if not form.validate_on_submit() or session is None:
+        return _volunteer_page(volunteer, quantities, 422, _("今天还没有开台，或页面已过期，请刷新后重试。"))
+
+    def redeem():
+        redemption = counter.redeem(current_user, session, volunteer, quantities, token=form.token.data, now=utcnow())
+        return url_for("counter.receipt", redemption_id=redemption.id)
+
+    try:
+        return redirect(run_once(form.token.data, current_user, redeem), 303)
+    except DomainError as exc:
+        return _volunteer_page(volunteer, quantities, 422, exc.message)
+
+
+@bp.route("/counter/redemptions/<int:redemption_id>")
+@roles_required(*STAFF)
+def receipt(redemption_id):
+    return render_template("counter/receipt.html", redemption=counter.get_redemption(redemption_id),
+                           form=VoidRedemptionForm())
+
+
+@bp.route("/counter/redemptions/<int:redemption_id>/void", methods=["POST"])
+@roles_required(*STAFF)
+def void(redemption_id):
+    redemption = counter.get_redemption(redemption_id)
+    form = VoidRedemptionForm()
+    if form.validate_on_submit() and not form.confirmed.data:
+        return render_template("counter/void_confirm.html", redemption=redemption, form=form)
+    if form.validate_on_submit():
+        try:
+            counter.void(current_user, redemption, form.reason.data, utcnow())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.reason.errors.append(exc.message)
+        else:
+            flash(_("%(no)s 已作废：积分已退回，物品已回到原批次。", no=redemption.receipt_no), "success")
+            return redirect(url_for("counter.receipt", redemption_id=redemption.id), 303)
+    return render_template("counter/receipt.html", redemption=redemption, form=form), 422
+
+
+@bp.route("/counter/sessions/<int:session_id>")
+@roles_required(*STAFF)
+def summary(session_id):
+    session = counter.get_session(session_id)
+    return render_template("counter/summary.html", session=session, summary=counter.day_summary(session))
+
+
+@bp.route("/counter/sessions/<int:session_id>/close", methods=["POST"])
+@roles_required(*STAFF)
+def close(session_id):
+    session = counter.get_session(session_id)
+    if ConfirmForm().validate_on_submit():
+        counter.close_session(current_user, session, utcnow())
+        db.session.commit()
+        flash(_("已日结。下面是今天的汇总，可以打印留存。"), "success")
+    return redirect(url_for("counter.summary", session_id=session.id), 303)
+
+
+# --- the volunteer's phone ---------------------------------------------------------------------
+
+@bp.route("/me/card")
+@roles_required("volunteer")
+def card():
+    code = counter.ensure_volunteer_code(current_user)
+    db.session.commit()
+    return render_template("counter/card.html", code=code, qr=qr_svg(code, scale=8))
+
+
+@bp.route("/me/redemptions")
+@roles_required("volunteer")
+def my_redemptions():
+    redemptions = (Redemption.query.filter_by(volunteer_id=current_user.id)
+                   .order_by(Redemption.id.desc()).limit(50).all())
+    return render_template("counter/my_redemptions.html", redemptions=redemptions)
+
+
+@bp.route("/me/redemptions/<int:redemption_id>")
+@roles_required("volunteer")
+def my_redemption(redemption_id):
+    redemption = counter.get_redemption(redemption_id)
+    if redemption.volunteer_id != current_user.id:
+        raise NotFound()
+    return render_template("counter/my_redemption.html", redemption=redemption)

@@ -1,0 +1,142 @@
+"""The counter through HTTP, as staff at the table drive it: open, find, basket, confirm, print, void, close."""
+import re
+
+import pytest
+
+from gridapp.clock import local_today
+from gridapp.counter import service as counter
+from gridapp.counter.models import CounterSession, Redemption
+from gridapp.extensions import db
+from gridapp.points import service as points
+
+from .. import factories
+
+TOKEN = re.compile(r'name="token" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture
+def staff(app):
+    admin = factories.make_user(role="admin")
+    counter.add_redemption_day(admin, local_today(), "测试：今天加开")  # so that today is a redemption day
+    db.session.commit()
+    return factories.make_user(role="staff", name="贾亮")
+
+
+@pytest.fixture
+def kettle(staff):
+    kettle = factories.make_item("烧水壶", points_price=120, household_monthly_limit=1)
+    factories.donate(staff, factories.make_sponsor("物业公司"), (kettle, 3))
+    return kettle
+
+
+@pytest.fixture
+def volunteer(app):
+    volunteer = factories.make_user(name="蒋生军")
+    points.award(volunteer, 200, reference="test", description="测试积分", key=f"seed:{volunteer.id}")
+    db.session.commit()
+    return volunteer
+
+
+def open_counter(client, staff):
+    client.login(staff.phone)
+    assert client.submit("/counter/open", page="/counter").status_code == 303
+
+
+def test_a_whole_redemption_at_the_table(client, staff, kettle, volunteer):
+    open_counter(client, staff)
+    found = client.get(f"/counter?q={volunteer.phone[-4:]}")
+    assert found.status_code == 302 and found.location == f"/counter/v/{volunteer.id}"
+    page = client.get(f"/counter/v/{volunteer.id}?add={kettle.id}").get_data(as_text=True)
+    assert 'value="1"' in page and "兑换后剩余" in page and "<strong class=\"\">80</strong>" in page
+    form = {"csrf_token": client.csrf_token(f"/counter/v/{volunteer.id}"), "token": TOKEN.search(page).group(1),
+            f"q{kettle.id}": "1"}
+    first = client.post(f"/counter/v/{volunteer.id}/confirm", data=form)
+    again = client.post(f"/counter/v/{volunteer.id}/confirm", data=form)  # a double tap
+    assert first.status_code == again.status_code == 303 and first.location == again.location
+    receipt = client.get(first.location).get_data(as_text=True)
+    assert "DH-" in receipt and "烧水壶×1" in receipt and "蒋生军" in receipt
+    assert Redemption.query.count() == 1
+    db.session.refresh(volunteer)
+    assert volunteer.points_balance == 80
+
+
+def test_htmx_basket_update_returns_only_the_basket(client, staff, kettle, volunteer):
+    open_counter(client, staff)
+    response = client.get(f"/counter/v/{volunteer.id}?q{kettle.id}=1&add={kettle.id}", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in html and 'id="basket"' in html
+    assert 'value="1"' in html  # 2 would pass the household limit of 1: clamped
+
+
+def test_confirm_with_too_few_points_shows_the_shortfall(client, staff, kettle):
+    poor = factories.make_user()
+    open_counter(client, staff)
+    page = client.get(f"/counter/v/{poor.id}").get_data(as_text=True)
+    form = {"csrf_token": client.csrf_token(f"/counter/v/{poor.id}"), "token": TOKEN.search(page).group(1),
+            f"q{kettle.id}": "1"}
+    response = client.post(f"/counter/v/{poor.id}/confirm", data=form)
+    assert response.status_code == 422 and "积分不足：需要 120 分，现有 0 分" in response.get_data(as_text=True)
+    assert Redemption.query.count() == 0
+
+
+def test_unknown_volunteer_code_is_a_clear_message(client, staff):
+    open_counter(client, staff)
+    html = client.get("/counter?q=VDEADBEEF").get_data(as_text=True)
+    assert "找不到“VDEADBEEF”" in html
+
+
+def test_void_with_confirmation_returns_points(client, staff, kettle, volunteer):
+    open_counter(client, staff)
+    session = CounterSession.query.one()
+    redemption = counter.redeem(staff, session, volunteer, {kettle.id: 1}, token="t", now=session.opened_at)
+    db.session.commit()
+    url = f"/counter/redemptions/{redemption.id}"
+    ask = client.submit(f"{url}/void", {"reason": "拿错了"}, page=url)
+    assert ask.status_code == 200 and "积分将退回" in ask.get_data(as_text=True)
+    done = client.submit(f"{url}/void", {"reason": "拿错了", "confirmed": "1"}, page=url)
+    assert done.status_code == 303
+    assert "已作废" in client.get(url).get_data(as_text=True)
+    db.session.refresh(volunteer)
+    assert volunteer.points_balance == 200
+
+
+def test_close_the_day_and_print_the_summary(client, staff, kettle, volunteer):
+    open_counter(client, staff)
+    session = CounterSession.query.one()
+    response = client.submit(f"/counter/sessions/{session.id}/close", page=f"/counter/sessions/{session.id}")
+    assert response.status_code == 303
+    summary = client.get(response.location).get_data(as_text=True)
+    assert "积分兑换汇总" in summary and "日结：贾亮" in summary
+    assert "今天已日结" in client.get("/counter").get_data(as_text=True)
+
+
+def test_staff_cannot_open_on_an_ordinary_day(client, app):
+    if counter.is_redemption_day(local_today()):
+        pytest.skip("today is the last day of the month: every staff member may open")
+    staff = factories.make_user(role="staff")
+    client.login(staff.phone)
+    page = client.get("/counter").get_data(as_text=True)
+    assert "今天不是兑换日" in page and "临时开台" not in page
+    refused = client.submit("/counter/open", page="/counter")
+    assert refused.status_code == 303 and CounterSession.query.count() == 0
+
+
+def test_volunteer_card_and_history(client, staff, kettle, volunteer):
+    client.login(volunteer.phone)
+    card = client.get("/me/card").get_data(as_text=True)
+    db.session.refresh(volunteer)
+    assert volunteer.volunteer_code in card and "<svg" in card
+    assert "还没有兑换记录" in client.get("/me/redemptions").get_data(as_text=True)
+
+
+def test_a_volunteer_sees_only_their_own_receipts(client, staff, kettle, volunteer):
+    session = counter.open_session(staff, local_today())
+    other = factories.make_user()
+    points.award(other, 200, reference="test", description="测试积分", key="seed-other")
+    theirs = counter.redeem(staff, session, other, {kettle.id: 1}, token="x", now=session.opened_at)
+    mine = counter.redeem(staff, session, volunteer, {kettle.id: 1}, token="y", now=session.opened_at)
+    db.session.commit()
+    client.login(volunteer.phone)
+    assert client.get(f"/me/redemptions/{mine.id}").status_code == 200
+    assert client.get(f"/me/redemptions/{theirs.id}").status_code == 404
+    assert "烧水壶×1" in client.get("/me/redemptions").get_data(as_text=True)
