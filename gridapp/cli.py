@@ -29,6 +29,7 @@ def seed_demo_command(if_empty):
     if if_empty and db.session.query(User.id).first() is not None:
         click.echo("Demo data: database already has users; not seeding.")
     else:
+        click.echo("Loading the demo world: half a year of duty, donations and redemptions (about 20 s)…")
         added = seed_demo()
         db.session.commit()
         click.echo("Demo data added: " + ", ".join(f"{n} {k}" for k, n in added.items()))

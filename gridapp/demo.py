@@ -230,6 +230,65 @@ def seed_goods(staff: User, today) -> int:
     return total
 
 
+# This month's restock, received after the past counter days emptied the cheap shelves.
+RESTOCK = ("新疆丝路天山国际食品城", [("抽纸", 40, 3), ("洗衣粉", 20, 12), ("牙膏", 30, 8), ("香皂", 20, 4),
+                                   ("毛巾", 15, 10)])
+REDEMPTION_MONTHS = 5
+REDEMPTIONS_PER_DAY = 92  # ~460 in all, as in the report
+
+
+def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now) -> int:
+    """Past month-end counter days with ~460 redemptions through the counter service (a few voided).
+
+    Returns the number of redemptions added (0 when counter data exists already).
+    """
+    from datetime import time, timedelta
+
+    from .clock import from_local
+    from .counter import service as counter
+    from .counter.models import CounterSession
+    from .counter.schedule import last_day_of_month
+
+    if CounterSession.query.first() is not None:
+        return 0
+    today = to_local(now).date()
+    month_end = last_day_of_month(today)
+    days = []
+    for _ in range(REDEMPTION_MONTHS):
+        month_end = last_day_of_month(month_end.replace(day=1) - timedelta(days=1))
+        days.append(month_end)
+    made = 0
+    for day in sorted(days):
+        session = counter.open_session(staff, day)
+        opened = from_local(day, time(9, 30))
+        for n in range(REDEMPTIONS_PER_DAY):
+            # Those who come to the counter are those with points to spend.
+            volunteer = rng.choice([v for v in volunteers if v.points_balance >= 10] or volunteers)
+            at = opened + timedelta(minutes=2 * n)
+            basket = counter.basket(volunteer, {}, at)
+            choices = [s for s in basket.states if s.can_take_more and s.item.points_price <= volunteer.points_balance]
+            if not choices:
+                continue
+            wanted, budget = {}, volunteer.points_balance
+            for state in rng.sample(choices, k=min(len(choices), rng.choice((1, 1, 1, 1, 2)))):
+                if state.item.points_price <= budget:
+                    wanted[state.item.id] = 1
+                    budget -= state.item.points_price
+            redemption = counter.redeem(staff, session, volunteer, wanted, token=f"demo-{day}-{n}", now=at)
+            if rng.random() < 0.02:
+                counter.void(staff, redemption, "志愿者改换其他物品", at + timedelta(minutes=1))
+            made += 1
+        counter.close_session(staff, session, from_local(day, time(17, 0)))
+    from .goods import donations
+    from .goods.models import Item
+
+    sponsor_name, lines = RESTOCK
+    donations.issue(staff, sponsor=Sponsor.query.filter_by(name=sponsor_name).one(), received_on=today,
+                    lines=[donations.Line(Item.query.filter_by(name=name).one(), qty, value * 100)
+                           for name, qty, value in lines], note="本月补货")
+    return made
+
+
 def seed_demo() -> dict[str, int]:
     """Add the demo world where missing; returns how many rows of each kind were added."""
     before = {m.__tablename__: m.query.count() for m in (Sponsor, Team, Household, User)}
@@ -279,4 +338,7 @@ def seed_demo() -> dict[str, int]:
     volunteers = User.query.filter_by(role="volunteer", status="active").order_by(User.id).all()
     added["participations"] = seed_duty(rng, staff, volunteers, utcnow())
     added["donated items"] = seed_goods(staff, to_local(utcnow()).date())
+    # 蒋生军, the demo volunteer, keeps his points for trying the counter.
+    regulars = [v for v in volunteers if v.phone != DEMO_LOGINS[2][0]]
+    added["redemptions"] = seed_counter(rng, staff, regulars, utcnow())
     return added

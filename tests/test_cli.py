@@ -22,6 +22,11 @@ def test_the_demo_world_follows_the_report_and_seeding_again_adds_nothing(runner
     assert User.query.filter(User.name.like("%·%")).count() >= 10  # Uyghur and Kazakh names
     assert {u.role for u in User.query} == {"admin", "staff", "volunteer", "sponsor"}
     assert User.query.filter_by(phone="13800000003").one().points_balance > 0
+    from gridapp.counter.models import Redemption
+    from gridapp.goods.models import DonationLine
+
+    assert 400 <= Redemption.query.count() <= 500  # "460 prizes handed out" in the report
+    assert db.session.query(db.func.sum(DonationLine.quantity)).scalar() >= 600  # "600+ donated items"
 
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0, again.output
