@@ -8,6 +8,7 @@ from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
+from ..community.service import team_by_id
 from .models import ROLE_LABELS
 
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
@@ -102,6 +103,12 @@ class VolunteerForm(FlaskForm):
 
     def set_team_choices(self, teams):
         self.team.choices = [SelectChoice(0, _l("暂不加入"))] + [SelectChoice(t.id, t.name) for t in teams]
+
+    def details(self) -> dict:
+        """The registration as the account services take it."""
+        return dict(name=self.name.data, phone=self.phone.data, password=self.password.data,
+                    building=self.building.data, unit=self.unit.data, room=self.room.data,
+                    team=team_by_id(self.team.data))
 
 
 class AccountForm(FlaskForm):

@@ -3,10 +3,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..community.service import active_teams, team_by_id
+from ..community.service import active_teams
 from ..errors import DomainError
 from ..extensions import db
-from ..formtools import error_text
+from ..formtools import commit_or_explain, error_text
 from ..goods.models import Sponsor
 from ..htmx import is_fragment_request
 from . import service
@@ -34,17 +34,9 @@ def new_volunteer():
     form = VolunteerForm()
     form.set_team_choices(active_teams())
     if form.validate_on_submit():
-        try:
-            user = service.register_at_table(
-                current_user, name=form.name.data, phone=form.phone.data, password=form.password.data,
-                building=form.building.data, unit=form.unit.data, room=form.room.data,
-                team=team_by_id(form.team.data),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            form.phone.errors.append(exc.message)
-        else:
-            db.session.commit()
+        ok, user = commit_or_explain(lambda: service.register_at_table(current_user, **form.details()),
+                                     form.phone.errors)
+        if ok:
             flash(_("已登记志愿者 %(name)s，可用手机号 %(phone)s 登录。", name=user.name, phone=user.phone), "success")
             return redirect(url_for("accounts.new_volunteer"), 303)
     status = 422 if request.method == "POST" else 200

@@ -5,9 +5,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from ..community.service import active_teams, team_by_id
+from ..community.service import active_teams
 from ..errors import DomainError
 from ..extensions import db, limiter
+from ..formtools import commit_or_explain
 from . import service
 from .forms import ChangePasswordForm, ConfirmForm, LoginForm, VolunteerForm, normalise_phone
 from .permissions import login_required, public
@@ -77,17 +78,8 @@ def register():
     form = VolunteerForm()
     form.set_team_choices(active_teams())
     if form.validate_on_submit():
-        try:
-            service.register_resident(
-                name=form.name.data, phone=form.phone.data, password=form.password.data,
-                building=form.building.data, unit=form.unit.data, room=form.room.data,
-                team=team_by_id(form.team.data),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            form.phone.errors.append(exc.message)
-        else:
-            db.session.commit()
+        ok, _user = commit_or_explain(lambda: service.register_resident(**form.details()), form.phone.errors)
+        if ok:
             return redirect(url_for("auth.registered"), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status

@@ -12,7 +12,7 @@ from ..clock import from_local, utcnow
 from ..community.service import active_teams, team_by_id
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..formtools import error_text
+from ..formtools import commit_or_explain, error_text
 from ..htmx import is_fragment_request
 from ..once import new_token, run_once
 from ..qr import qr_svg
@@ -101,17 +101,12 @@ def new_session():
     if form.validate_on_submit():
         duty_type = db.session.get(DutyType, form.duty_type.data)
         starts_at, ends_at = from_local(form.day.data, form.start.data), from_local(form.day.data, form.end.data)
-        try:
-            created = duty.schedule(
-                current_user, duty_type=duty_type, title=form.title.data, place=form.place.data,
-                starts_at=starts_at, ends_at=ends_at, points=form.points.data, capacity=form.capacity.data,
-                team=team_by_id(form.team.data), opens_before=timedelta(minutes=form.opens_before.data),
-                repeat_weeks=form.repeat_weeks.data)
-        except DomainError as exc:
-            db.session.rollback()
-            form.end.errors.append(exc.message)
-        else:
-            db.session.commit()
+        ok, created = commit_or_explain(lambda: duty.schedule(
+            current_user, duty_type=duty_type, title=form.title.data, place=form.place.data,
+            starts_at=starts_at, ends_at=ends_at, points=form.points.data, capacity=form.capacity.data,
+            team=team_by_id(form.team.data), opens_before=timedelta(minutes=form.opens_before.data),
+            repeat_weeks=form.repeat_weeks.data), form.end.errors)
+        if ok:
             flash(_("已安排 %(n)d 场：%(title)s。", n=len(created), title=created[0].title), "success")
             return redirect(url_for("duty.roster", session_id=created[0].id), 303)
     return render_template("duty/new_session.html", form=form), 422 if request.method == "POST" else 200
@@ -122,13 +117,9 @@ def new_session():
 def types():
     form = DutyTypeForm()
     if form.validate_on_submit():
-        try:
-            duty.add_duty_type(current_user, form.name.data, form.default_points.data)
-        except DomainError as exc:
-            db.session.rollback()
-            form.name.errors.append(exc.message)
-        else:
-            db.session.commit()
+        ok, _type = commit_or_explain(lambda: duty.add_duty_type(current_user, form.name.data,
+                                                                form.default_points.data), form.name.errors)
+        if ok:
             flash(_("已添加服务类型：%(name)s。", name=form.name.data), "success")
             return redirect(url_for("duty.types"), 303)
     return render_template("duty/types.html", form=form, duty_types=DutyType.query.order_by(DutyType.id).all()), (

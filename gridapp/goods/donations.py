@@ -31,7 +31,7 @@ class Line:
 
 
 def create_item(actor, *, name: str, unit: str, points_price: int, category: str = "",
-                monthly_limit: int | None = None, low_stock_threshold: int = 5) -> Item:
+                monthly_limit: int | None = None, low_stock_threshold: int = 5, active: bool = True) -> Item:
     """Staff add a kind of goods. Raises DomainError for an unknown unit, a non-positive price or a taken name."""
     require_role(actor, *STAFF)
     name = (name or "").strip()
@@ -44,7 +44,7 @@ def create_item(actor, *, name: str, unit: str, points_price: int, category: str
     if Item.query.filter_by(name=name).first() is not None:
         raise DomainError(_l("已有名为“%(name)s”的物品。"), name=name)
     item = Item(name=name, unit=unit, category=category, points_price=points_price,
-                monthly_limit=monthly_limit or None, low_stock_threshold=low_stock_threshold)
+                monthly_limit=monthly_limit or None, low_stock_threshold=low_stock_threshold, active=active)
     try:
         with db.session.begin_nested():
             db.session.add(item)

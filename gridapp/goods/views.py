@@ -5,8 +5,9 @@ from flask_login import current_user
 
 from ..auth.permissions import roles_required
 from ..clock import local_today
-from ..errors import DomainError, NotFound
+from ..errors import NotFound
 from ..extensions import db
+from ..formtools import commit_or_explain
 from . import donations, sponsors, stock
 from .forms import (DEFAULT_LINES, MAX_FORM_LINES, DonationForm, ItemForm, SponsorForm, VoidForm,
                     yuan_to_fen)
@@ -35,17 +36,11 @@ def stock_list():
 def new_item():
     form = ItemForm()
     if form.validate_on_submit():
-        try:
-            item = donations.create_item(
-                current_user, name=form.name.data, unit=form.unit.data, category=form.category.data,
-                points_price=form.points_price.data, monthly_limit=form.monthly_limit.data,
-                low_stock_threshold=form.low_stock_threshold.data)
-            item.active = form.active.data
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.name.errors.append(exc.message)
-        else:
+        ok, item = commit_or_explain(lambda: donations.create_item(
+            current_user, name=form.name.data, unit=form.unit.data, category=form.category.data,
+            points_price=form.points_price.data, monthly_limit=form.monthly_limit.data,
+            low_stock_threshold=form.low_stock_threshold.data, active=form.active.data), form.name.errors)
+        if ok:
             flash(_("已添加物品：%(name)s。", name=item.name), "success")
             return redirect(url_for("goods.item", item_id=item.id), 303)
     return render_template("goods/new_item.html", form=form), 422 if request.method == "POST" else 200
@@ -58,15 +53,11 @@ def item(item_id):
     item = get_item(item_id)
     form = ItemForm(obj=item)
     if form.validate_on_submit():
-        try:
-            donations.update_item(current_user, item, points_price=form.points_price.data,
-                                  category=form.category.data, monthly_limit=form.monthly_limit.data,
-                                  low_stock_threshold=form.low_stock_threshold.data, active=form.active.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.points_price.errors.append(exc.message)
-        else:
+        ok, _item = commit_or_explain(lambda: donations.update_item(
+            current_user, item, points_price=form.points_price.data, category=form.category.data,
+            monthly_limit=form.monthly_limit.data, low_stock_threshold=form.low_stock_threshold.data,
+            active=form.active.data), form.points_price.errors)
+        if ok:
             flash(_("已保存。以前的兑换记录仍按当时的积分计算。"), "success")
             return redirect(url_for("goods.item", item_id=item.id), 303)
     page = request.args.get("page", 1, type=int)
@@ -114,15 +105,10 @@ def new_donation():
     if request.method == "GET":
         form.received_on.data = local_today()
     if form.validate_on_submit():
-        try:
-            donation = donations.issue(current_user, sponsor=sponsors.get_sponsor(form.sponsor.data),
-                                       received_on=form.received_on.data, lines=_donation_lines(form),
-                                       note=form.note.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-        else:
+        ok, donation = commit_or_explain(lambda: donations.issue(
+            current_user, sponsor=sponsors.get_sponsor(form.sponsor.data), received_on=form.received_on.data,
+            lines=_donation_lines(form), note=form.note.data), form.form_errors)
+        if ok:
             flash(_("已开具捐赠接收凭证 %(no)s。", no=donation.receipt_no), "success")
             return redirect(url_for("goods.donation", donation_id=donation.id), 303)
     return render_template("goods/new_donation.html", form=form, rows=len(form.lines), max_rows=MAX_FORM_LINES), (
@@ -144,13 +130,9 @@ def void_donation(donation_id):
         # Irreversible: show what will happen and ask once more (works without JavaScript).
         return render_template("goods/void_confirm.html", donation=donation, form=form)
     if form.validate_on_submit():
-        try:
-            donations.void(current_user, donation, form.reason.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.reason.errors.append(exc.message)
-        else:
+        ok, _donation = commit_or_explain(lambda: donations.void(current_user, donation, form.reason.data),
+                                          form.reason.errors)
+        if ok:
             flash(_("凭证 %(no)s 已作废，物品已从库存中扣除。", no=donation.receipt_no), "success")
             return redirect(url_for("goods.donation", donation_id=donation.id), 303)
     return render_template("goods/donation.html", donation=donation, form=form), 422
@@ -165,13 +147,9 @@ def sponsor_list():
 def _sponsor_form_page(sponsor=None):
     form = SponsorForm(obj=sponsor)
     if form.validate_on_submit():
-        try:
-            saved = sponsors.save_sponsor(current_user, sponsor, **{f: getattr(form, f).data for f in sponsors.FIELDS})
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.name.errors.append(exc.message)
-        else:
+        ok, saved = commit_or_explain(lambda: sponsors.save_sponsor(
+            current_user, sponsor, **{f: getattr(form, f).data for f in sponsors.FIELDS}), form.name.errors)
+        if ok:
             flash(_("已保存：%(name)s。", name=saved.name), "success")
             return redirect(url_for("goods.sponsor_list"), 303)
     return render_template("goods/sponsor_form.html", form=form, sponsor=sponsor), (
