@@ -40,14 +40,40 @@ def form_posting_to(html: str, action: str) -> dict | None:
     return None
 
 
-_SESSION_LINK = re.compile(r'<a href="(/duty/(\d+))"><strong>([^<]*)</strong></a>')
+class _SessionLinks(HTMLParser):
+    """Every link to a session page (/duty/<id>) with the text inside it, whatever the markup around."""
+
+    def __init__(self):
+        super().__init__()
+        self.links: list[tuple[int, str]] = []
+        self._open: tuple[int, list[str]] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            match = _SESSION_HREF.fullmatch(dict(attrs).get("href") or "")
+            self._open = (int(match.group(1)), []) if match else None
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open[1].append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._open is not None:
+            self.links.append((self._open[0], " ".join("".join(self._open[1]).split())))
+            self._open = None
+
+
+_SESSION_HREF = re.compile(r"/duty/(\d+)")
 
 
 def session_id_by_title(html: str, title: str) -> int | None:
-    """The id of the session titled ``title`` in the volunteer home's list (/me), or None."""
-    for _href, session_id, text in _SESSION_LINK.findall(html):
-        if text.strip() == title:
-            return int(session_id)
+    """The id of the first session linked on the page (e.g. the volunteer home /me) whose link text
+    contains ``title``, or None."""
+    parser = _SessionLinks()
+    parser.feed(html)
+    for session_id, text in parser.links:
+        if title in text:
+            return session_id
     return None
 
 

@@ -10,6 +10,7 @@ Run on its own (``.venv/bin/python bench/page_weight.py``) it builds its own thr
 bench/run_all.py calls ``run(env)`` with the instance it made.
 """
 import gzip
+import sqlite3
 import sys
 import urllib.parse
 from html.parser import HTMLParser
@@ -22,6 +23,7 @@ PAGES = [("/login", "login (anonymous)", False), ("/me", "volunteer home /me", T
 # The demo session whose check-in window is open right after `flask seed-demo`.
 OPEN_SESSION_TITLE = "今晚夜间巡逻"
 DONE_KEY = "/duty/<id>/check-in/done"  # the key of the confirmation page in the results
+FULL_POINTS_KEY = "/me/points (full page)"  # the busiest demo volunteer: a full first page and the pager
 
 
 def gz(data: bytes) -> int:
@@ -128,6 +130,16 @@ def check_in_demo_volunteer(volunteer) -> str:
     return done
 
 
+def busiest_volunteer(env: dict) -> tuple[str, int]:
+    """Phone and entry count of the volunteer with the most points entries (read-only look at the database)."""
+    path = env["GRIDAPP_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        return con.execute("""
+            SELECT u.phone, COUNT(*) AS n FROM points_entries e JOIN users u ON u.id = e.volunteer_id
+            WHERE u.role = 'volunteer' AND u.status = 'active'
+            GROUP BY u.id ORDER BY n DESC, u.id LIMIT 1""").fetchone()
+
+
 def run(env: dict) -> dict:
     """Measure every page against a 1-worker gunicorn on ``env``'s instance; returns figures per page.
 
@@ -147,8 +159,14 @@ def run(env: dict) -> dict:
         report(f"check-in confirmation (demo volunteer checked in to {OPEN_SESSION_TITLE})", m)
         results[DONE_KEY] = m
         m = measure(volunteer, "/me/points")
-        report("我的积分 /me/points (first page of the history)", m)
+        report("我的积分 /me/points (demo volunteer: first page of the history)", m)
         results["/me/points"] = m
+        # The demo volunteer has only a few entries; the busiest one shows a full page (20) and the pager.
+        phone, entries = busiest_volunteer(env)
+        busiest = _support.login(app.url, phone=phone)
+        m = measure(busiest, "/me/points")
+        report(f"我的积分 /me/points (busiest demo volunteer {phone}: {entries} entries, full first page)", m)
+        results[FULL_POINTS_KEY] = m
     return results
 
 
