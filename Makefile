@@ -11,7 +11,7 @@ APT_RUN  := fonts-noto-cjk libharfbuzz-subset0
 APT_TEST := $(APT_RUN) chromium postgresql poppler-utils
 APT_BENCH := wrk
 
-.PHONY: run test test-sqlite test-postgres bench setup setup-test translations messages clean
+.PHONY: run test test-sqlite test-postgres bench bench-quick setup setup-test translations messages clean
 
 run: setup
 	$(BIN)/flask db upgrade
@@ -34,6 +34,10 @@ test-postgres:
 bench: setup-test
 	@$(call apt_ensure,$(APT_BENCH),fail)
 	$(BIN)/python bench/run_all.py
+
+bench-quick: setup-test
+	@$(call apt_ensure,$(APT_BENCH),fail)
+	$(BIN)/python bench/run_all.py --quick
 
 setup: $(VENV)/.installed translations
 	@$(call apt_ensure,$(APT_RUN),warn)
