@@ -2,73 +2,149 @@
 
 Builds a temp folder as GRIDAPP_INSTANCE_PATH with its own SQLite database (``flask db upgrade``
 and ``flask seed-demo``), so the developer's instance/ is never touched, then runs
-bench/page_weight.py and bench/throughput.py in that order. Every server a benchmark starts is
-stopped (its whole process group) even when something fails. Figures are printed, never asserted:
-the exit status is non-zero only when a benchmark could not run at all.
+bench/page_weight.py, bench/throughput.py, bench/checkin_throughput.py and bench/counter.py on it in
+that order (``--no-counter`` skips the exchange counter, ``--quick`` shortens it), and last
+bench/ledger_scale.py on a database of its own (100,000 volunteers, 2,000,000 entries; a few
+minutes), which ``--quick`` skips. Every server a benchmark starts is stopped (its whole
+process group) even when something fails. Figures are printed, never asserted: the exit status
+is non-zero only when a benchmark could not run at all.
+
+    .venv/bin/python bench/run_all.py [--quick] [--no-counter]
 """
+import argparse
 import os
+import statistics
 import sys
 import time
 import traceback
 
 import _support  # bench/ is on sys.path: these files run as scripts
+import checkin_throughput
+import counter
+import ledger_scale
 import page_weight
 import throughput
 
 
-def row(metric: str, value: str, target: str, verdict: str) -> str:
-    return f"  {metric:<36} {value:>16}   {target:<18} {verdict}"
+def row(metric: str, value: str, target: str, verdict: str = "") -> str:
+    return f"  {metric:<44} {value:>22}   {target:<20} {verdict}"
 
 
-def summary(weights: dict | None, speed: dict | None) -> None:
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scale: dict | None,
+            scale_skipped: bool, exchange: dict | None = None, exchange_skipped: bool = False) -> None:
     print("\n== summary ==")
-    print(row("metric", "value", "target", ""))
-    print(row("-" * 36, "-" * 16, "-" * 18, "-" * 6))
+    print(row("metric", "value", "target"))
+    print(row("-" * 44, "-" * 22, "-" * 20, "-" * 6))
     if weights:
         for path, m in weights.items():
             print(row(f"{path} HTML+CSS gzip", f"{m['total_gz']:,} B", f"<= {page_weight.BUDGET:,} B",
-                      "met" if m["total_gz"] <= page_weight.BUDGET else "MISSED"))
+                      verdict(m["total_gz"] <= page_weight.BUDGET)))
         third = sum(m["third_party"] for m in weights.values())
-        print(row("third-party requests (both pages)", str(third), "0", "met" if third == 0 else "MISSED"))
+        print(row("third-party requests (all pages)", str(third), "0", verdict(third == 0)))
         htmx_only = all(m["htmx_only"] for m in weights.values())
-        print(row("JavaScript", "htmx only" if htmx_only else "other scripts", "htmx only",
-                  "met" if htmx_only else "MISSED"))
+        print(row("JavaScript", "htmx only" if htmx_only else "other scripts", "htmx only", verdict(htmx_only)))
     else:
-        print(row("page weight", "did not run", "", ""))
+        print(row("page weight", "did not run", ""))
     if speed:
         app, hello = speed["app /me"], speed["hello /"]
-        print(row("app /me req/s", f"{app['rps']:,.1f}", "", ""))
-        print(row("hello / req/s", f"{hello['rps']:,.1f}", "", ""))
+        print(row("app /me req/s", f"{app['rps']:,.1f}", ""))
+        print(row("hello / req/s", f"{hello['rps']:,.1f}", ""))
         print(row("ratio app/hello", f"{speed['ratio']:.2f}", f">= {throughput.TARGET_RATIO}",
-                  "met" if speed["ratio"] >= throughput.TARGET_RATIO else "MISSED"))
-        print(row("app /me p50 / p99", f"{app['p50']:.1f} / {app['p99']:.1f} ms", "", ""))
-        print(row("hello / p50 / p99", f"{hello['p50']:.1f} / {hello['p99']:.1f} ms", "", ""))
+                  verdict(speed["ratio"] >= throughput.TARGET_RATIO)))
+        print(row("app /me p50 / p99", f"{app['p50']:.1f} / {app['p99']:.1f} ms", ""))
+        print(row("hello / p50 / p99", f"{hello['p50']:.1f} / {hello['p99']:.1f} ms", ""))
     else:
-        print(row("throughput", "did not run", "", ""))
+        print(row("throughput", "did not run", ""))
+    if checkin:
+        c, base = checkin, checkin["baseline"]
+        print(row(f"check-in POST req/s ({checkin_throughput.CONNECTIONS} conn.)", f"{c['rps']:,.1f}", ""))
+        print(row("check-in POST p50 / p95 / p99",
+                  f"{c['p50']:.1f} / {c['p95']:.1f} / {c['p99']:.1f} ms",
+                  f"p95 < {checkin_throughput.TARGET_P95_MS:.0f} ms", verdict(c["p95"] < checkin_throughput.TARGET_P95_MS)))
+        print(row("check-in one at a time: req/s, p50", f"{base['rps']:,.1f}, {base['p50']:.1f} ms", ""))
+        print(row("check-in answers other than 303", str(c["non_303"] + base["non_303"]), "0",
+                  verdict(c["non_303"] + base["non_303"] == 0)))
+        print(row("'database is locked' in the gunicorn log", str(c["locked"]), "0", verdict(c["locked"] == 0)))
+        print(row("flask verify after the check-ins", "passes" if c["verify_ok"] else "FAILS", "passes",
+                  verdict(c["verify_ok"])))
+    else:
+        print(row("check-in throughput", "did not run", ""))
+    if exchange:
+        e, one = exchange, exchange["serial"]
+        print(row("counter, one table: whole redemption p50", f"{sum(one[s]['p50'] for s in counter.STEPS):.0f} ms", ""))
+        print(row("counter, one table: confirm p50 / p95",
+                  f"{one['confirm']['p50']:.1f} / {one['confirm']['p95']:.1f} ms", ""))
+        print(row(f"counter, {counter.TABLES} tables: redemptions/s", f"{e['rps']:,.1f}", ""))
+        print(row(f"counter, {counter.TABLES} tables: confirm p50 / p95 / p99",
+                  f"{e['confirm']['p50']:.0f} / {e['confirm']['p95']:.0f} / {e['confirm']['p99']:.0f} ms",
+                  f"p95 < {counter.TARGET_CONFIRM_P95_MS:.0f} ms",
+                  verdict(e["confirm"]["p95"] < counter.TARGET_CONFIRM_P95_MS)))
+        print(row("counter: worker CPU per redemption", f"{e['cpu_ms']:.0f} ms", ""))
+        print(row("counter: confirms other than 303", str(e["non_303"]), "0", verdict(e["non_303"] == 0)))
+        print(row("counter: 'database is locked'", str(e["locked"]), "0", verdict(e["locked"] == 0)))
+        print(row("counter: flask verify afterwards", "passes" if e["verify_ok"] else "FAILS", "passes",
+                  verdict(e["verify_ok"])))
+    else:
+        print(row("exchange counter", "skipped (--no-counter)" if exchange_skipped else "did not run", ""))
+    if scale:
+        target = f"< {ledger_scale.TARGET_MS:.0f} ms"
+        for (users, entries), m in ((k, v) for k, v in scale.items() if isinstance(k, tuple)):
+            size = f"{users // 1000}k/{entries / 1e6:g}M" if entries >= 1_000_000 else f"{users // 1000}k/{entries // 1000}k"
+            for key, label in (("user+balance", "user + balance"), ("history", "history p1"),
+                               ("page", "GET /me/points")):
+                values = m[key]
+                print(row(f"ledger {size}: {label} p50 / p95",
+                          f"{statistics.median(values):.2f} / {ledger_scale.p95(values):.2f} ms", target,
+                          verdict(ledger_scale.p95(values) < ledger_scale.TARGET_MS)))
+        growth = scale["growth"]
+        worst = max(growth.values())
+        print(row("ledger growth x10 entries (worst median)", f"x{worst:.2f}", f"<= log n: x{scale['log_ratio']:.2f}",
+                  verdict(worst <= scale["log_ratio"])))
+        print(row("flask verify on 2M entries", f"{scale['verify_s']:.1f} s", "",
+                  "passes" if scale["verify_ok"] else "FAILS"))
+        print(row("ledger generation", f"{scale['generation_s']:.1f} s", ""))
+    else:
+        print(row("ledger scale", "skipped (--quick)" if scale_skipped else "did not run", ""))
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Run the gridapp benchmarks (figures only).")
+    parser.add_argument("--quick", action="store_true",
+                        help="skip the ledger scale benchmark (100,000 volunteers, 2M entries: a few minutes) "
+                             "and shorten the exchange counter one (30 redemptions one at a time, 5 s of four tables)")
+    parser.add_argument("--no-counter", action="store_true", help="skip the exchange counter benchmark (about 1 minute)")
+    args = parser.parse_args(argv)
     started = time.monotonic()
-    weights = speed = None
+    results = {"page weight": None, "throughput": None, "check-in": None, "counter": None, "ledger scale": None}
     failed = False
     print(f"gridapp benchmarks — {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    def attempt(name, bench, *bench_args):
+        nonlocal failed
+        try:
+            results[name] = bench(*bench_args)
+        except Exception:  # report and go on: one broken benchmark should not hide the others
+            failed = True
+            print(f"\n!! {name} benchmark failed:")
+            traceback.print_exc(file=sys.stdout)
+        print()
+
     with _support.throwaway_instance() as env:
         print(f"throwaway instance: {env['GRIDAPP_INSTANCE_PATH']} (migrated, demo data seeded)\n")
-        for name, bench in (("page weight", page_weight.run), ("throughput", throughput.run)):
-            try:
-                result = bench(env)
-            except Exception:  # report and go on: one broken benchmark should not hide the other
-                failed = True
-                print(f"\n!! {name} benchmark failed:")
-                traceback.print_exc(file=sys.stdout)
-                continue
-            if bench is page_weight.run:
-                weights = result
-            else:
-                speed = result
-            print()
-    summary(weights, speed)
+        for name, bench in (("page weight", page_weight.run), ("throughput", throughput.run),
+                            ("check-in", checkin_throughput.run)):
+            attempt(name, bench, env)
+        if not args.no_counter:  # after the check-ins: it adds volunteers, stock and today's counter session
+            attempt("counter", counter.run, env, args.quick)
+    if not args.quick:
+        attempt("ledger scale", ledger_scale.run)
+    summary(results["page weight"], results["throughput"], results["check-in"], results["ledger scale"], args.quick,
+            results["counter"], args.no_counter)
     print(f"\n(finished in {time.monotonic() - started:.0f} s; figures only, nothing asserted)")
     return 1 if failed else 0
 

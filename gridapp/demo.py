@@ -341,4 +341,57 @@ def seed_demo() -> dict[str, int]:
     # 蒋生军, the demo volunteer, keeps his points for trying the counter.
     regulars = [v for v in volunteers if v.phone != DEMO_LOGINS[2][0]]
     added["redemptions"] = seed_counter(rng, staff, regulars, utcnow())
+    added["snow campaigns"] = seed_campaigns(rng, staff, regulars, utcnow())
     return added
+
+
+# 按区域分工 as on 26 December: (name, description, team, leader, leader phone, people needed)
+SNOW_ZONES = [
+    ("南门片区", "南门至奋进路人行道", "网格党支部", "贾亮", "13800000002", 8),
+    ("北门片区", "北门至团结路人行道及地面停车场", "三坪农场医院在职党员", "艾力努尔·拜克力", "13909941234", 8),
+    ("中心广场", "中心广场、健身区及周边道路", "环保小卫士", "阿不都热合曼·托合提", "13909940011", 6),
+    ("1—4号楼", "1至4号楼楼前道路、单元门口台阶", "扫雪除冰突击队", "古丽米拉·艾山", "13909941006", 6),
+    ("5—8号楼", "5至8号楼楼前道路、单元门口台阶", "业委会、物业服务中心", "王建国", "13909940012", 6),
+    ("9—11号楼及背街小巷", "9至11号楼楼前道路及东侧背街小巷", "在职党员（双报到）", "哈力木拉提·努尔兰", "13909940013", 8),
+]
+SNOW_CAMPAIGN_DAYS_AGO = 27
+
+
+def seed_campaigns(rng: random.Random, staff: User, volunteers: list[User], now) -> int:
+    """A past snow campaign with six zones (published, cleared, points confirmed, finished), and
+    tomorrow's, started with "一键发起扫雪" from it and published, for volunteers to sign up.
+    Everything goes through the campaign and duty services. Returns the campaigns added."""
+    from datetime import timedelta
+
+    from .campaigns import service as campaigns
+    from .campaigns.models import Campaign
+    from .duty import service as duty
+
+    if Campaign.query.first() is not None:
+        return 0
+    template = campaigns.SNOW_TEMPLATE
+    day = to_local(now).date() - timedelta(days=SNOW_CAMPAIGN_DAYS_AGO)
+    starts_at = _local_time(day, (template["start"].hour, template["start"].minute))
+    called = starts_at - timedelta(hours=14)  # the evening before, when the snow fell
+    past = campaigns.create_campaign(staff, campaigns.Details(
+        title=template["title"], duty_type=campaigns.snow_duty_type(staff), starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=template["hours"]), meeting_point=template["meeting_point"],
+        organiser=template["organiser"], contact_name=staff.name, contact_phone=staff.phone, body=template["body"],
+        tools=template["tools"], safety=template["safety"], points=template["points"]), called)
+    for name, description, team, leader, phone, needed in SNOW_ZONES:
+        campaigns.add_zone(staff, past, campaigns.ZoneDetails(name=name, description=description, team=team,
+                                                              leader_name=leader, leader_phone=phone, needed=needed))
+    campaigns.publish(staff, past, called)
+    people = iter(rng.sample(volunteers, sum(z.needed for z in past.zones)))
+    for zone in past.zones:
+        for _ in range(zone.needed - rng.randint(1, 3)):
+            volunteer = next(people)
+            campaigns.sign_up(volunteer, zone, called + timedelta(hours=1))
+            attendance = duty.check_in(volunteer, zone.session, starts_at - timedelta(minutes=rng.randint(0, 20)))
+            duty.confirm(staff, attendance, past.ends_at + timedelta(hours=1))
+    campaigns.finish(staff, past, past.ends_at + timedelta(hours=1))
+    upcoming = campaigns.quick_snow(staff, to_local(now).date() + timedelta(days=1), now)
+    campaigns.publish(staff, upcoming, now)
+    db.session.flush()
+    return 2
+

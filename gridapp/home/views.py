@@ -6,6 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..auth.models import User
 from ..auth.permissions import login_required, public, roles_required
 from ..auth.views import safe_next
+from ..campaigns import service as campaigns
 from ..clock import local_today, utcnow
 from ..counter.schedule import next_redemption_day
 from ..duty import service as duty
@@ -32,7 +33,8 @@ def index():
 def volunteer():
     now = utcnow()
     return render_template("home/volunteer.html", redemption_day=next_redemption_day(local_today()), now=now,
-                           sessions=duty.sessions_for_volunteer(current_user, now),
+                           campaigns=campaigns.campaigns_for_volunteer(current_user, now),
+                           sessions=campaigns.without_other_zones(duty.sessions_for_volunteer(current_user, now)),
                            balance=points.balance(current_user))
 
 

@@ -1,0 +1,205 @@
+"""The campaign's printed papers: the A4 notice (通知) and each zone's sign-in sheet (签到表).
+
+Both PDFs are made from plain-value contexts (what the paper shows, nothing else). The context's
+fingerprint, with a hash of the template and the base stylesheet, is the response's ETag and
+the key of a small in-process cache: the same campaign text gives the same PDF without
+rendering it again; any change to what the paper shows gives a new one.
+
+The notice shows only the campaign's own text (not how many signed up), so sign-ups do not
+change it. The sign-in sheet lists the people, so each sign-up gives a new sheet.
+"""
+import functools
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from datetime import date
+
+from flask import current_app, render_template, url_for
+
+from .. import pdf
+from ..clock import to_local, utcnow
+from ..pdf import BASE_STYLESHEET, render_pdf
+from ..qr import qr_svg
+from . import service
+from .models import Campaign, CampaignZone
+
+NOTICE_TEMPLATE = "pdf/campaign_notice.html"
+NOTICE_STYLESHEET = "pdf/campaign_notice.css"
+SHEET_TEMPLATE = "pdf/sign_in_sheet.html"
+CACHE_SIZE = 32  # rendered PDFs kept per process (~50–90 KB each)
+SHEET_MIN_ROWS = 16  # a sheet has at least this many rows (one A4 page); blank ones are for walk-ins
+SHEET_BLANK_ROWS = 6  # and at least this many blank rows
+WEEKDAYS = "一二三四五六日"
+
+
+def chinese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _when(campaign: Campaign) -> dict:
+    start, end = to_local(campaign.starts_at), to_local(campaign.ends_at)
+    same_day = start.date() == end.date()
+    return {
+        "date": f"{chinese_date(start.date())}（星期{WEEKDAYS[start.weekday()]}）",
+        "time": f"{start:%H:%M}—{'' if same_day else chinese_date(end.date()) + ' '}{end:%H:%M}",
+    }
+
+
+def signup_url(campaign: Campaign) -> str:
+    """What the notice's QR code opens: the campaign's sign-up page (after login)."""
+    return url_for("campaigns.page", campaign_id=campaign.id, _external=True)
+
+
+def notice_context(campaign: Campaign) -> dict:
+    """Everything the notice shows, as plain values (also what its fingerprint is made of)."""
+    context = {
+        "title": campaign.title,
+        "kind": campaign.duty_type.name,
+        "paragraphs": _lines(campaign.body),
+        **_when(campaign),
+        "meeting_point": campaign.meeting_point,
+        "contact": " ".join(filter(None, [campaign.contact_name, campaign.contact_phone])),
+        "points": campaign.points,
+        "zones": [{
+            "no": number, "name": zone.name, "description": zone.description, "team": zone.team,
+            "leader": zone.leader_name, "leader_phone": zone.leader_phone, "needed": zone.needed,
+        } for number, zone in enumerate(campaign.zones, 1)],
+        "tools": campaign.tools,
+        "safety": _lines(campaign.safety),
+        "organiser": campaign.organiser,
+        "issued_on": chinese_date(campaign.issued_on),
+        "draft": campaign.is_draft,
+        "signup_url": signup_url(campaign),
+    }
+    return context
+
+
+def sheet_context(zone: CampaignZone) -> dict:
+    """The zone's sign-in sheet: who holds a place (name, last 4 phone digits), then blank rows."""
+    campaign = zone.campaign
+    people = [{"no": n, "name": a.volunteer.name, "phone_tail": a.volunteer.phone_tail,
+               "checked_in": to_local(a.checked_in_at).strftime("%H:%M") if a.checked_in_at else ""}
+              for n, a in enumerate(service.people_in(zone), 1)]
+    blank = max(SHEET_BLANK_ROWS, SHEET_MIN_ROWS - len(people))
+    return {
+        "title": f"{campaign.duty_type.name}志愿服务签到表",
+        "campaign": campaign.title,
+        **_when(campaign),
+        "meeting_point": campaign.meeting_point,
+        "zone": zone.name,
+        "description": zone.description,
+        "team": zone.team,
+        "leader": " ".join(filter(None, [zone.leader_name, zone.leader_phone])),
+        "needed": zone.needed,
+        "points": campaign.points,
+        "people": people,
+        "blank_rows": list(range(len(people) + 1, len(people) + blank + 1)),
+        "organiser": campaign.organiser,
+        "draft": campaign.is_draft,
+        "printed_on": chinese_date(to_local(utcnow()).date()),
+    }
+
+
+# --- fingerprints and the cache --------------------------------------------------------------
+
+STYLESHEETS = {NOTICE_TEMPLATE: NOTICE_STYLESHEET}
+DENSITIES = ("", "dense", "tight")  # body classes of the notice, from the ordinary size to the smallest
+
+
+def _cache() -> dict:
+    return current_app.extensions.setdefault(
+        "gridapp.campaign_pdfs", {"pdfs": OrderedDict(), "lock": threading.Lock(), "layout": {}, "css": {}})
+
+
+def _source(name: str) -> str:
+    app = current_app
+    return app.jinja_env.loader.get_source(app.jinja_env, name)[0]
+
+
+def _layout_version(template: str) -> str:
+    """A hash of the template and its stylesheets: a new layout means new ETags."""
+    cache = _cache()
+    if template not in cache["layout"] or current_app.debug:
+        names = [template, BASE_STYLESHEET] + ([STYLESHEETS[template]] if template in STYLESHEETS else [])
+        cache["layout"][template] = hashlib.sha256("\0".join(map(_source, names)).encode()).hexdigest()[:16]
+    return cache["layout"][template]
+
+
+def fingerprint(template: str, context: dict) -> str:
+    """The ETag of the PDF ``template`` makes from ``context``: changes exactly when either does."""
+    content = json.dumps(context, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"{template}\0{_layout_version(template)}\0{content}".encode()).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=64)
+def _qr(url: str) -> str:
+    """The QR code of a sign-up URL (encoding it costs ~10 ms; a campaign's URL never changes)."""
+    return qr_svg(url, scale=4)
+
+
+def _stylesheet(name: str):
+    """``templates/<name>`` as a parsed WeasyPrint stylesheet, once per app (re-read in debug)."""
+    cache = _cache()["css"]
+    if name not in cache or current_app.debug:
+        from weasyprint import CSS
+
+        cache[name] = CSS(string=_source(name), base_url=pdf.BASE_URL, url_fetcher=pdf.static_fetcher(),
+                          font_config=pdf.font_config())
+    return cache[name]
+
+
+def render_notice(context: dict) -> bytes:
+    """Render the notice PDF for a notice_context() (no cache), on one A4 page whenever it can.
+
+    It is laid out in the ordinary size first; if that takes more than one page (long texts,
+    many zones), again in the "dense" and then the "tight" size, and the first layout that fits
+    (or the tightest) is written. Ordinary notices are laid out once.
+
+    Like ``pdf.render_pdf`` (same base stylesheet, fonts and static-only fetcher) plus the notice's
+    own stylesheet, parsed once: parsing it and compiling its selectors on every render cost a
+    third of the render time.
+    """
+    from weasyprint import HTML
+
+    stylesheets = [pdf._base_stylesheet(), _stylesheet(NOTICE_STYLESHEET)]
+    for density in DENSITIES:
+        html = render_template(NOTICE_TEMPLATE, n=context, density=density, qr=_qr(context["signup_url"]))
+        document = HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.static_fetcher()).render(
+            stylesheets=stylesheets, font_config=pdf.font_config())
+        if len(document.pages) == 1:
+            break
+    return document.write_pdf()
+
+
+def render_sheet(context: dict) -> bytes:
+    return render_pdf(SHEET_TEMPLATE, s=context)
+
+
+RENDERERS = {NOTICE_TEMPLATE: render_notice, SHEET_TEMPLATE: render_sheet}
+
+
+def cached_pdf(template: str, context: dict, key: str | None = None) -> bytes:
+    """The PDF for ``context``: from the cache when this content was rendered before, else rendered now."""
+    key = key or fingerprint(template, context)
+    cache = _cache()
+    with cache["lock"]:
+        if key in cache["pdfs"]:
+            cache["pdfs"].move_to_end(key)
+            return cache["pdfs"][key]
+    pdf = RENDERERS[template](context)
+    with cache["lock"]:
+        cache["pdfs"][key] = pdf
+        while len(cache["pdfs"]) > CACHE_SIZE:
+            cache["pdfs"].popitem(last=False)
+    return pdf
+
+
+def is_cached(key: str) -> bool:
+    cache = _cache()
+    with cache["lock"]:
+        return key in cache["pdfs"]
