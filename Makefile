@@ -8,7 +8,7 @@ PORT   ?= 8000
 export FLASK_APP := wsgi.py
 
 APT_RUN  := fonts-noto-cjk libharfbuzz-subset0
-APT_TEST := $(APT_RUN) chromium postgresql poppler-utils
+APT_TEST := $(APT_RUN) chromium postgresql poppler-utils zbar-tools
 APT_BENCH := wrk
 
 .PHONY: run test test-sqlite test-postgres bench bench-quick setup setup-test translations messages clean

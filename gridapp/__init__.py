@@ -47,7 +47,9 @@ def create_app(config=None) -> Flask:
     from .points import checks as _points_checks  # noqa: F401
     from .auth.manage_views import bp as accounts_bp
     from .auth.views import bp as auth_bp
+    from .campaigns.views import bp as campaigns_bp
     from .cli import register_cli
+    from .counter.pdf_views import bp as counter_pdfs_bp
     from .counter.views import bp as counter_bp
     from .duty.views import bp as duty_bp
     from .goods.receipt_views import bp as receipts_bp
@@ -59,7 +61,7 @@ def create_app(config=None) -> Flask:
     from .web import register_error_pages, register_response_hooks, register_template_helpers
 
     for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp,
-                      stocktake_bp, counter_bp):
+                      stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp):
         app.register_blueprint(blueprint)
     register_error_pages(app)
     register_response_hooks(app)

@@ -1,0 +1,57 @@
+"""Donation receipt PDFs (staff: any donation; a sponsor: its own) and the public verification page."""
+from flask import Blueprint, Response, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..auth.permissions import public, roles_required
+from ..errors import NotFound
+from . import donations, receipts
+
+bp = Blueprint("receipts", __name__)
+
+
+class InvalidReceiptLink(NotFound):
+    default_message = _l(
+        "无法核验：这个凭证二维码或链接无效，可能被改动过。请以纸质凭证上的凭证号向屯坪社区核实。")
+
+
+def pdf_response(donation) -> Response:
+    """The receipt inline, with an ETag: a request that already holds this version gets 304, unrendered."""
+    staff_name = donation.created_by.name
+    etag = receipts.receipt_etag(donation, staff_name)
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = Response(receipts.receipt_pdf(donation, staff_name), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="{donation.receipt_no}.pdf"'
+    response.set_etag(etag)
+    # Private: it names people. no-cache: keep it, but ask each time (a void changes it).
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.route("/staff/donations/<int:donation_id>/receipt.pdf")
+@roles_required("staff", "admin")
+def staff_receipt(donation_id):
+    return pdf_response(donations.get_donation(donation_id))
+
+
+@bp.route("/sponsor/donations/<int:donation_id>/receipt.pdf")
+@roles_required("sponsor")
+def sponsor_receipt(donation_id):
+    donation = donations.get_donation(donation_id)
+    if donation.sponsor_id != current_user.sponsor_id:
+        raise NotFound()  # another sponsor's receipt does not exist, as far as this sponsor knows
+    return pdf_response(donation)
+
+
+@bp.route("/v/<token>")
+@public
+def verify(token):
+    """What the receipt's QR code opens: genuine or not, valid or voided. Nothing personal."""
+    donation = receipts.verify_token(token)
+    if donation is None:
+        raise InvalidReceiptLink()
+    response = Response(render_template("goods/verify.html", receipt=receipts.public_summary(donation)))
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,170 @@
+"""Donation receipts (捐赠接收凭证): the PDF, and the signed link that its QR code carries.
+
+The QR code opens ``/v/<token>``, a public page that confirms the receipt is genuine and
+says whether it was voided. The token is the donation id signed with the app's secret key
+(its own salt), so it cannot be guessed or altered.
+
+A receipt's content is fixed once issued, except that it may be voided (and the sponsor
+renamed). The PDF is therefore keyed by a fingerprint of exactly what it shows, plus the
+layout's version: the fingerprint is the response's ETag, and rendered PDFs are kept in a
+small in-process cache under it, so a repeated request is never rendered twice.
+"""
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from datetime import date
+
+from flask import current_app, url_for
+from itsdangerous import BadData, URLSafeSerializer
+
+from ..clock import to_local
+from ..extensions import db
+from ..pdf import BASE_STYLESHEET, render_pdf, template_stylesheet
+from ..qr import qr_svg
+from .models import Donation
+
+TOKEN_SALT = "gridapp.goods.receipt-verification"
+MAX_TOKEN_LENGTH = 100
+TEMPLATE = "pdf/donation_receipt.html"
+ORGANISATION = "屯坪社区"
+BRANCH = "迪祥佳苑B区网格党支部"
+CACHE_SIZE = 64  # rendered PDFs kept per process (~30–60 KB each)
+
+
+# --- the verification token -----------------------------------------------------------
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def make_token(donation: Donation) -> str:
+    """The URL-safe token for ``/v/<token>``: the donation id, signed. Deterministic."""
+    return _serializer().dumps(donation.id)
+
+
+def verify_token(token: str) -> Donation | None:
+    """The donation that ``token`` names, or None if it was altered, signed with another key, or
+    names no donation. Only the exact token we issue is accepted: base64 ignores the spare low
+    bits of the last character, so without the final comparison a changed last character could
+    still pass."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    serializer = _serializer()
+    try:
+        donation_id = serializer.loads(token)
+    except BadData:
+        return None
+    if type(donation_id) is not int or serializer.dumps(donation_id) != token:
+        return None
+    return db.session.get(Donation, donation_id)
+
+
+def verify_url(donation: Donation) -> str:
+    """The absolute URL of the donation's verification page (what the QR code encodes)."""
+    return url_for("receipts.verify", token=make_token(donation), _external=True)
+
+
+# --- what the receipt shows -----------------------------------------------------------
+
+def yuan(fen: int) -> str:
+    """Fen as yuan with two decimals and thousands separators: 123456 -> "1,234.56"."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+def chinese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def public_summary(donation: Donation) -> dict:
+    """What the public verification page may show: no people, no phone numbers, no void reason."""
+    return {
+        "receipt_no": donation.receipt_no,
+        "sponsor_name": donation.sponsor.name,
+        "received_on": donation.received_on,
+        "total_quantity": donation.total_quantity,
+        "total_value_fen": donation.total_value_fen,
+        "voided": donation.voided_at is not None,
+        "organisation": ORGANISATION,
+        "branch": BRANCH,
+    }
+
+
+def receipt_context(donation: Donation, staff_name: str) -> dict:
+    """Everything the PDF shows, as plain values (also what its fingerprint is made of)."""
+    lines = [{
+        "no": number,
+        "item": line.item.name,
+        "unit": line.item.unit,
+        "quantity": line.quantity,
+        "unit_value": yuan(line.unit_value_fen) if line.unit_value_fen is not None else None,
+        "value": yuan(line.value_fen) if line.unit_value_fen is not None else None,
+    } for number, line in enumerate(donation.lines, 1)]
+    voided_at = to_local(donation.voided_at)
+    return {
+        "receipt_no": donation.receipt_no,
+        "sponsor_name": donation.sponsor.name,
+        "received_on": chinese_date(donation.received_on),
+        "lines": lines,
+        "total_quantity": donation.total_quantity,
+        "total_value": yuan(donation.total_value_fen),
+        "some_unvalued": any(line["value"] is None for line in lines),
+        "note": donation.note,
+        "organisation": ORGANISATION,
+        "branch": BRANCH,
+        "staff_name": staff_name,
+        "verify_url": verify_url(donation),
+        "voided": voided_at is not None,
+        "voided_on": chinese_date(voided_at.date()) if voided_at else None,
+        "void_reason": donation.void_reason,
+    }
+
+
+# --- the PDF and its cache ------------------------------------------------------------
+
+def _cache() -> dict:
+    """This app's receipt cache: rendered PDFs by fingerprint (LRU), and the layout version."""
+    return current_app.extensions.setdefault(
+        "gridapp.receipts", {"pdfs": OrderedDict(), "lock": threading.Lock(), "layout": None})
+
+
+def _layout_version() -> str:
+    """A hash of the receipt template and its stylesheets: a new layout means new ETags."""
+    app, cache = current_app, _cache()
+    if cache["layout"] is None or app.debug:
+        names = (TEMPLATE, template_stylesheet(TEMPLATE), BASE_STYLESHEET)
+        sources = [app.jinja_env.loader.get_source(app.jinja_env, name)[0] for name in names]
+        cache["layout"] = hashlib.sha256("\0".join(sources).encode()).hexdigest()[:16]
+    return cache["layout"]
+
+
+def _fingerprint(context: dict) -> str:
+    content = json.dumps(context, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"{_layout_version()}\0{content}".encode()).hexdigest()[:32]
+
+
+def receipt_etag(donation: Donation, staff_name: str) -> str:
+    """The receipt's ETag: changes exactly when what the PDF shows (or its layout) changes."""
+    return _fingerprint(receipt_context(donation, staff_name))
+
+
+def render_receipt(context: dict) -> bytes:
+    """Render the PDF for a receipt_context() (no cache: receipt_pdf() is what views call)."""
+    return render_pdf(TEMPLATE, r=context, qr=qr_svg(context["verify_url"]))
+
+
+def receipt_pdf(donation: Donation, staff_name: str) -> bytes:
+    """The receipt as an A5 PDF (rendered once per content; later calls come from the cache)."""
+    context = receipt_context(donation, staff_name)
+    key = _fingerprint(context)
+    cache = _cache()
+    with cache["lock"]:
+        if key in cache["pdfs"]:
+            cache["pdfs"].move_to_end(key)
+            return cache["pdfs"][key]
+    pdf = render_receipt(context)
+    with cache["lock"]:
+        cache["pdfs"][key] = pdf
+        while len(cache["pdfs"]) > CACHE_SIZE:
+            cache["pdfs"].popitem(last=False)
+    return pdf
