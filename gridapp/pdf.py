@@ -29,9 +29,9 @@ import logging
 import mimetypes
 import os
 import subprocess
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
-from flask import current_app, has_request_context, render_template, request
+from flask import Response, current_app, has_request_context, render_template, request
 from werkzeug.security import safe_join
 
 log = logging.getLogger(__name__)
@@ -224,3 +224,18 @@ def compact_cjk_font() -> bytes | None:
         log.warning("PDFs use the full system CJK font (bigger, slower): %s", exc)
         return None
     return font or None
+
+
+def pdf_response(etag: str, render, filename: str) -> Response:
+    """A PDF shown inline with ``etag`` (a fingerprint of its content): a client that already holds
+    this version gets 304 and ``render()`` is not called. Private (PDFs name people), revalidated
+    each time (a void or an edit changes the fingerprint)."""
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = Response(render(), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = (
+            f'inline; filename="{filename}"' if filename.isascii() else f"inline; filename*=UTF-8''{quote(filename)}")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

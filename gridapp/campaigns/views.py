@@ -1,10 +1,10 @@
 """Campaign pages: the sign-up page the notice's QR code opens, the PDFs, and the staff's planning pages."""
-from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import pdf
 from ..auth.permissions import login_required, roles_required
 from ..auth.service import get_user, search_volunteers
 from ..clock import from_local, to_local, utcnow
@@ -83,15 +83,7 @@ def pdf_response(template: str, context: dict, filename: str) -> Response:
     """The PDF inline, with its content fingerprint as ETag: a browser that holds this version gets
     304 without any rendering; the same content is rendered once per process (notice.cached_pdf)."""
     etag = notice.fingerprint(template, context)
-    if request.if_none_match.contains_weak(etag):
-        response = Response(status=304)
-    else:
-        response = Response(notice.cached_pdf(template, context, etag), mimetype="application/pdf")
-        response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
-    response.set_etag(etag)
-    # private: staff and volunteers only; no-cache: keep it, but ask each time (an edit changes it).
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return pdf.pdf_response(etag, lambda: notice.cached_pdf(template, context, etag), filename)
 
 
 def pdf_ready(template: str, context: dict, pdf_url: str, label: str):

@@ -38,7 +38,7 @@ from ..community.service import active_teams
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..goods.receipts import BRANCH, ORGANISATION
-from ..pdf import BASE_STYLESHEET, render_pdf, template_stylesheet
+from ..pdf import BASE_STYLESHEET, pdf_response, render_pdf, template_stylesheet
 from ..qr import qr_svg
 from . import service as counter
 
@@ -156,15 +156,7 @@ def receipt_response(redemption) -> Response:
     """The receipt inline, with an ETag: a request that already holds this version gets 304, unrendered."""
     context = receipt_context(redemption)
     etag = receipt_etag(context)
-    if request.if_none_match.contains_weak(etag):
-        response = Response(status=304)
-    else:
-        response = Response(receipt_pdf(context, etag), mimetype="application/pdf")
-        response.headers["Content-Disposition"] = f'inline; filename="{redemption.receipt_no}.pdf"'
-    response.set_etag(etag)
-    # Private: it names people. no-cache: keep it, but ask each time (a void changes it).
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return pdf_response(etag, lambda: receipt_pdf(context, etag), f"{redemption.receipt_no}.pdf")
 
 
 @bp.route("/counter/redemptions/<int:redemption_id>/receipt.pdf")

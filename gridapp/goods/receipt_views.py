@@ -1,9 +1,10 @@
 """Donation receipt PDFs (staff: any donation; a sponsor: its own) and the public verification page."""
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth.permissions import public, roles_required
+from .. import pdf
 from ..errors import NotFound
 from . import donations, receipts
 
@@ -18,16 +19,8 @@ class InvalidReceiptLink(NotFound):
 def pdf_response(donation) -> Response:
     """The receipt inline, with an ETag: a request that already holds this version gets 304, unrendered."""
     staff_name = donation.created_by.name
-    etag = receipts.receipt_etag(donation, staff_name)
-    if request.if_none_match.contains_weak(etag):
-        response = Response(status=304)
-    else:
-        response = Response(receipts.receipt_pdf(donation, staff_name), mimetype="application/pdf")
-        response.headers["Content-Disposition"] = f'inline; filename="{donation.receipt_no}.pdf"'
-    response.set_etag(etag)
-    # Private: it names people. no-cache: keep it, but ask each time (a void changes it).
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return pdf.pdf_response(receipts.receipt_etag(donation, staff_name),
+                            lambda: receipts.receipt_pdf(donation, staff_name), f"{donation.receipt_no}.pdf")
 
 
 @bp.route("/staff/donations/<int:donation_id>/receipt.pdf")
