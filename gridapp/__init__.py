@@ -5,6 +5,7 @@ from babel import Locale
 from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 
+from . import clock
 from .config import PROJECT_ROOT, Config
 from .database import configure_engine
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -36,7 +37,8 @@ def create_app(config=None) -> Flask:
     configure_engine(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=clock.timezone_name,
+                   default_translation_directories="translations")
     limiter.init_app(app)
     _setup_login(app)
 

@@ -1,11 +1,58 @@
-"""Time: stored as naive UTC in the database, shown in the community's time zone."""
-from datetime import datetime, timezone
+"""Time: the one place that reads the clock or knows the community's time zone.
+
+The database stores naive UTC. People read and type times on the community's clocks: the zone is
+``GRIDAPP_TIMEZONE`` (default ``Asia/Shanghai``: the 12th Division keeps Beijing time, not Xinjiang
+local time). Months, "today" and "the last day of the month" are all cut in that zone.
+
+Tests, benchmarks and demos may start the clock at a named instant (``start_at``, or the
+``GRIDAPP_CLOCK_AT`` variable, a local ISO time such as ``2027-02-28T10:00``); it then runs on at
+real speed from there, so durations and ordering stay real while the date is fixed.
+"""
+import calendar
+import os
+import time as _time
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-COMMUNITY_TZ = ZoneInfo("Asia/Urumqi")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+COMMUNITY_TZ = ZoneInfo(os.environ.get("GRIDAPP_TIMEZONE") or DEFAULT_TIMEZONE)
+
+_start: tuple[datetime, float] | None = None  # (UTC instant the clock was set to, monotonic reading then)
+
+
+def timezone_name() -> str:
+    return COMMUNITY_TZ.key
+
+
+def set_timezone(name: str) -> None:
+    """Switch the community's zone (tests run the same scenarios under several zones)."""
+    global COMMUNITY_TZ
+    COMMUNITY_TZ = ZoneInfo(name)
+
+
+def start_at(moment: datetime | None) -> None:
+    """Run the clock from ``moment`` (naive = UTC, aware = converted) onwards; ``None`` = the real clock."""
+    global _start
+    if moment is None:
+        _start = None
+        return
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    _start = (moment, _time.monotonic())
+
+
+def parse_local(text: str) -> datetime:
+    """A local ISO date or date-time (``2027-02-28`` or ``2027-02-28T10:00``) as naive UTC."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=COMMUNITY_TZ)
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def utcnow() -> datetime:
+    if _start is not None:
+        moment, then = _start
+        return moment + timedelta(seconds=_time.monotonic() - then)
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
@@ -15,18 +62,33 @@ def to_local(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc).astimezone(COMMUNITY_TZ)
 
 
-def from_local(day, time_of_day) -> datetime:
+def from_local(day: date, time_of_day: time) -> datetime:
     """A date and time as read on a clock in the community, as naive UTC for the database."""
     local = datetime.combine(day, time_of_day, tzinfo=COMMUNITY_TZ)
     return local.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def local_today():
-    return datetime.now(COMMUNITY_TZ).date()
+def local_now() -> datetime:
+    return to_local(utcnow())
+
+
+def local_today() -> date:
+    return local_now().date()
+
+
+def start_of_local_day(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the community, as naive UTC."""
+    return from_local(day, time(0, 0))
 
 
 def start_of_local_month(now: datetime) -> datetime:
-    """Midnight on the 1st of this month in the community, as naive UTC."""
-    local = to_local(now)
-    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return first.astimezone(timezone.utc).replace(tzinfo=None)
+    """Midnight on the 1st of the month of ``now`` (naive UTC) in the community, as naive UTC."""
+    return start_of_local_day(to_local(now).date().replace(day=1))
+
+
+def last_day_of_month(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+if os.environ.get("GRIDAPP_CLOCK_AT"):
+    start_at(parse_local(os.environ["GRIDAPP_CLOCK_AT"]))

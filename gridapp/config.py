@@ -66,7 +66,6 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session: staff keep a page open all day
     BABEL_DEFAULT_LOCALE = "zh_CN"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Urumqi"
     LANGUAGES = ("zh_CN", "en")
     RATELIMIT_HEADERS_ENABLED = True
     # argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane).

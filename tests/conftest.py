@@ -6,24 +6,29 @@ The schema is migrated once per run into a template; each test gets its own copy
 copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL), so tests never see each other.
 """
 import itertools
-import threading
 import os
+import threading
 import re
 import shutil
 from pathlib import Path
 
-import pytest
-import sqlalchemy as sa
-from flask import g
-from flask.testing import FlaskClient
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
+# Every test runs at a fixed, named time (the suite must pass on any date): GRIDAPP_CLOCK_AT, a local
+# time in the community's zone, picks another, e.g. GRIDAPP_CLOCK_AT=2028-02-29T10:00 make test.
+# Set before the app is imported, so that subprocesses (gunicorn, CLI) inherit the same clock.
+SUITE_CLOCK = os.environ.setdefault("GRIDAPP_CLOCK_AT", "2026-12-16T10:00")
 
-from gridapp import create_app
-from gridapp.config import TestConfig
-from gridapp.extensions import db
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from flask import g  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
-from . import factories
+from gridapp import clock, create_app  # noqa: E402
+from gridapp.config import TestConfig  # noqa: E402
+from gridapp.extensions import db  # noqa: E402
+
+from . import factories  # noqa: E402
 
 POSTGRES_URL = os.environ.get("GRIDAPP_TEST_DATABASE_URL")
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -31,7 +36,20 @@ _counter = itertools.count()
 
 
 def pytest_report_header(config):
-    return f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite file per test'}"
+    return (f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite file per test'}; "
+            f"clock: {SUITE_CLOCK} {clock.timezone_name()}")
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    """The clock starts at the suite's named time for every test (and runs on at real speed).
+
+    A test about dates moves it: ``fixed_clock.start_at(datetime(...))`` (naive UTC) or
+    ``fixed_clock.start_at(fixed_clock.parse_local("2027-12-31T23:59"))``.
+    """
+    clock.start_at(clock.parse_local(SUITE_CLOCK))
+    yield clock
+    clock.start_at(clock.parse_local(SUITE_CLOCK))
 
 
 class Databases:

@@ -1,10 +1,7 @@
 """When the exchange counter opens: by default the last day of every month."""
-import calendar
 from datetime import date
 
-
-def last_day_of_month(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+from ..clock import last_day_of_month
 
 
 def next_redemption_day(today: date) -> date:

@@ -1,9 +1,10 @@
 """The exchange counter: one-transaction redemptions, limits, voids, sessions, and concurrency."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from gridapp.auth.models import User
+from gridapp.clock import from_local
 from gridapp.counter import service as counter
 from gridapp.counter.models import CounterSession, Redemption
 from gridapp.errors import DomainError
@@ -17,7 +18,7 @@ from gridapp.points.models import PointsEntry
 from .. import factories
 from ..concurrency import run_at_once
 
-NOW = datetime(2026, 11, 30, 4, 0)  # 10:00 in Urumqi on the last day of November
+NOW = from_local(date(2026, 11, 30), time(10, 0))  # the last day of November, on the community clock
 TODAY = date(2026, 11, 30)
 
 
