@@ -14,6 +14,8 @@ ROLE_LABELS = {
     "sponsor": _l("爱心企业"),
 }
 ROLES = tuple(ROLE_LABELS)
+# The one role vocabulary: who works for the grid (staff pages and services accept both).
+STAFF_ROLES = ("staff", "admin")
 
 STATUS_LABELS = {
     "pending": _l("待审核"),

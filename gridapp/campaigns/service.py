@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..auth.models import User
+from ..auth.models import STAFF_ROLES, User
 from ..auth.service import require_role
 from ..clock import from_local, to_local
 from ..duty import service as duty
@@ -30,7 +30,6 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from .models import Campaign, CampaignZone
 
-STAFF = ("staff", "admin")
 SNOW = "扫雪除冰"
 SNOW_DEFAULT_POINTS = 15
 MAX_ZONES = 12
@@ -191,7 +190,7 @@ def get_campaign(campaign_id: int) -> Campaign:
 def visible_campaign(user: User, campaign_id: int) -> Campaign:
     """The campaign as ``user`` may see it: a draft exists only for staff (NotFound otherwise)."""
     campaign = get_campaign(campaign_id)
-    if campaign.is_draft and user.role not in STAFF:
+    if campaign.is_draft and user.role not in STAFF_ROLES:
         raise NotFound()
     return campaign
 
@@ -286,7 +285,7 @@ def snow_duty_type(actor: User) -> DutyType:
 
 def create_campaign(actor: User, details: Details, now: datetime) -> Campaign:
     """Staff start a campaign as a draft. Raises PermissionDenied, BadTimes."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     _check_times(details.starts_at, details.ends_at)
     campaign = Campaign(created_by_id=actor.id, status="draft", issued_on=to_local(now).date(),
                         **{f.name: getattr(details, f.name) for f in fields(Details)})
@@ -302,7 +301,7 @@ def update_campaign(actor: User, campaign: Campaign, details: Details, now: date
     CampaignClosed for a finished campaign, BadTimes, or InThePast when a published campaign is
     moved to a time already past (fixing a typo in an ongoing campaign is fine).
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     _lock(campaign)
     if campaign.status == "finished":
         raise CampaignClosed()
@@ -321,7 +320,7 @@ def update_campaign(actor: User, campaign: Campaign, details: Details, now: date
 
 def delete_draft(actor: User, campaign: Campaign) -> None:
     """Staff throw away a draft (and its zones). Raises NotADraft once published."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     _lock(campaign)
     if not campaign.is_draft:
         raise NotADraft()
@@ -336,7 +335,7 @@ def quick_snow(actor: User, day: date, now: datetime) -> Campaign:
     With no snow campaign yet, the draft starts from the 26 December texts and has no zones.
     Raises PermissionDenied, or InThePast for a day before today.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if day < to_local(now).date():
         raise InThePast(_l("日期不能早于今天（%(today)s）。"), today=to_local(now).date().isoformat())
     source = last_snow_campaign()
@@ -424,7 +423,7 @@ def add_zone(actor: User, campaign: Campaign, zone_details: ZoneDetails) -> Camp
 
     Raises CampaignClosed, DuplicateZone, TooManyZones.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     _lock(campaign)
     _open_for_changes(campaign)
     if len(campaign.zones) >= MAX_ZONES:
@@ -444,7 +443,7 @@ def add_zone(actor: User, campaign: Campaign, zone_details: ZoneDetails) -> Camp
 def update_zone(actor: User, zone: CampaignZone, zone_details: ZoneDetails) -> CampaignZone:
     """Staff change a zone. Raises CampaignClosed, DuplicateZone, or NeededBelowTaken when the
     people needed would be fewer than those already signed up."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     _lock(zone.campaign)
     _open_for_changes(zone.campaign)
     if any(z.name == zone_details.name and z.id != zone.id for z in zone.campaign.zones):
@@ -462,7 +461,7 @@ def delete_zone(actor: User, zone: CampaignZone) -> None:
     Raises ZoneHasPeople (and changes nothing) while anyone is signed up or checked in there,
     CampaignClosed for a finished campaign.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     campaign = _lock(zone.campaign)
     _open_for_changes(campaign)
     session = zone.session
@@ -489,7 +488,7 @@ def publish(actor: User, campaign: Campaign, now: datetime) -> Campaign:
 
     Raises NoZones, InThePast (start already past), NotADraft; publishing twice is refused, not repeated.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     _lock(campaign)
     if not campaign.is_draft:
         raise NotADraft()
@@ -508,7 +507,7 @@ def finish(actor: User, campaign: Campaign, now: datetime) -> Campaign:
     """Mark a published campaign finished once it has started: no more sign-ups or changes.
     Attendance from the paper sheets is still entered on each zone's roster. Raises NotPublished,
     NotStarted; finishing twice is a no-op."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     _lock(campaign)
     if campaign.status == "finished":
         return campaign
@@ -577,7 +576,7 @@ def assign(actor: User, zone: CampaignZone, volunteer: User, now: datetime) -> A
     """Staff sign a volunteer up for a zone (按区域分工), with the same rules as the volunteer's own
     sign-up (capacity, one zone per campaign). Raises PermissionDenied, DomainError for someone who
     is not an active volunteer, AssignedHere, AssignedElsewhere, ZoneFull."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if volunteer.role != "volunteer" or not volunteer.is_active:
         raise DomainError(_l("只能分配已启用的志愿者。"))
     return _take_zone(volunteer, zone, now, same_zone_error=AssignedHere, other_zone_error=AssignedElsewhere)
@@ -585,7 +584,7 @@ def assign(actor: User, zone: CampaignZone, volunteer: User, now: datetime) -> A
 
 def unassign(actor: User, zone: CampaignZone, volunteer: User, now: datetime) -> None:
     """Staff cancel a volunteer's sign-up in this zone. Raises CampaignClosed, NotSignedUp, AlreadyThere."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     _lock(zone.campaign)
     _check_open_for_sign_up(zone.campaign, now)
     current = place_of(volunteer, zone.campaign)

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..auth.models import STAFF_ROLES
 from .. import pdf
 from ..auth.permissions import login_required, roles_required
 from ..auth.service import get_user, search_volunteers
@@ -19,7 +20,6 @@ from . import service as campaigns
 from .forms import AssignForm, CampaignForm, QuickSnowForm, ZoneForm
 
 bp = Blueprint("campaigns", __name__)
-STAFF = ("staff", "admin")
 
 
 # --- the sign-up page (the notice's QR code) -----------------------------------------------
@@ -113,7 +113,7 @@ def notice_ready(campaign_id):
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/sheet.pdf")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def sheet_pdf(campaign_id, zone_id):
     """The zone's paper sign-in sheet: names and last 4 phone digits, signatures, blank rows."""
     zone = campaigns.get_zone(campaigns.get_campaign(campaign_id), zone_id)
@@ -121,7 +121,7 @@ def sheet_pdf(campaign_id, zone_id):
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/sheet/ready")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def sheet_ready(campaign_id, zone_id):
     zone = campaigns.get_zone(campaigns.get_campaign(campaign_id), zone_id)
     return pdf_ready(notice.SHEET_TEMPLATE, notice.sheet_context(zone),
@@ -143,13 +143,13 @@ def _list_page(quick_form=None, status=200):
 
 
 @bp.route("/staff/campaigns")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def staff_list():
     return _list_page()
 
 
 @bp.route("/staff/campaigns/quick-snow", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def quick_snow():
     """一键发起扫雪: a draft copied from the last snow campaign, on the chosen day."""
     form = QuickSnowForm()
@@ -207,7 +207,7 @@ def _campaign_form(campaign=None):
 
 
 @bp.route("/staff/campaigns/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def new():
     form = _campaign_form()
     if form.validate_on_submit():
@@ -224,7 +224,7 @@ def new():
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def edit(campaign_id):
     campaign = campaigns.get_campaign(campaign_id)
     form = _campaign_form(campaign)
@@ -250,7 +250,7 @@ def _detail_page(campaign, status=200, error=None, zone_form=None):
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def detail(campaign_id):
     return _detail_page(campaigns.get_campaign(campaign_id))
 
@@ -270,21 +270,21 @@ def _campaign_action(campaign_id, action, success):
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/publish", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def publish(campaign_id):
     return _campaign_action(campaign_id, lambda c: campaigns.publish(current_user, c, utcnow()),
                             lambda c: _("已发布：%(n)d 个区域的签到已安排，志愿者现在可以报名。", n=len(c.zones)))
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/finish", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def finish(campaign_id):
     return _campaign_action(campaign_id, lambda c: campaigns.finish(current_user, c, utcnow()),
                             lambda c: _("活动已结束。纸质签到表上的出勤请在各区域的名单中登记确认。"))
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/delete", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete(campaign_id):
     campaign = campaigns.get_campaign(campaign_id)
     try:
@@ -304,7 +304,7 @@ def _zone_details(form) -> campaigns.ZoneDetails:
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/zones", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def add_zone(campaign_id):
     campaign = campaigns.get_campaign(campaign_id)
     form = ZoneForm()
@@ -331,14 +331,14 @@ def _zone_page(zone, status=200, error=None, query=""):
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def zone(campaign_id, zone_id):
     zone = campaigns.get_zone(campaigns.get_campaign(campaign_id), zone_id)
     return _zone_page(zone, query=request.args.get("q", "").strip()[:40])
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/edit", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def edit_zone(campaign_id, zone_id):
     zone = campaigns.get_zone(campaigns.get_campaign(campaign_id), zone_id)
     form = ZoneForm(obj=zone)
@@ -357,7 +357,7 @@ def edit_zone(campaign_id, zone_id):
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/delete", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def delete_zone(campaign_id, zone_id):
     campaign = campaigns.get_campaign(campaign_id)
     zone = campaigns.get_zone(campaign, zone_id)
@@ -386,7 +386,7 @@ def _person_action(campaign_id, zone_id, volunteer_id, action, success):
 
 
 @bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/assign", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def assign(campaign_id, zone_id):
     """Staff put a volunteer in this zone (the same rules as signing up)."""
     form = AssignForm()
@@ -399,7 +399,7 @@ def assign(campaign_id, zone_id):
 
 @bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/people/<int:volunteer_id>/cancel",
           methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def unassign(campaign_id, zone_id, volunteer_id):
     return _person_action(campaign_id, zone_id, volunteer_id,
                           lambda z, v: campaigns.unassign(current_user, z, v, utcnow()),

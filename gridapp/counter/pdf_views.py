@@ -30,7 +30,7 @@ from flask import Blueprint, Response, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..auth.models import User
+from ..auth.models import STAFF_ROLES, User
 from ..auth.permissions import roles_required
 from ..clock import local_today, to_local
 from ..community.models import Team
@@ -43,7 +43,6 @@ from ..qr import qr_svg
 from . import service as counter
 
 bp = Blueprint("counter_pdfs", __name__)
-STAFF = ("staff", "admin")
 
 RECEIPT_TEMPLATE = "pdf/redemption_receipt.html"
 CARDS_TEMPLATE = "pdf/volunteer_cards.html"
@@ -160,7 +159,7 @@ def receipt_response(redemption) -> Response:
 
 
 @bp.route("/counter/redemptions/<int:redemption_id>/receipt.pdf")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def staff_receipt(redemption_id):
     return receipt_response(counter.get_redemption(redemption_id))
 
@@ -252,7 +251,7 @@ def card_printing() -> dict:
 
 
 @bp.route("/counter/cards.pdf")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def cards():
     """Volunteer cards to print and cut: name, household, the code large, and its QR code."""
     volunteers = selected_volunteers(request.args)

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..auth.models import User, new_volunteer_code
+from ..auth.models import STAFF_ROLES, User, new_volunteer_code
 from ..auth.service import require_role
 from ..clock import start_of_local_month, to_local
 from ..community.models import Household
@@ -27,7 +27,6 @@ from ..points import service as points
 from .models import CounterSession, Redemption, RedemptionDay, RedemptionLine
 from .schedule import last_day_of_month
 
-STAFF = ("staff", "admin")
 RECEIPT_SERIES = "DH"
 
 
@@ -64,7 +63,7 @@ def open_session(actor: User, today: date, reason: str = "") -> CounterSession:
 
     Raises NotARedemptionDay, or DomainError for an admin without a reason.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     existing = CounterSession.query.filter_by(day=today).one_or_none()
     if existing is not None:
         return existing
@@ -110,7 +109,7 @@ def get_session(session_id: int) -> CounterSession:
 
 def close_session(actor: User, session: CounterSession, now: datetime) -> CounterSession:
     """日结. Closing twice is a no-op; redemptions under way finish first (they hold the session row)."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     db.session.execute(update(CounterSession).where(CounterSession.id == session.id,
                                                     CounterSession.closed_at.is_(None))
                        .values(closed_at=now, closed_by_id=actor.id).execution_options(synchronize_session=False))
@@ -252,7 +251,7 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
     LimitReached or OutOfStock (naming the item and the shortfall), InsufficientPoints — and then
     the caller rolls back, so nothing at all has changed.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     earlier = Redemption.query.filter_by(token=token).one_or_none()
     if earlier is not None:
         return earlier
@@ -310,7 +309,7 @@ def void(actor: User, redemption: Redemption, reason: str, now: datetime) -> Red
     """作废 while the session is open: the points come back by a reversal entry and the goods go back
     to the very lots they came from. Voiding twice is a no-op. Raises SessionClosed, DomainError
     without a reason."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if not (reason or "").strip():
         raise DomainError(_l("请填写作废原因。"))
     if redemption.voided_at is not None:

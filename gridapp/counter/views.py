@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..auth.models import STAFF_ROLES
 from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
 from ..clock import local_today, utcnow
@@ -19,7 +20,6 @@ from .forms import ConfirmRedemptionForm, ExtraDayForm, OpenSessionForm, VoidRed
 from .models import Redemption
 
 bp = Blueprint("counter", __name__)
-STAFF = ("staff", "admin")
 
 
 def quantities_from(args) -> dict[int, int]:
@@ -39,7 +39,7 @@ def quantities_from(args) -> dict[int, int]:
 
 
 @bp.route("/counter")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def index():
     session = counter.todays_session(local_today())
     query = request.args.get("q", "").strip()[:40]
@@ -53,7 +53,7 @@ def index():
 
 
 @bp.route("/counter/open", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def open_session():
     form = OpenSessionForm()
     if form.validate_on_submit():
@@ -97,7 +97,7 @@ def _volunteer_page(volunteer, quantities, status=200, error=None):
 
 
 @bp.route("/counter/v/<int:volunteer_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def volunteer(volunteer_id):
     """The volunteer panel and the basket. Quantities travel in the query string (nothing is stored
     until confirmation), so +/− works as plain links and form submits without JavaScript."""
@@ -105,7 +105,7 @@ def volunteer(volunteer_id):
 
 
 @bp.route("/counter/v/<int:volunteer_id>/confirm", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def confirm(volunteer_id):
     volunteer = counter.get_volunteer(volunteer_id)
     quantities = quantities_from(request.form)
@@ -125,14 +125,14 @@ def confirm(volunteer_id):
 
 
 @bp.route("/counter/redemptions/<int:redemption_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def receipt(redemption_id):
     return render_template("counter/receipt.html", redemption=counter.get_redemption(redemption_id),
                            form=VoidRedemptionForm())
 
 
 @bp.route("/counter/redemptions/<int:redemption_id>/void", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def void(redemption_id):
     redemption = counter.get_redemption(redemption_id)
     form = VoidRedemptionForm()
@@ -152,14 +152,14 @@ def void(redemption_id):
 
 
 @bp.route("/counter/sessions/<int:session_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def summary(session_id):
     session = counter.get_session(session_id)
     return render_template("counter/summary.html", session=session, summary=counter.day_summary(session))
 
 
 @bp.route("/counter/sessions/<int:session_id>/close", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def close(session_id):
     session = counter.get_session(session_id)
     if ConfirmForm().validate_on_submit():

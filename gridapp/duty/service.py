@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..auth.models import User
+from ..auth.models import STAFF_ROLES, User
 from ..auth.service import require_role
 from ..clock import to_local
 from ..errors import DomainError, NotFound
@@ -22,7 +22,6 @@ from ..points import service as points
 from ..points.models import PointsEntry
 from .models import HOLDS_A_PLACE, PRESENT, Attendance, DutySession, DutyType
 
-STAFF = ("staff", "admin")
 DEFAULT_OPENS_BEFORE = timedelta(minutes=30)
 MAX_REPEAT_WEEKS = 26
 
@@ -67,7 +66,7 @@ def _time(value: datetime) -> str:
 
 def add_duty_type(actor: User, name: str, default_points: int) -> DutyType:
     """Staff add a kind of duty. Raises PermissionDenied, or DomainError if the name exists."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if DutyType.query.filter_by(name=name).first() is not None:
         raise DomainError(_l("已有名为“%(name)s”的服务类型。"), name=name)
     duty_type = DutyType(name=name, default_points=default_points)
@@ -84,7 +83,7 @@ def schedule(actor: User, *, duty_type: DutyType, title: str, place: str, starts
     Points default to the type's; check-in opens ``opens_before`` the start and closes at the end.
     Raises PermissionDenied, or BadSchedule for an end before the start or an unreasonable repeat.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if ends_at <= starts_at:
         raise BadSchedule(_l("结束时间必须晚于开始时间。"))
     if ends_at - starts_at > timedelta(hours=24):
@@ -278,7 +277,7 @@ def mark_present(actor: User, session: DutySession, volunteer: User, now: dateti
 
     They came, so they count even beyond the capacity. Marking someone present twice is a no-op.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if volunteer.role != "volunteer" or not volunteer.is_active:
         raise DomainError(_l("只能为已启用的志愿者签到。"))
     values = dict(status="checked_in", checked_in_at=min(now, session.ends_at), marked_by_id=actor.id)
@@ -317,7 +316,7 @@ def confirm(actor: User, attendance: Attendance, now: datetime, points_override:
     Confirming a confirmed attendance is a no-op. A volunteer still checked in after the end is
     checked out at the end (marked automatic). Raises NotPresent for one who has not checked in.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if attendance.status == "confirmed":
         return attendance
     if attendance.status not in PRESENT:
@@ -339,7 +338,7 @@ def confirm(actor: User, attendance: Attendance, now: datetime, points_override:
 
 def confirm_all_present(actor: User, session: DutySession, now: datetime) -> int:
     """Confirm everyone checked in or out; returns how many were confirmed now."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     confirmed = 0
     for attendance in session.attendances.filter(Attendance.status.in_(PRESENT)).all():
         before = attendance.status
@@ -353,7 +352,7 @@ def reject(actor: User, attendance: Attendance, reason: str, now: datetime) -> A
 
     Raises InsufficientPoints if those points were spent already, DomainError without a reason.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if not reason:
         raise DomainError(_l("请填写不通过的原因。"))
     if attendance.status == "rejected":
@@ -367,7 +366,7 @@ def reject(actor: User, attendance: Attendance, reason: str, now: datetime) -> A
 
 def correct_points(actor: User, attendance: Attendance, new_points: int, reason: str, now: datetime) -> Attendance:
     """Change the points of a confirmed attendance: a reversal entry plus a new award, never an edit."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if attendance.status != "confirmed":
         raise DomainError(_l("只有已确认的记录才能更正积分。"))
     if not reason:

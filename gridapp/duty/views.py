@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..auth.models import STAFF_ROLES
 from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
 from ..auth.service import get_user, search_volunteers
@@ -21,7 +22,6 @@ from .forms import CorrectPointsForm, DutyTypeForm, MarkPresentForm, OnceForm, R
 from .models import DutyType
 
 bp = Blueprint("duty", __name__)
-STAFF = ("staff", "admin")
 
 
 # --- volunteers ------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def done(session_id, action):
 # --- staff: duty types and sessions ---------------------------------------------------------
 
 @bp.route("/staff/duty")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def sessions():
     past = request.args.get("past") == "1"
     page = request.args.get("page", 1, type=int)
@@ -94,7 +94,7 @@ def sessions():
 
 
 @bp.route("/staff/duty/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def new_session():
     form = ScheduleForm()
     form.set_choices(DutyType.query.filter_by(active=True).order_by(DutyType.id).all(), active_teams())
@@ -113,7 +113,7 @@ def new_session():
 
 
 @bp.route("/staff/duty/types", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def types():
     form = DutyTypeForm()
     if form.validate_on_submit():
@@ -127,7 +127,7 @@ def types():
 
 
 @bp.route("/staff/duty/<int:session_id>/poster")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def poster(session_id):
     session = duty.get_session(session_id)
     link = url_for("duty.scan", token=session.token, _external=True)
@@ -145,7 +145,7 @@ def _roster_page(session, status=200, error=None, query=""):
 
 
 @bp.route("/staff/duty/<int:session_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def roster(session_id):
     return _roster_page(duty.get_session(session_id), query=request.args.get("q", "").strip()[:40])
 
@@ -175,13 +175,13 @@ def _row_action(session_id, attendance_id, form, action):
 
 
 @bp.route("/staff/duty/<int:session_id>/attendances/<int:attendance_id>/confirm", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def confirm(session_id, attendance_id):
     return _row_action(session_id, attendance_id, ConfirmForm(), lambda a: duty.confirm(current_user, a, utcnow()))
 
 
 @bp.route("/staff/duty/<int:session_id>/attendances/<int:attendance_id>/reject", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def reject(session_id, attendance_id):
     form = ReasonForm()
     return _row_action(session_id, attendance_id, form,
@@ -189,7 +189,7 @@ def reject(session_id, attendance_id):
 
 
 @bp.route("/staff/duty/<int:session_id>/attendances/<int:attendance_id>/correct", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def correct(session_id, attendance_id):
     form = CorrectPointsForm()
     return _row_action(session_id, attendance_id, form,
@@ -197,7 +197,7 @@ def correct(session_id, attendance_id):
 
 
 @bp.route("/staff/duty/<int:session_id>/confirm-all", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def confirm_all(session_id):
     session = duty.get_session(session_id)
     if ConfirmForm().validate_on_submit():
@@ -208,7 +208,7 @@ def confirm_all(session_id):
 
 
 @bp.route("/staff/duty/<int:session_id>/mark-present", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def mark_present(session_id):
     session = duty.get_session(session_id)
     form = MarkPresentForm()

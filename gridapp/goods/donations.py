@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
+from ..auth.models import STAFF_ROLES
 from ..auth.service import require_role
 from ..clock import local_today, utcnow
 from ..errors import DomainError, NotFound
@@ -14,7 +15,6 @@ from ..numbering import formatted, next_number
 from . import stock
 from .models import UNITS, Donation, DonationLine, Item, Lot, Sponsor, StockMovement
 
-STAFF = ("staff", "admin")
 RECEIPT_SERIES = "JZ"
 MAX_LINES = 30
 
@@ -33,7 +33,7 @@ class Line:
 def create_item(actor, *, name: str, unit: str, points_price: int, category: str = "",
                 monthly_limit: int | None = None, low_stock_threshold: int = 5, active: bool = True) -> Item:
     """Staff add a kind of goods. Raises DomainError for an unknown unit, a non-positive price or a taken name."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     name = (name or "").strip()
     if not name:
         raise DomainError(_l("请填写物品名称。"))
@@ -57,7 +57,7 @@ def update_item(actor, item: Item, *, points_price: int, category: str, monthly_
                 low_stock_threshold: int, active: bool) -> Item:
     """Change an item's price, limit, threshold or availability. Past redemptions keep the price
     they were made at (the counter records it on each line)."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if not points_price or points_price <= 0:
         raise DomainError(_l("兑换积分必须大于0。"))
     item.points_price, item.category = points_price, category
@@ -69,7 +69,7 @@ def issue(actor, *, sponsor: Sponsor, received_on: date, lines: list[Line], note
     """Staff record a donation: a receipt number JZ-<year>-<seq> (gap-free, never reused), one lot and
     one stock-in movement per line. Raises DomainError for no lines, a non-positive quantity, a
     negative value, a date in the future, or too many lines."""
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if not lines:
         raise DomainError(_l("请至少填写一行物品。"))
     if len(lines) > MAX_LINES:
@@ -102,7 +102,7 @@ def void(actor, donation: Donation, reason: str) -> Donation:
 
     Only while every lot is untouched; raises DonationInUse naming the item otherwise (nothing changes).
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("请填写作废原因。"))

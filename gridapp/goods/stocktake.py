@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..auth.models import STAFF_ROLES
 from ..auth.service import require_role
 from ..clock import to_local
 from ..errors import DomainError, NotFound
@@ -20,7 +21,6 @@ from ..extensions import db
 from . import stock
 from .models import Item, Stocktake, StocktakeLine
 
-STAFF = ("staff", "admin")
 MAX_COUNT = 1_000_000
 REASON_MAX = 200
 
@@ -139,7 +139,7 @@ def start(actor, now: datetime) -> Stocktake:
     Only one stocktake may be counting at a time: raises StocktakeInProgress (naming who started
     it and when) if one is; DomainError if there is no active item to count; PermissionDenied.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     current = counting()
     if current is not None:
         raise StocktakeInProgress(name=current.created_by.name, date=_local_date(current.created_at))
@@ -187,7 +187,7 @@ def save_counts(actor, stocktake: Stocktake, counts: dict[int, int | None], reas
     a whole number from 0 up (nothing is saved then), NotFound for a line of another stocktake.
     Returns how many lines are counted.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     _hold_open(stocktake)
     lines = {line.id: line for line in lines_of(stocktake)}
     if any(line_id not in lines for line_id in [*counts, *reasons]):
@@ -218,7 +218,7 @@ def confirm(actor, stocktake: Stocktake, *, on: date, now: datetime) -> bool:
     Confirming a confirmed stocktake (a double submit) changes nothing and returns False; True when
     this call confirmed it. Raises PermissionDenied for non-staff.
     """
-    require_role(actor, *STAFF)
+    require_role(actor, *STAFF_ROLES)
     if stocktake.status == "confirmed":
         return False
     with db.session.begin_nested():

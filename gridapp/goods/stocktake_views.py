@@ -3,6 +3,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..auth.models import STAFF_ROLES
 from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
 from ..clock import local_today, utcnow
@@ -12,7 +13,6 @@ from . import stocktake as stocktakes
 from .stocktake_forms import CountsForm
 
 bp = Blueprint("stocktake", __name__)
-STAFF = ("staff", "admin")
 
 
 def _list_page(status=200, error=None):
@@ -23,13 +23,13 @@ def _list_page(status=200, error=None):
 
 
 @bp.route("/staff/stocktakes")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def stocktake_list():
     return _list_page()
 
 
 @bp.route("/staff/stocktakes/new", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def start():
     if not ConfirmForm().validate_on_submit():
         return _list_page(422, _("请求无效，请刷新页面后重试。"))
@@ -53,13 +53,13 @@ def _page(stocktake, *, mode, status=200, error=None, form=None):
 
 
 @bp.route("/staff/stocktakes/<int:stocktake_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def stocktake(stocktake_id):
     return _page(stocktakes.get_stocktake(stocktake_id), mode="count")
 
 
 @bp.route("/staff/stocktakes/<int:stocktake_id>/sheet")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def sheet(stocktake_id):
     """The printable count sheet: item, unit, expected, an empty box for the count, signatures."""
     stocktake = stocktakes.get_stocktake(stocktake_id)
@@ -67,7 +67,7 @@ def sheet(stocktake_id):
 
 
 @bp.route("/staff/stocktakes/<int:stocktake_id>/counts", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def save_counts(stocktake_id):
     """Save the counts as a draft; “保存并核对” goes on to the review page."""
     stocktake = stocktakes.get_stocktake(stocktake_id)
@@ -94,14 +94,14 @@ def save_counts(stocktake_id):
 
 
 @bp.route("/staff/stocktakes/<int:stocktake_id>/review")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def review(stocktake_id):
     """The confirmation step: differences highlighted, missing counts and reasons listed, one button."""
     return _page(stocktakes.get_stocktake(stocktake_id), mode="review")
 
 
 @bp.route("/staff/stocktakes/<int:stocktake_id>/confirm", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def confirm(stocktake_id):
     stocktake = stocktakes.get_stocktake(stocktake_id)
     if not ConfirmForm().validate_on_submit():

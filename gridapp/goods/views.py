@@ -3,6 +3,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..auth.models import STAFF_ROLES
 from ..auth.permissions import roles_required
 from ..clock import local_today
 from ..errors import NotFound
@@ -14,7 +15,6 @@ from .forms import (DEFAULT_LINES, MAX_FORM_LINES, DonationForm, ItemForm, Spons
 from .models import Item
 
 bp = Blueprint("goods", __name__)
-STAFF = ("staff", "admin")
 
 
 def get_item(item_id: int) -> Item:
@@ -25,14 +25,14 @@ def get_item(item_id: int) -> Item:
 
 
 @bp.route("/staff/stock")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def stock_list():
     items = Item.query.order_by(Item.active.desc(), Item.category, Item.name).all()
     return render_template("goods/stock.html", items=items, low=[i for i in items if i.active and i.is_low])
 
 
 @bp.route("/staff/items/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def new_item():
     form = ItemForm()
     if form.validate_on_submit():
@@ -47,7 +47,7 @@ def new_item():
 
 
 @bp.route("/staff/items/<int:item_id>", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def item(item_id):
     """An item's details (editable: price, limit, threshold, availability) and every movement, newest first."""
     item = get_item(item_id)
@@ -66,7 +66,7 @@ def item(item_id):
 
 
 @bp.route("/staff/donations")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def donation_list():
     sponsor_id = request.args.get("sponsor", 0, type=int)
     month = request.args.get("month", "")
@@ -95,7 +95,7 @@ def _donation_lines(form: DonationForm) -> list[donations.Line]:
 
 
 @bp.route("/staff/donations/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def new_donation():
     rows = min(max(request.args.get("rows", DEFAULT_LINES, type=int), DEFAULT_LINES), MAX_FORM_LINES)
     form = DonationForm()
@@ -116,13 +116,13 @@ def new_donation():
 
 
 @bp.route("/staff/donations/<int:donation_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def donation(donation_id):
     return render_template("goods/donation.html", donation=donations.get_donation(donation_id), form=VoidForm())
 
 
 @bp.route("/staff/donations/<int:donation_id>/void", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def void_donation(donation_id):
     donation = donations.get_donation(donation_id)
     form = VoidForm()
@@ -139,7 +139,7 @@ def void_donation(donation_id):
 
 
 @bp.route("/staff/sponsors")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def sponsor_list():
     return render_template("goods/sponsors.html", totals=donations.sponsor_totals())
 
@@ -157,12 +157,12 @@ def _sponsor_form_page(sponsor=None):
 
 
 @bp.route("/staff/sponsors/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def new_sponsor():
     return _sponsor_form_page()
 
 
 @bp.route("/staff/sponsors/<int:sponsor_id>", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def edit_sponsor(sponsor_id):
     return _sponsor_form_page(sponsors.get_sponsor(sponsor_id))
