@@ -78,6 +78,8 @@ class TestConfig(Config):
 
     TESTING = True
     RATELIMIT_STORAGE_URI = "memory://"
+    # Cheapest argon2id: tests log in hundreds of times; the tests of hashing itself use Config's cost.
+    PASSWORD_HASH = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 
     def __init__(self, database_url: str, instance: Path):
         super().__init__(instance)

@@ -3,6 +3,7 @@
 ``seed_demo()`` is idempotent: it adds what is missing and changes nothing that exists.
 """
 import random
+from datetime import datetime
 
 from .auth.models import User
 from .auth.passwords import hash_password
@@ -21,6 +22,10 @@ DEMO_LOGINS = [
     ("13800000004", "李海燕", "sponsor", "新疆丝路天山国际食品城", "爱心企业：食品城"),
     ("13800000005", "艾力努尔·拜克力", "sponsor", "迪祥佳苑物业服务中心", "爱心企业：物业公司主管"),
 ]
+DEMO_VOLUNTEER_PHONE = DEMO_LOGINS[2][0]
+# The demo volunteer's own story: the weekly patrols he walks and what he takes at each counter day.
+DEMO_VOLUNTEER_DUTIES = ("南门夜间巡逻", "北门夜间巡逻")
+DEMO_VOLUNTEER_BASKET = (("抽纸", 2), ("牙膏", 1), ("香皂", 1))  # what is left of it on the day
 # A resident who registered on her phone and waits for a grid worker's approval.
 DEMO_PENDING = ("13800000006", "马静", ("3", "2", "401"))
 
@@ -153,7 +158,11 @@ def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now) -> i
     plans.append(("安全巡逻", "今晚夜间巡逻", "B区南门岗亭", now + timedelta(minutes=20), 2, 15))
 
     # Some volunteers come often, most now and then: weights make the history look lived in.
-    weights = [rng.choice((1, 1, 1, 2, 3, 6)) for _ in volunteers]
+    # The README's volunteer is not left to chance: he walks both weekly patrols and clears snow,
+    # so on any date he has half a year of history and hundreds of points.
+    demo_volunteer = next((v for v in volunteers if v.phone == DEMO_VOLUNTEER_PHONE), None)
+    others = [v for v in volunteers if v is not demo_volunteer]
+    weights = [rng.choice((1, 1, 1, 2, 3, 6)) for _ in others]
     participations = 0
     for type_name, title, place, starts_at, hours, capacity in sorted(plans, key=lambda p: p[3]):
         [session] = duty.schedule(staff, duty_type=types[type_name], title=title, place=place, starts_at=starts_at,
@@ -161,7 +170,9 @@ def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now) -> i
         if session.ends_at >= now:
             continue
         wanted = min(capacity or 35, rng.randint(9, 22) if type_name != "扫雪除冰" else rng.randint(22, 35))
-        chosen = {id(v): v for v in rng.choices(volunteers, weights=weights, k=wanted)}.values()
+        chosen = list({id(v): v for v in rng.choices(others, weights=weights, k=wanted)}.values())
+        if demo_volunteer is not None and (title in DEMO_VOLUNTEER_DUTIES or type_name == "扫雪除冰"):
+            chosen = [demo_volunteer] + chosen[:wanted - 1]
         for volunteer in chosen:
             arrived = session.starts_at - timedelta(minutes=rng.randint(0, 25))
             attendance = duty.check_in(volunteer, session, arrived)
@@ -248,9 +259,11 @@ def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now) -
     from .counter import service as counter
     from .counter.models import CounterSession
     from .counter.schedule import last_day_of_month
+    from .goods.models import Item
 
     if CounterSession.query.first() is not None:
         return 0
+    demo_volunteer = User.query.filter_by(phone=DEMO_VOLUNTEER_PHONE).one_or_none()
     today = to_local(now).date()
     month_end = last_day_of_month(today)
     days = []
@@ -261,6 +274,13 @@ def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now) -
     for day in sorted(days):
         session = counter.open_session(staff, day)
         opened = from_local(day, time(9, 30))
+        if demo_volunteer is not None:  # first in the queue every month
+            at = opened - timedelta(minutes=5)
+            wanted = {Item.query.filter_by(name=name).one().id: qty for name, qty in DEMO_VOLUNTEER_BASKET}
+            lines = {s.item.id: s.quantity for s in counter.basket(demo_volunteer, wanted, at).lines}
+            if lines:
+                counter.redeem(staff, session, demo_volunteer, lines, token=f"demo-{day}-first", now=at)
+                made += 1
         for n in range(REDEMPTIONS_PER_DAY):
             # Those who come to the counter are those with points to spend.
             volunteer = rng.choice([v for v in volunteers if v.points_balance >= 10] or volunteers)
@@ -280,7 +300,6 @@ def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now) -
             made += 1
         counter.close_session(staff, session, from_local(day, time(17, 0)))
     from .goods import donations
-    from .goods.models import Item
 
     sponsor_name, lines = RESTOCK
     donations.issue(staff, sponsor=Sponsor.query.filter_by(name=sponsor_name).one(), received_on=today,
@@ -289,8 +308,14 @@ def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now) -
     return made
 
 
-def seed_demo() -> dict[str, int]:
-    """Add the demo world where missing; returns how many rows of each kind were added."""
+def seed_demo(now: datetime | None = None) -> dict[str, int]:
+    """Add the demo world where missing; returns how many rows of each kind were added.
+
+    The world is built around ``now`` (default: the clock) and is the same for the same ``now``:
+    on any date the README's volunteer has half a year of duty, past redemptions, hundreds of
+    points and a patrol to check in to within the hour.
+    """
+    now = now or utcnow()
     before = {m.__tablename__: m.query.count() for m in (Sponsor, Team, Household, User)}
     rng = random.Random(20261226)  # the snow-clearing day of the report; fixed so reruns agree
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account keeps seeding quick
@@ -310,7 +335,6 @@ def seed_demo() -> dict[str, int]:
     db.session.flush()
 
     phones = {phone for (phone,) in db.session.query(User.phone)}
-    now = utcnow()
 
     def add_user(phone, **fields):
         if phone not in phones:
@@ -336,12 +360,12 @@ def seed_demo() -> dict[str, int]:
                                  ("users", User))}
     staff = User.query.filter_by(phone=DEMO_LOGINS[1][0]).one()
     volunteers = User.query.filter_by(role="volunteer", status="active").order_by(User.id).all()
-    added["participations"] = seed_duty(rng, staff, volunteers, utcnow())
-    added["donated items"] = seed_goods(staff, to_local(utcnow()).date())
-    # 蒋生军, the demo volunteer, keeps his points for trying the counter.
-    regulars = [v for v in volunteers if v.phone != DEMO_LOGINS[2][0]]
-    added["redemptions"] = seed_counter(rng, staff, regulars, utcnow())
-    added["snow campaigns"] = seed_campaigns(rng, staff, regulars, utcnow())
+    added["participations"] = seed_duty(rng, staff, volunteers, now)
+    added["donated items"] = seed_goods(staff, to_local(now).date())
+    # 蒋生军, the demo volunteer, redeems the same small basket each month and keeps most of his points.
+    regulars = [v for v in volunteers if v.phone != DEMO_VOLUNTEER_PHONE]
+    added["redemptions"] = seed_counter(rng, staff, regulars, now)
+    added["snow campaigns"] = seed_campaigns(rng, staff, regulars, now)
     return added
 
 

@@ -7,6 +7,9 @@ from gridapp.extensions import db
 def run_at_once(app, count: int, action, timeout: float = 120) -> list:
     """Start ``count`` threads that call ``action(n)`` together; each commits on success, rolls back
     on an exception. Returns what each returned, or the exception it raised."""
+    from .conftest import ROLLED_BACK
+
+    assert not ROLLED_BACK["active"], "threads need committed data: mark the test @pytest.mark.own_database"
     results: list = [None] * count
     # End the test's own transaction: on SQLite it may hold the write lock the threads queue for.
     db.session.commit()

@@ -1,15 +1,19 @@
-"""Fixtures: a freshly migrated real database per test (SQLite file, or PostgreSQL when
-GRIDAPP_TEST_DATABASE_URL is set), the app, a client that submits forms with their CSRF
-token, and login helpers per role.
+"""Fixtures: a real migrated database (SQLite file, or PostgreSQL when GRIDAPP_TEST_DATABASE_URL
+is set), the app, a client that submits forms with their CSRF token, and login helpers per role.
 
-The schema is migrated once per run into a template; each test gets its own copy (a file
-copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL), so tests never see each other.
+The schema is migrated once per run into a template (and the demo world seeded once into a second
+one). Each test runs in a transaction on its worker's copy, rolled back at its end; a test that
+uses several connections (threads, live server, browser, CLI, migrations) is marked
+``own_database`` and gets a fresh copy (a file copy on SQLite, CREATE DATABASE … TEMPLATE on
+PostgreSQL). Either way tests never see each other.
 """
+import fcntl
 import itertools
 import os
 import threading
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 # Every test runs at a fixed, named time (the suite must pass on any date): GRIDAPP_CLOCK_AT, a local
@@ -25,7 +29,7 @@ from flask_migrate import upgrade  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from gridapp import clock, create_app  # noqa: E402
-from gridapp.config import TestConfig  # noqa: E402
+from gridapp.config import Config, TestConfig  # noqa: E402
 from gridapp.extensions import db  # noqa: E402
 
 from . import factories  # noqa: E402
@@ -52,18 +56,31 @@ def fixed_clock():
     clock.start_at(clock.parse_local(SUITE_CLOCK))
 
 
-class Databases:
-    """Makes one migrated template, then a fresh database per test from it."""
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # pytest-xdist runs one process per worker
 
-    def __init__(self, root: Path):
-        self.root = root
-        self.templates: set[str] = set()
+
+class Databases:
+    """Migrated templates made once per run, the shared databases of this worker, and fresh copies.
+
+    ``gridapp_template`` (migrated) and ``gridapp_demo`` (plus the demo world) are built once per
+    run, whichever worker needs them first (a file lock makes the other wait). Each worker copies
+    them once into its shared databases, where ordinary tests run in a transaction that is rolled
+    back at the end; a test marked ``own_database`` gets a fresh copy of its own instead.
+    """
+
+    def __init__(self, root: Path, shared_root: Path):
+        self.root = root  # this worker's SQLite files
+        self.shared_root = shared_root  # the run's templates and their lock
+        self.shared: dict[bool, str] = {}
 
     def _admin_engine(self):
         return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
 
     def _pg_url(self, name):
         return sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    def _path(self, name: str) -> Path:
+        return (self.shared_root if name.startswith("gridapp_") else self.root) / f"{name}.sqlite3"
 
     def _create(self, name: str, template: str | None = None) -> str:
         if POSTGRES_URL:
@@ -73,9 +90,9 @@ class Databases:
                 conn.execute(sa.text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
             engine.dispose()
             return self._pg_url(name)
-        path = self.root / f"{name}.sqlite3"
+        path = self._path(name)
         if template:
-            shutil.copy(self.root / f"{template}.sqlite3", path)
+            shutil.copy(self._path(template), path)
         return f"sqlite:///{path}"
 
     def _prepare(self, url: str, step) -> None:
@@ -86,22 +103,31 @@ class Databases:
             db.session.remove()
             db.engine.dispose()
 
-    def migrate_template(self):
-        self._prepare(self._create("gridapp_template"), upgrade)
-        self.templates = {"gridapp_template"}
+    def _template(self, demo: bool) -> str:
+        """The run's migrated template (with the demo world when ``demo``), built on first use."""
+        name = "gridapp_demo" if demo else "gridapp_template"
+        done = self.shared_root / f"{name}.done"
+        base = self._template(False) if demo else None  # before taking the lock: flock is not re-entrant
+        with open(self.shared_root / "templates.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building it right now
+            if not done.exists():
+                if demo:
+                    from gridapp.demo import seed_demo
 
-    def _demo_template(self) -> str:
-        """The migrated template plus the demo world, seeded once per run (it takes seconds)."""
-        if "gridapp_demo" not in self.templates:
-            from gridapp.demo import seed_demo
-
-            self._prepare(self._create("gridapp_demo", "gridapp_template"), seed_demo)
-            self.templates.add("gridapp_demo")
-        return "gridapp_demo"
+                    self._prepare(self._create(name, base), seed_demo)
+                else:
+                    self._prepare(self._create(name), upgrade)
+                done.touch()
+        return name
 
     def fresh(self, demo: bool = False) -> str:
-        template = self._demo_template() if demo else "gridapp_template"
-        return self._create(f"test_{next(_counter)}", template)
+        return self._create(f"test_{WORKER}_{next(_counter)}", self._template(demo))
+
+    def shared_database(self, demo: bool) -> str:
+        """This worker's long-lived copy, for tests that run inside a rolled-back transaction."""
+        if demo not in self.shared:
+            self.shared[demo] = self._create(f"shared_{WORKER}_{'demo' if demo else 'plain'}", self._template(demo))
+        return self.shared[demo]
 
     def drop(self, url: str):
         if POSTGRES_URL:
@@ -116,29 +142,97 @@ class Databases:
                 Path(str(path) + suffix).unlink(missing_ok=True)
 
 
+def pytest_configure(config):
+    # The controller (or a run without workers) names one folder for the run's templates; the
+    # workers it starts inherit it through the environment. PostgreSQL templates are per cluster.
+    if not hasattr(config, "workerinput") and "GRIDAPP_TEST_TEMPLATES" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="gridapp-templates-")
+        os.environ["GRIDAPP_TEST_TEMPLATES"] = folder
+        config._gridapp_templates = folder
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_gridapp_templates", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("GRIDAPP_TEST_TEMPLATES", None)
+
+
+NEEDS_OWN_DATABASE = {"live_server", "runner", "browser"}
+SQLITE_PASS_ONLY = {"browser": "browser tests check the UI, not the database: they run in the SQLite pass",
+                    "pdf": "PDF tests check WeasyPrint output, not the database: they run in the SQLite pass"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests served over HTTP or run as CLI commands use other connections: they get their own
+    database. With PostgreSQL, browser and PDF tests are left to the SQLite pass."""
+    kept, dropped = [], []
+    for item in items:
+        if NEEDS_OWN_DATABASE & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.own_database)
+        if POSTGRES_URL and any(item.get_closest_marker(name) for name in SQLITE_PASS_ONLY):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory):
-    dbs = Databases(tmp_path_factory.mktemp("db"))
-    dbs.migrate_template()
-    return dbs
+    return Databases(tmp_path_factory.mktemp("db"), Path(os.environ["GRIDAPP_TEST_TEMPLATES"]))
 
 
 @pytest.fixture
 def database_url(databases, request):
-    """A fresh database; with ``@pytest.mark.demo`` it holds the demo world (`flask seed-demo`)."""
-    url = databases.fresh(demo=request.node.get_closest_marker("demo") is not None)
+    """The test's database: this worker's shared one (the test runs in a transaction rolled back at
+    its end), or with ``@pytest.mark.own_database`` a fresh copy. ``@pytest.mark.demo``: it holds
+    the demo world (`flask seed-demo`)."""
+    demo = request.node.get_closest_marker("demo") is not None
+    if request.node.get_closest_marker("own_database") is None:
+        yield databases.shared_database(demo)
+        return
+    url = databases.fresh(demo=demo)
     yield url
     databases.drop(url)
 
 
+# Sessions join the test's outer transaction through savepoints: a service's commit() releases a
+# savepoint, rollback() returns to it, and the test's end rolls the outer transaction back.
+db.session.session_factory.configure(join_transaction_mode="create_savepoint")
+ROLLED_BACK = {"active": False}  # tests.concurrency refuses threads inside a rolled-back test
+
+
 @pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(TestConfig(database_url, tmp_path / "instance"))
+def app(database_url, tmp_path, request):
+    config = TestConfig(database_url, tmp_path / "instance")
+    if request.node.get_closest_marker("real_password_hashing"):
+        config.PASSWORD_HASH = Config.PASSWORD_HASH
+    app = create_app(config)
     app.test_client_class = FormClient
+    own = request.node.get_closest_marker("own_database") is not None
     with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+        if own:
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+            return
+        engine = db.engine
+        connection = engine.connect()
+        outer = connection.begin()
+        engines = db.engines
+        engines[None] = connection  # every session of this app now works inside ``outer``
+        ROLLED_BACK["active"] = True
+        try:
+            yield app
+        finally:
+            ROLLED_BACK["active"] = False
+            db.session.remove()
+            engines[None] = engine
+            outer.rollback()
+            connection.close()
+            engine.dispose()
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
 """The schema comes from migrations: they build an empty database, and they match the models."""
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from gridapp.extensions import db
+
+pytestmark = pytest.mark.own_database  # migrations and engine settings need a database of their own
 
 
 def test_migrations_build_exactly_the_models_schema(app):

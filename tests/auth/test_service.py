@@ -131,6 +131,7 @@ def test_wrong_password_and_unknown_phone_say_the_same(app):
     assert wrong.value.message == unknown.value.message
 
 
+@pytest.mark.real_password_hashing
 def test_password_is_stored_as_argon2id_at_owasp_cost(app):
     user = service.register_resident(**RESIDENT)
     assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
@@ -148,6 +149,7 @@ def test_changing_password_ends_other_sessions(app):
         service.change_password(user, "wrong-current", "another-pass-1")
 
 
+@pytest.mark.own_database
 def test_simultaneous_registrations_of_one_phone_make_one_account(app):
     """Ten phones submitting the same number at once (a double tap on a slow network, times ten)."""
     results, barrier = [], threading.Barrier(10)

@@ -14,6 +14,8 @@ from gridapp.qr import qr_svg
 from .. import factories
 from .conftest import EVENING_BEFORE, details, make_campaign, page_count, pdf_info, pdf_segments, poppler, svg_segments
 
+pytestmark = pytest.mark.pdf  # WeasyPrint output: checked in the SQLite pass only
+
 BASE = "https://grid.example.cn"
 LONG_NAME = "阿不都热合曼·托合提"
 

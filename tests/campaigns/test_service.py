@@ -249,6 +249,7 @@ def test_a_zone_of_another_campaign_is_not_found(staff, campaign):
         campaigns.get_zone(campaign, other.zones[0].id)
 
 
+@pytest.mark.own_database
 def test_simultaneous_sign_ups_for_two_zones_take_one_place(app, campaign):
     """One zone per campaign holds even when the same volunteer signs up twice at the same moment."""
     volunteer_id = factories.make_user().id
@@ -265,6 +266,7 @@ def test_simultaneous_sign_ups_for_two_zones_take_one_place(app, campaign):
     assert_invariants_hold()
 
 
+@pytest.mark.own_database
 def test_simultaneous_sign_ups_never_exceed_the_zone(app, staff):
     campaign = make_campaign(staff, zones=1, publish_at=EVENING_BEFORE)
     zone_id, needed = campaign.zones[0].id, campaign.zones[0].needed

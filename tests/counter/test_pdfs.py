@@ -17,7 +17,8 @@ from gridapp.points import service as points
 
 from .. import factories
 
-pytestmark = pytest.mark.skipif(not shutil.which("pdfinfo"), reason="poppler-utils is not installed")
+pytestmark = [pytest.mark.pdf,
+              pytest.mark.skipif(not shutil.which("pdfinfo"), reason="poppler-utils is not installed")]
 
 MM = 72 / 25.4  # PDF points per millimetre
 A4 = (210 * MM, 297 * MM)

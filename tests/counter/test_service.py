@@ -213,6 +213,7 @@ def test_day_summary(staff, session, shelf):
     assert [r.id for r in summary["voids"]] == [voided.id] and summary["served"] == [("贾亮", 2)]
 
 
+@pytest.mark.own_database
 def test_two_tables_selling_the_last_kettle(app, staff, session, shelf):
     kettle, _, _ = shelf
     stock.take(kettle, 2, reference="elsewhere")
@@ -232,6 +233,7 @@ def test_two_tables_selling_the_last_kettle(app, staff, session, shelf):
     assert_invariants_hold()
 
 
+@pytest.mark.own_database
 def test_one_balance_spent_at_two_tables_never_goes_below_zero(app, staff, session, shelf):
     _, tissues, paste = shelf
     volunteer_id = volunteer_with(60).id
@@ -249,6 +251,7 @@ def test_one_balance_spent_at_two_tables_never_goes_below_zero(app, staff, sessi
     assert_invariants_hold()
 
 
+@pytest.mark.own_database
 def test_a_hundred_simultaneous_confirms_of_one_token(app, staff, session, shelf):
     _, tissues, _ = shelf
     volunteer_id = volunteer_with(100).id

@@ -223,6 +223,7 @@ def test_confirm_all_present(staff, patrol_type):
     assert_invariants_hold()
 
 
+@pytest.mark.own_database
 def test_fifty_simultaneous_confirms_write_one_entry(app, staff, patrol_type):
     session = make_session(staff, patrol_type)
     volunteer = factories.make_user()
@@ -242,6 +243,7 @@ def test_fifty_simultaneous_confirms_write_one_entry(app, staff, patrol_type):
     assert_invariants_hold()
 
 
+@pytest.mark.own_database
 def test_fifty_simultaneous_check_ins_fill_ten_places(app, staff, patrol_type):
     session = make_session(staff, patrol_type, capacity=10)
     volunteer_ids = [factories.make_user().id for _ in range(50)]
@@ -259,6 +261,7 @@ def test_fifty_simultaneous_check_ins_fill_ten_places(app, staff, patrol_type):
     assert_invariants_hold()
 
 
+@pytest.mark.own_database
 def test_simultaneous_check_ins_by_one_volunteer_count_once(app, staff, patrol_type):
     session = make_session(staff, patrol_type, capacity=5)
     volunteer_id, session_id = factories.make_user().id, session.id

@@ -150,11 +150,12 @@ def test_reject_needs_a_reason_and_reverses_points(client, open_session, staff):
 
 
 def test_staff_schedules_a_weekly_patrol(client, staff):
-    db.session.add(DutyType(name="安全巡逻", default_points=10))
+    patrol = DutyType(name="安全巡逻", default_points=10)
+    db.session.add(patrol)
     db.session.commit()
     client.login(staff.phone)
     day = (utcnow() + timedelta(days=3)).date().isoformat()
-    data = {"duty_type": "1", "title": "北门夜间巡逻", "place": "B区北门岗亭", "day": day, "start": "19:30",
+    data = {"duty_type": str(patrol.id), "title": "北门夜间巡逻", "place": "B区北门岗亭", "day": day, "start": "19:30",
             "end": "21:00", "points": "", "capacity": "12", "team": "0", "opens_before": "30", "repeat_weeks": "4"}
     response = client.submit("/staff/duty/new", data)
     assert response.status_code == 303

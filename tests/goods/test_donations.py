@@ -133,6 +133,7 @@ def test_sponsor_totals_and_impact_count_people_not_names(staff, sponsor):
     assert totals["新疆丝路天山国际食品城"] == [1, 14, 20000] and totals["便民超市"] == [1, 1, 0]
 
 
+@pytest.mark.own_database
 def test_simultaneous_donations_get_consecutive_numbers(app, staff, sponsor):
     item_id, staff_id, sponsor_id = factories.make_item().id, staff.id, sponsor.id
 

@@ -20,6 +20,8 @@ from gridapp.goods import donations, receipts
 
 from .. import factories
 
+pytestmark = pytest.mark.pdf  # WeasyPrint output: checked in the SQLite pass only
+
 A5_POINTS = (148 / 25.4 * 72, 210 / 25.4 * 72)  # 419.53 x 595.28
 PHONE = re.compile(r"1[3-9]\d{9}")
 LONG_SPONSOR = ("新疆维吾尔自治区乌鲁木齐市米东区三坪农场迪祥佳苑B区爱心企业联合会"

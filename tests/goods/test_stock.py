@@ -103,6 +103,7 @@ def test_adjustment_finds_units_as_a_new_lot_and_loses_the_oldest(staff, kettle)
     assert_invariants_hold()
 
 
+@pytest.mark.own_database
 def test_twenty_simultaneous_takes_of_the_last_five(app, staff, kettle):
     factories.donate(staff, factories.make_sponsor(), (kettle, 5))
     item_id = kettle.id
@@ -118,6 +119,7 @@ def test_twenty_simultaneous_takes_of_the_last_five(app, staff, kettle):
     assert_invariants_hold()
 
 
+@pytest.mark.own_database
 def test_two_staff_taking_the_last_unit_one_is_told(app, staff, kettle):
     factories.donate(staff, factories.make_sponsor(), (kettle, 1))
     item_id = kettle.id

@@ -109,6 +109,7 @@ def test_starting_a_second_stocktake_through_the_page_is_refused(client, login_a
     assert Stocktake.query.count() == 1
 
 
+@pytest.mark.own_database
 def test_simultaneous_starts_make_one_stocktake(app, staff, shelf):
     staff_id = staff.id  # read here: the threads must not touch this test's session
     results = run_at_once(app, 4, lambda n: stocktakes.start(db.session.get(User, staff_id), utcnow()).id)
@@ -266,6 +267,7 @@ def test_confirming_twice_adjusts_once(client, login_as, staff, shelf):
     assert_invariants_hold()
 
 
+@pytest.mark.own_database
 def test_simultaneous_confirms_adjust_once(app, staff, shelf):
     stocktake = started(staff)
     counted(staff, stocktake, 毛巾=(1, "破损"), 烧水壶=(12, "找到"), 洗衣粉=4)
