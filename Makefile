@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# Two test processes (pytest-xdist), each with its own databases; PYTEST_ARGS= runs in one process.
+PYTEST_ARGS ?= -n 2
 export FLASK_APP := wsgi.py
 
 APT_RUN  := fonts-noto-cjk libharfbuzz-subset0
