@@ -182,9 +182,9 @@ def card():
 @bp.route("/me/redemptions")
 @roles_required("volunteer")
 def my_redemptions():
-    redemptions = (Redemption.query.filter_by(volunteer_id=current_user.id)
-                   .order_by(Redemption.id.desc()).limit(50).all())
-    return render_template("counter/my_redemptions.html", redemptions=redemptions)
+    page = request.args.get("page", 1, type=int)
+    return render_template("counter/my_redemptions.html",
+                           pagination=counter.redemption_history(current_user, page=page))
 
 
 @bp.route("/me/redemptions/<int:redemption_id>")
