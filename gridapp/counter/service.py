@@ -26,7 +26,7 @@ from ..goods.models import Item, Lot, StockMovement
 from ..numbering import formatted, next_number
 from ..points import service as points
 from .models import CounterSession, Redemption, RedemptionDay, RedemptionLine
-from .schedule import last_day_of_month
+from .schedule import is_counter_day
 
 RECEIPT_SERIES = "DH"
 
@@ -54,8 +54,8 @@ class UnknownVolunteer(DomainError):
 # --- counter sessions -------------------------------------------------------------------------
 
 def is_redemption_day(day: date) -> bool:
-    """The last day of the month, or a day an admin added."""
-    return day == last_day_of_month(day) or db.session.get(RedemptionDay, day) is not None
+    """The last day of the month, or a day an admin added (the rule is ``schedule.is_counter_day``)."""
+    return is_counter_day(day)
 
 
 def open_session(actor: User, today: date, reason: str = "") -> CounterSession:
