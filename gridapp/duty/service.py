@@ -5,6 +5,10 @@ Points are earned only through ``confirm`` (and changed only through ``reject`` 
 counted with conditional UPDATEs on ``duty_sessions.taken``, so simultaneous check-ins never
 exceed the capacity, and every state change of an attendance is a conditional UPDATE too,
 so a double tap finds nothing left to change.
+
+Capabilities above duty add rules for their own sessions through ``add_rule`` (an
+``AttendanceRule``), called at check-in, before an award and after a reversal — campaigns pay a
+person once per campaign that way, without duty importing campaigns.
 """
 import secrets
 from datetime import datetime, timedelta
@@ -258,7 +262,8 @@ def cancel_sign_up(volunteer: User, session: DutySession) -> Attendance | None:
 def check_in(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     """签到: the volunteer checks in inside the window (default 30 min before start until the end).
 
-    Raises CheckInClosed, NotYourTeam, SessionFull, or AlreadyCheckedIn (with the time) on a second try.
+    Raises CheckInClosed, NotYourTeam, SessionFull, or AlreadyCheckedIn (with the time) on a second try,
+    or the DomainError of a session rule (``RULES``); what a rule did is in ``attendance.notes``.
     """
     require_role(volunteer, "volunteer")
     if not session.window_open(now):
