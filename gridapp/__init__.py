@@ -43,7 +43,8 @@ def create_app(config=None) -> Flask:
     _setup_login(app)
 
     from . import models  # noqa: F401  every table, so that migrations and verify see them all
-    from .counter import checks as _counter_checks  # noqa: F401  importing registers the invariant checks
+    from .campaigns import checks as _campaign_checks  # noqa: F401  importing registers the invariant checks
+    from .counter import checks as _counter_checks  # noqa: F401
     from .duty import checks as _duty_checks  # noqa: F401
     from .goods import checks as _goods_checks  # noqa: F401
     from .points import checks as _points_checks  # noqa: F401

@@ -7,4 +7,4 @@ from .duty.models import Attendance, DutySession, DutyType  # noqa: F401
 from .once import FormSubmission  # noqa: F401
 from .points.models import PointsEntry  # noqa: F401
 from .counter.models import CounterSession, Redemption, RedemptionDay, RedemptionLine  # noqa: F401
-from .campaigns.models import Campaign, CampaignZone  # noqa: F401
+from .campaigns.models import Campaign, CampaignAward, CampaignZone  # noqa: F401

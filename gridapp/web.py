@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from .errors import DomainError
 from .extensions import db
 from .htmx import add_vary_header, is_fragment_request
+from .money import fen_to_yuan
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -148,4 +149,4 @@ def register_template_helpers(app):
     app.add_template_filter(lambda moment: format_datetime(moment, "short") if moment else "—", "datetime_cn")
     app.add_template_filter(lambda moment: format_datetime(moment, "HH:mm") if moment else "—", "time_cn")
     app.add_template_filter(lambda day: format_date(day, "medium") if day else "—", "date_short")
-    app.add_template_filter(lambda fen: f"¥{(fen or 0) / 100:,.2f}", "yuan")
+    app.add_template_filter(lambda fen: f"¥{fen_to_yuan(fen)}", "yuan")  # from integer fen only

@@ -93,3 +93,27 @@ class CampaignZone(db.Model):
 
     campaign = db.relationship("Campaign", back_populates="zones")
     session = db.relationship("DutySession")
+
+
+class CampaignAward(db.Model):
+    """The campaign's record of a volunteer's award: which zone's attendance was paid its points.
+
+    One person earns a campaign's points once, whichever zones they were marked in: UNIQUE
+    (campaign, volunteer) makes the database refuse a second award (see ``service.py``). The row
+    is written when the attendance is confirmed and removed when that award is reversed by a
+    rejection (a correction of the points keeps it: the same attendance is still paid).
+    """
+
+    __tablename__ = "campaign_awards"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "volunteer_id", name="uq_campaign_awards_one_per_volunteer"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    campaign_id = db.Column(db.Integer, db.ForeignKey("campaigns.id"), nullable=False)
+    volunteer_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
+    zone_id = db.Column(db.Integer, db.ForeignKey("campaign_zones.id"), nullable=False, index=True)
+    attendance_id = db.Column(db.Integer, db.ForeignKey("attendances.id"), nullable=False, unique=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    zone = db.relationship("CampaignZone")

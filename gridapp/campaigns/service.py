@@ -12,6 +12,22 @@ How a campaign uses the duty capability (no second implementation of check-in or
   a lock on the campaign row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write
   transactions are serial already), so two simultaneous sign-ups cannot both pass.
 
+One award per campaign (``OneAwardPerCampaign``, a rule duty calls for every session): a person
+earns a campaign's points once, whichever zones they are marked in.
+
+- Checked in or marked present in a zone while only *signed up* for another zone of the same
+  campaign: they are **moved** — the other sign-up is cancelled (its place freed) and the roster
+  says so ("原报名的“A”已取消，改在“B”签到"). Where a person actually turns up wins over a sign-up.
+- Already *present* (checked in, out, or confirmed) in another zone: **refused** with
+  ``PresentInAnotherZone``, naming that zone. If the first zone was a mistake, staff reject that
+  attendance (its points, if any, are reversed) and then mark the person here.
+- A *rejected* attendance elsewhere earns nothing and does not count.
+- The award itself: confirming writes a ``CampaignAward`` row, UNIQUE (campaign, volunteer), before
+  the points; a second award for the same campaign is refused with ``AwardedInAnotherZone`` — by
+  the check here, and by the database when two confirmations race. A rejection removes the row
+  (the award is reversed), so the person can then be paid in the right zone; a points correction
+  keeps it. ``flask verify`` (``checks.py``) finds any double award, e.g. from before this rule.
+
 Every function flushes but never commits: the view's transaction makes each action atomic.
 """
 from dataclasses import dataclass, fields
@@ -25,10 +41,10 @@ from ..auth.models import STAFF_ROLES, User
 from ..auth.service import require_role
 from ..clock import from_local, to_local
 from ..duty import service as duty
-from ..duty.models import HOLDS_A_PLACE, Attendance, DutySession, DutyType
+from ..duty.models import HOLDS_A_PLACE, PRESENT, Attendance, DutySession, DutyType
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from .models import Campaign, CampaignZone
+from .models import Campaign, CampaignAward, CampaignZone
 
 SNOW = "扫雪除冰"
 SNOW_DEFAULT_POINTS = 15
@@ -84,6 +100,16 @@ class NotSignedUp(DomainError):
 
 class AlreadyThere(DomainError):
     default_message = _l("您已在“%(zone)s”签到，不能再取消报名。")
+
+
+class PresentInAnotherZone(DomainError):
+    default_message = _l("%(name)s 已在“%(zone)s”签到。每次活动只计一个区域、积分只得一次；"
+                         "如签错了区域，请先在“%(zone)s”的签到名单中将其标为不通过，再在这里签到。")
+
+
+class AwardedInAnotherZone(DomainError):
+    default_message = _l("%(name)s 已在“%(zone)s”获得这次活动的积分，每次活动只得一次。"
+                         "如区域记错了，请先在“%(zone)s”的签到名单中将其标为不通过。")
 
 
 class ZoneHasPeople(DomainError):
@@ -598,3 +624,74 @@ def unassign(actor: User, zone: CampaignZone, volunteer: User, now: datetime) ->
 def default_quick_day(now: datetime) -> date:
     """The day "一键发起扫雪" suggests: tomorrow (snow falls in the evening, clearing is next morning)."""
     return to_local(now).date() + timedelta(days=1)
+
+
+# --- one award per campaign (a rule duty calls; see the module docstring) -------------------------
+
+MOVED_NOTE = _l("原报名的“%(old)s”已取消，改在“%(new)s”签到（每次活动只计一个区域）。")
+
+
+def zone_of_session(session_id: int) -> CampaignZone | None:
+    """The campaign zone whose duty session this is, or None for an ordinary duty session."""
+    return db.session.scalars(select(CampaignZone).where(CampaignZone.session_id == session_id)).first()
+
+
+def award_of(volunteer_id: int, campaign: Campaign) -> CampaignAward | None:
+    """The volunteer's award for this campaign (which zone paid them), or None."""
+    return db.session.scalars(select(CampaignAward).where(
+        CampaignAward.campaign_id == campaign.id, CampaignAward.volunteer_id == volunteer_id)).first()
+
+
+class OneAwardPerCampaign(duty.AttendanceRule):
+    """A person earns a campaign's points once, whichever zones they are marked in."""
+
+    def before_present(self, volunteer, session, now):
+        """Move a mere sign-up in another zone here; refuse with PresentInAnotherZone when the person
+        is already present (or paid) in another zone of the campaign."""
+        zone = zone_of_session(session.id)
+        if zone is None:
+            return None
+        campaign = _lock(zone.campaign)
+        elsewhere = db.session.execute(
+            select(CampaignZone, Attendance)
+            .join(Attendance, Attendance.session_id == CampaignZone.session_id)
+            .where(CampaignZone.campaign_id == campaign.id, CampaignZone.id != zone.id,
+                   Attendance.volunteer_id == volunteer.id,
+                   Attendance.status.in_(PRESENT + ("confirmed", "signed_up")))
+            .order_by(Attendance.id)).all()
+        for other, attendance in elsewhere:
+            if attendance.status != "signed_up":
+                raise PresentInAnotherZone(name=volunteer.name, zone=other.name)
+        for other, _attendance in elsewhere:
+            duty.cancel_sign_up(volunteer, other.session)
+        if not elsewhere:
+            return None
+        return str(MOVED_NOTE) % {"old": "、".join(other.name for other, _ in elsewhere), "new": zone.name}
+
+    def before_award(self, attendance):
+        """Record the award (UNIQUE per campaign and volunteer) before the points are paid; raises
+        AwardedInAnotherZone when another zone's attendance was paid already."""
+        zone = zone_of_session(attendance.session_id)
+        if zone is None:
+            return
+        campaign = _lock(zone.campaign)
+        name = db.session.get(User, attendance.volunteer_id).name
+        existing = award_of(attendance.volunteer_id, campaign)
+        if existing is None:
+            try:
+                with db.session.begin_nested():
+                    db.session.add(CampaignAward(campaign_id=campaign.id, volunteer_id=attendance.volunteer_id,
+                                                 zone_id=zone.id, attendance_id=attendance.id))
+                return
+            except IntegrityError:  # a confirmation at the same moment was first
+                existing = award_of(attendance.volunteer_id, campaign)
+        if existing is not None and existing.attendance_id == attendance.id:
+            return  # the same attendance, confirmed twice at once: duty makes the second a no-op
+        raise AwardedInAnotherZone(name=name, zone=existing.zone.name if existing else zone.name)
+
+    def after_reversal(self, attendance):
+        """The award was reversed (a rejection): the person may be paid in another zone."""
+        db.session.execute(delete(CampaignAward).where(CampaignAward.attendance_id == attendance.id))
+
+
+duty.add_rule(OneAwardPerCampaign())

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..auth.models import STAFF_ROLES, User, new_volunteer_code
 from ..auth.service import require_role
@@ -25,7 +26,7 @@ from ..goods.models import Item, Lot, StockMovement
 from ..numbering import formatted, next_number
 from ..points import service as points
 from .models import CounterSession, Redemption, RedemptionDay, RedemptionLine
-from .schedule import last_day_of_month
+from .schedule import is_counter_day
 
 RECEIPT_SERIES = "DH"
 
@@ -53,8 +54,8 @@ class UnknownVolunteer(DomainError):
 # --- counter sessions -------------------------------------------------------------------------
 
 def is_redemption_day(day: date) -> bool:
-    """The last day of the month, or a day an admin added."""
-    return day == last_day_of_month(day) or db.session.get(RedemptionDay, day) is not None
+    """The last day of the month, or a day an admin added (the rule is ``schedule.is_counter_day``)."""
+    return is_counter_day(day)
 
 
 def open_session(actor: User, today: date, reason: str = "") -> CounterSession:
@@ -231,6 +232,18 @@ def basket(volunteer: User, quantities: dict[int, int], now: datetime) -> Basket
         state.quantity = min(max(int(quantities.get(item.id, 0)), 0), state.can_take_more)
         states.append(state)
     return Basket(volunteer, states)
+
+
+HISTORY_PAGE_SIZE = 20
+
+
+def redemption_history(volunteer: User, page: int = 1, per_page: int = HISTORY_PAGE_SIZE):
+    """我的兑换记录: every redemption of the volunteer (voided ones too, marked), newest first, one page
+    at a time, with their lines and items loaded; a page past the end is empty, not an error."""
+    query = (select(Redemption).where(Redemption.volunteer_id == volunteer.id)
+             .options(selectinload(Redemption.lines).joinedload(RedemptionLine.item))
+             .order_by(Redemption.id.desc()))
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
 
 
 def month_redemptions(volunteer: User, now: datetime) -> list[Redemption]:

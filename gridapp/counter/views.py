@@ -18,6 +18,7 @@ from ..qr import qr_svg
 from . import service as counter
 from .forms import ConfirmRedemptionForm, ExtraDayForm, OpenSessionForm, VoidRedemptionForm
 from .models import Redemption
+from .schedule import next_counter_day
 
 bp = Blueprint("counter", __name__)
 
@@ -49,6 +50,7 @@ def index():
     recent = session.redemptions.order_by(Redemption.id.desc()).limit(10).all() if session else []
     return render_template("counter/index.html", session=session, query=query, matches=matches, recent=recent,
                            is_redemption_day=counter.is_redemption_day(local_today()), today=local_today(),
+                           counter_day=next_counter_day(local_today()),
                            open_form=OpenSessionForm(), day_form=ExtraDayForm())
 
 
@@ -182,9 +184,9 @@ def card():
 @bp.route("/me/redemptions")
 @roles_required("volunteer")
 def my_redemptions():
-    redemptions = (Redemption.query.filter_by(volunteer_id=current_user.id)
-                   .order_by(Redemption.id.desc()).limit(50).all())
-    return render_template("counter/my_redemptions.html", redemptions=redemptions)
+    page = request.args.get("page", 1, type=int)
+    return render_template("counter/my_redemptions.html", counter_day=next_counter_day(local_today()),
+                           pagination=counter.redemption_history(current_user, page=page))
 
 
 @bp.route("/me/redemptions/<int:redemption_id>")

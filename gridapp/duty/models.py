@@ -115,6 +115,10 @@ class Attendance(db.Model):
     reviewed_by = db.relationship("User", foreign_keys=[reviewed_by_id])
     award_entry = db.relationship("PointsEntry")
 
+    # Not stored: what the session's rules said when this request checked the volunteer in or marked
+    # them present (e.g. "moved from another zone of the campaign"), for the roster to show.
+    notes: tuple[str, ...] = ()
+
     @property
     def status_label(self) -> str:
         return str(STATUS_LABELS[self.status])

@@ -5,6 +5,10 @@ Points are earned only through ``confirm`` (and changed only through ``reject`` 
 counted with conditional UPDATEs on ``duty_sessions.taken``, so simultaneous check-ins never
 exceed the capacity, and every state change of an attendance is a conditional UPDATE too,
 so a double tap finds nothing left to change.
+
+Capabilities above duty add rules for their own sessions through ``add_rule`` (an
+``AttendanceRule``), called at check-in, before an award and after a reversal — campaigns pay a
+person once per campaign that way, without duty importing campaigns.
 """
 import secrets
 from datetime import datetime, timedelta
@@ -60,6 +64,40 @@ class BadSchedule(DomainError):
 
 def _time(value: datetime) -> str:
     return to_local(value).strftime("%m-%d %H:%M")
+
+
+# --- rules that capabilities above duty add to some sessions -------------------------------
+
+class AttendanceRule:
+    """A rule a capability above duty adds to some of its sessions (campaigns: one award per
+    campaign, whichever zone — see ``campaigns.service``). Duty does not know those sessions; it
+    calls every registered rule, in the caller's transaction, at three moments. A rule refuses by
+    raising a DomainError (the caller then rolls back, so nothing has changed)."""
+
+    def before_present(self, volunteer: User, session: DutySession, now: datetime) -> str | None:
+        """Before ``volunteer`` checks in or is marked present at ``session``. Returns a note for the
+        roster (what the rule did), or None."""
+        return None
+
+    def before_award(self, attendance: Attendance) -> None:
+        """Before ``attendance`` is confirmed and paid its points."""
+
+    def after_reversal(self, attendance: Attendance) -> None:
+        """After the award of ``attendance`` was reversed by a rejection."""
+
+
+RULES: list[AttendanceRule] = []
+
+
+def add_rule(rule: AttendanceRule) -> AttendanceRule:
+    """Register a rule (once per kind: importing a module twice does not run it twice)."""
+    if not any(type(known) is type(rule) for known in RULES):
+        RULES.append(rule)
+    return rule
+
+
+def _before_present(volunteer: User, session: DutySession, now: datetime) -> tuple[str, ...]:
+    return tuple(str(note) for rule in RULES if (note := rule.before_present(volunteer, session, now)))
 
 
 # --- duty types and sessions ------------------------------------------------------------
@@ -224,25 +262,30 @@ def cancel_sign_up(volunteer: User, session: DutySession) -> Attendance | None:
 def check_in(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     """签到: the volunteer checks in inside the window (default 30 min before start until the end).
 
-    Raises CheckInClosed, NotYourTeam, SessionFull, or AlreadyCheckedIn (with the time) on a second try.
+    Raises CheckInClosed, NotYourTeam, SessionFull, or AlreadyCheckedIn (with the time) on a second try,
+    or the DomainError of a session rule (``RULES``); what a rule did is in ``attendance.notes``.
     """
     require_role(volunteer, "volunteer")
     if not session.window_open(now):
         raise CheckInClosed(opens=_time(session.checkin_opens_at), closes=_time(session.checkin_closes_at))
     _check_team(volunteer, session)
     attendance = attendance_of(volunteer, session)
+    notes = _before_present(volunteer, session, now) if attendance is None or attendance.status in (
+        "signed_up", "cancelled") else ()
     if attendance is None:
         attendance = _new_attendance(session, volunteer, status="checked_in", checked_in_at=now)
         if attendance is None:  # the same volunteer, a moment earlier, in another request
             attendance = attendance_of(volunteer, session)
         else:
             _take_place(session)
+            attendance.notes = notes
             return attendance
     if attendance.status in ("signed_up", "cancelled"):
         was = attendance.status
         if _transition(attendance, (was,), status="checked_in", checked_in_at=now):
             if was == "cancelled":
                 _take_place(session)
+            attendance.notes = notes
             return attendance
     raise AlreadyCheckedIn(time=_time(attendance.checked_in_at or now))
 
@@ -276,22 +319,28 @@ def mark_present(actor: User, session: DutySession, volunteer: User, now: dateti
     """Staff check in a volunteer without a phone (or from a paper sign-in sheet), at any time.
 
     They came, so they count even beyond the capacity. Marking someone present twice is a no-op.
+    The session's rules (``RULES``) may refuse (a DomainError) or act first; what they did is in
+    ``attendance.notes`` for the roster to say.
     """
     require_role(actor, *STAFF_ROLES)
     if volunteer.role != "volunteer" or not volunteer.is_active:
         raise DomainError(_l("只能为已启用的志愿者签到。"))
     values = dict(status="checked_in", checked_in_at=min(now, session.ends_at), marked_by_id=actor.id)
     attendance = attendance_of(volunteer, session)
+    notes = _before_present(volunteer, session, now) if attendance is None or attendance.status in (
+        "signed_up", "cancelled") else ()
     if attendance is None:
         attendance = _new_attendance(session, volunteer, **values)
         if attendance is not None:
             _take_place(session, over_capacity=True)
+            attendance.notes = notes
             return attendance
         attendance = attendance_of(volunteer, session)
     if attendance.status in ("signed_up", "cancelled"):
         was = attendance.status
         if _transition(attendance, (was,), **values) and was == "cancelled":
             _take_place(session, over_capacity=True)
+    attendance.notes = notes
     return attendance
 
 
@@ -314,13 +363,16 @@ def confirm(actor: User, attendance: Attendance, now: datetime, points_override:
     """Staff confirm attendance: the volunteer earns the session's points, exactly once.
 
     Confirming a confirmed attendance is a no-op. A volunteer still checked in after the end is
-    checked out at the end (marked automatic). Raises NotPresent for one who has not checked in.
+    checked out at the end (marked automatic). Raises NotPresent for one who has not checked in, or
+    the DomainError of a session rule that refuses the award (a campaign pays a person once).
     """
     require_role(actor, *STAFF_ROLES)
     if attendance.status == "confirmed":
         return attendance
     if attendance.status not in PRESENT:
         raise NotPresent()
+    for rule in RULES:
+        rule.before_award(attendance)
     session = attendance.session
     volunteer = db.session.get(User, attendance.volunteer_id)
     entry = points.award(volunteer, points_override or session.points, reference=attendance.reference,
@@ -359,6 +411,8 @@ def reject(actor: User, attendance: Attendance, reason: str, now: datetime) -> A
         return attendance
     if attendance.status == "confirmed" and attendance.award_entry is not None:
         points.reverse(attendance.award_entry, reason=reason, by=actor)
+        for rule in RULES:
+            rule.after_reversal(attendance)
     _transition(attendance, PRESENT + ("confirmed", "signed_up"), status="rejected", rejection_reason=reason,
                 reviewed_by_id=actor.id, reviewed_at=now)
     return attendance

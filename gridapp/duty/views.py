@@ -63,7 +63,9 @@ def act(session_id, action):
         return _session_page(session, 422, _("请求无效，请刷新页面后重试。"))
 
     def do():
-        VOLUNTEER_ACTIONS[action](current_user, session, utcnow())
+        attendance = VOLUNTEER_ACTIONS[action](current_user, session, utcnow())
+        for note in getattr(attendance, "notes", ()):  # e.g. moved here from another zone of the campaign
+            flash(note, "info")
         return url_for("duty.done", session_id=session.id, action=action)
 
     try:
@@ -201,9 +203,14 @@ def correct(session_id, attendance_id):
 def confirm_all(session_id):
     session = duty.get_session(session_id)
     if ConfirmForm().validate_on_submit():
-        count = duty.confirm_all_present(current_user, session, utcnow())
-        db.session.commit()
-        flash(_("已确认 %(n)d 人的出勤，积分已发放。", n=count) if count else _("没有待确认的出勤。"), "success")
+        try:
+            count = duty.confirm_all_present(current_user, session, utcnow())
+            db.session.commit()
+        except DomainError as exc:  # all or nothing: one refused award (a campaign pays once) stops the batch
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash(_("已确认 %(n)d 人的出勤，积分已发放。", n=count) if count else _("没有待确认的出勤。"), "success")
     return redirect(url_for("duty.roster", session_id=session.id), 303)
 
 
@@ -216,10 +223,10 @@ def mark_present(session_id):
         raise NotFound()
     volunteer = get_user(int(form.volunteer_id.data))
     try:
-        duty.mark_present(current_user, session, volunteer, utcnow())
+        attendance = duty.mark_present(current_user, session, volunteer, utcnow())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         return _roster_page(session, 422, exc.message)
-    flash(_("已为 %(name)s 签到。", name=volunteer.name), "success")
+    flash(" ".join([_("已为 %(name)s 签到。", name=volunteer.name), *attendance.notes]), "success")
     return redirect(url_for("duty.roster", session_id=session.id), 303)

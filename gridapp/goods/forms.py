@@ -1,4 +1,4 @@
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -7,6 +7,7 @@ from wtforms import (BooleanField, DateField, DecimalField, FieldList, Form, For
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from .. import money
 from ..auth.forms import strip
 from .models import SPONSOR_KINDS, UNITS
 
@@ -24,7 +25,7 @@ class DonationLineForm(Form):
     new_price = IntegerField(_l("兑换积分"), validators=[Optional(), NumberRange(min=1, max=100000)],
                              render_kw={"inputmode": "numeric"})
     quantity = IntegerField(_l("数量"), validators=[Optional()], render_kw={"inputmode": "numeric"})
-    unit_value = DecimalField(_l("估价（元/件）"), places=2, validators=[Optional(), NumberRange(min=0)],
+    unit_value = DecimalField(_l("估价（元/件）"), places=2, rounding=ROUND_HALF_UP, validators=[Optional(), NumberRange(min=0)],
                               render_kw={"inputmode": "decimal"})
 
     @property
@@ -60,12 +61,8 @@ class DonationForm(FlaskForm):
 
 
 def yuan_to_fen(value: Decimal | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int((Decimal(value) * 100).quantize(Decimal("1")))
-    except InvalidOperation:
-        return None
+    """The form's yuan as whole fen, rounded half up (四舍五入): see ``gridapp.money``."""
+    return money.yuan_to_fen(value)
 
 
 class VoidForm(FlaskForm):

@@ -19,6 +19,7 @@ from flask import current_app, url_for
 from itsdangerous import BadData, URLSafeSerializer
 
 from ..clock import to_local
+from ..money import fen_to_yuan
 from ..extensions import db
 from ..pdf import BASE_STYLESHEET, render_pdf, template_stylesheet
 from ..qr import qr_svg
@@ -68,8 +69,8 @@ def verify_url(donation: Donation) -> str:
 # --- what the receipt shows -----------------------------------------------------------
 
 def yuan(fen: int) -> str:
-    """Fen as yuan with two decimals and thousands separators: 123456 -> "1,234.56"."""
-    return f"{fen // 100:,}.{fen % 100:02d}"
+    """Fen as yuan with two decimals and thousands separators: 123456 -> "1,234.56" (``money.fen_to_yuan``)."""
+    return fen_to_yuan(fen)
 
 
 def chinese_date(day: date) -> str:

@@ -8,7 +8,7 @@ from ..auth.permissions import login_required, public, roles_required
 from ..auth.views import safe_next
 from ..campaigns import service as campaigns
 from ..clock import local_today, utcnow
-from ..counter.schedule import next_redemption_day
+from ..counter.schedule import next_counter_day
 from ..duty import service as duty
 from ..extensions import db
 from ..points import service as points
@@ -32,7 +32,7 @@ def index():
 @roles_required("volunteer")
 def volunteer():
     now = utcnow()
-    return render_template("home/volunteer.html", redemption_day=next_redemption_day(local_today()), now=now,
+    return render_template("home/volunteer.html", counter_day=next_counter_day(local_today()), now=now,
                            campaigns=campaigns.campaigns_for_volunteer(current_user, now),
                            sessions=campaigns.without_other_zones(duty.sessions_for_volunteer(current_user, now)),
                            balance=points.balance(current_user))
@@ -45,7 +45,7 @@ def staff():
         "home/staff.html",
         pending_count=User.query.filter_by(status="pending").count(),
         volunteer_count=User.query.filter_by(role="volunteer", status="active").count(),
-        redemption_day=next_redemption_day(local_today()),
+        counter_day=next_counter_day(local_today()),
     )
 
 

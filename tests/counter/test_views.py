@@ -140,3 +140,29 @@ def test_a_volunteer_sees_only_their_own_receipts(client, staff, kettle, volunte
     assert client.get(f"/me/redemptions/{mine.id}").status_code == 200
     assert client.get(f"/me/redemptions/{theirs.id}").status_code == 404
     assert "烧水壶×1" in client.get("/me/redemptions").get_data(as_text=True)
+
+
+def test_a_long_redemption_history_is_paged_and_every_receipt_can_be_reached(client, staff, volunteer):
+    paste = factories.make_item("牙膏", unit="支", points_price=1)
+    soap = factories.make_item("香皂", points_price=2)
+    factories.donate(staff, factories.make_sponsor("屯坪便民超市"), (paste, 60), (soap, 120))
+    points.award(volunteer, 100, reference="test", description="测试积分", key="seed-more")
+    session = counter.open_session(staff, local_today())
+    receipts = [counter.redeem(staff, session, volunteer, {paste.id: 1, soap.id: 2}, token=f"t{n}",
+                               now=session.opened_at)
+                for n in range(55)]  # more than the old 50-row cut, and more than two pages
+    db.session.commit()
+    client.login(volunteer.phone)
+    first = client.get("/me/redemptions").get_data(as_text=True)
+    last = client.get("/me/redemptions?page=3").get_data(as_text=True)
+    newest, oldest = receipts[-1], receipts[0]
+    assert newest.receipt_no in first and oldest.receipt_no not in first
+    assert "第 1 / 3 页" in first and 'href="/me/redemptions?page=2"' in first
+    assert oldest.receipt_no in last and newest.receipt_no not in last and "第 3 / 3 页" in last
+    # each receipt shows its number, date, items and points, and links to its page
+    assert "牙膏×1 香皂×2" in last and "5 分" in last
+    assert f'href="/me/redemptions/{oldest.id}"' in last
+    shown = set()
+    for page in (1, 2, 3):
+        shown |= set(re.findall(r"DH-\d{4}-\d+", client.get(f"/me/redemptions?page={page}").get_data(as_text=True)))
+    assert shown == {r.receipt_no for r in receipts}

@@ -164,3 +164,15 @@ def test_sponsor_impact_shows_counts_not_names(client, staff):
     home = client.get("/sponsor").get_data(as_text=True)
     assert "蒋生军" not in home and volunteer.phone not in home
     assert "<td>烧水壶</td><td>3个</td><td>1</td>\n      <td>2</td><td>1 人</td>" in home
+
+
+def test_an_estimated_value_of_half_a_fen_rounds_half_up_at_intake(client, staff):
+    sponsor = factories.make_sponsor()
+    soap = factories.make_item("香皂")
+    client.login(staff.phone)
+    response = client.submit("/staff/donations/new", intake(sponsor, {"item": soap.id, "quantity": 4,
+                                                                      "unit_value": "0.125"}))
+    assert response.status_code == 303
+    assert Donation.query.one().lines[0].unit_value_fen == 13  # 四舍五入, not the half-to-even 12
+    assert "¥0.52" in client.get(response.location).get_data(as_text=True)
+
