@@ -9,6 +9,7 @@ from ..extensions import db
 from ..formtools import commit_or_explain, error_text
 from ..goods.models import Sponsor
 from ..htmx import is_fragment_request
+from ..numbers import page_number
 from . import service
 from .forms import AccountForm, ReviewForm, VolunteerForm
 from .models import User
@@ -22,7 +23,7 @@ PAGE_SIZE = 30
 @roles_required("staff", "admin")
 def volunteers():
     query = request.args.get("q", "").strip()[:40]
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     pagination = service.search_volunteers(query).paginate(page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template("accounts/volunteers.html", pagination=pagination, query=query,
                            pending_count=User.query.filter_by(status="pending").count())
@@ -80,13 +81,13 @@ def _review(user_id: int, approve: bool):
     return redirect(url_for("accounts.registrations"), 303)
 
 
-@bp.route("/staff/registrations/<int:user_id>/approve", methods=["POST"])
+@bp.route("/staff/registrations/<id:user_id>/approve", methods=["POST"])
 @roles_required("staff", "admin")
 def approve(user_id):
     return _review(user_id, approve=True)
 
 
-@bp.route("/staff/registrations/<int:user_id>/reject", methods=["POST"])
+@bp.route("/staff/registrations/<id:user_id>/reject", methods=["POST"])
 @roles_required("staff", "admin")
 def reject(user_id):
     return _review(user_id, approve=False)
