@@ -83,6 +83,7 @@ def _setup_login(app):
     from flask_babel import lazy_gettext as _l
 
     from .auth.service import load_session_user
+    from .auth.views import touch_last_seen
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -90,3 +91,4 @@ def _setup_login(app):
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_session_user)
+    app.after_request(touch_last_seen)

@@ -11,8 +11,8 @@ from ..goods.models import Sponsor
 from ..htmx import is_fragment_request
 from ..numbers import page_number
 from . import service
-from .forms import AccountForm, ReviewForm, VolunteerForm
-from .models import User
+from .forms import AccountForm, ConfirmForm, ReviewForm, VolunteerForm
+from .models import STAFF_ROLES, User
 from .permissions import roles_required
 
 bp = Blueprint("accounts", __name__)
@@ -26,7 +26,20 @@ def volunteers():
     page = page_number()
     pagination = service.search_volunteers(query).paginate(page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template("accounts/volunteers.html", pagination=pagination, query=query,
-                           pending_count=User.query.filter_by(status="pending").count())
+                           pending_count=User.query.filter_by(status="pending").count(),
+                           end_sessions_form=ConfirmForm())
+
+
+@bp.route("/staff/volunteers/<id:user_id>/sessions/end", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def end_sessions(user_id):
+    """Staff log a volunteer out on every device (a lost or shared phone)."""
+    user = service.get_user(user_id)
+    if ConfirmForm().validate_on_submit():
+        count = service.end_sessions_by_staff(current_user, user)
+        db.session.commit()
+        flash(_("已让 %(name)s 在 %(n)d 台设备上退出登录。", name=user.name, n=count), "success")
+    return redirect(url_for("accounts.volunteers"), 303)
 
 
 @bp.route("/staff/volunteers/new", methods=["GET", "POST"])
