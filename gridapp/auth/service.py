@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from ..clock import utcnow
 from ..community.service import find_or_create_household
+from ..database import SQLITE_BUSY_TIMEOUT_MS
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
 from .models import LoginSession, User
@@ -25,6 +26,7 @@ STAFF_ROLES = ("staff", "admin")
 SESSION_IDLE_LIMIT = timedelta(days=30)
 # "Last seen" is written at most this often: a page view is a read, not a write.
 LAST_SEEN_EVERY = timedelta(minutes=5)
+TOUCH_WAIT_MS = 200
 
 
 class PhoneTaken(DomainError):
@@ -327,7 +329,17 @@ def session_needs_touch(login: LoginSession, now: datetime) -> bool:
 
 
 def touch_session(connection, login_id: int, now: datetime) -> None:
-    """Write "last seen" on ``connection`` — its own short transaction, never the request's."""
-    connection.execute(update(LoginSession).where(LoginSession.id == login_id,
-                                                  LoginSession.last_seen_at <= now - LAST_SEEN_EVERY)
-                       .values(last_seen_at=now))
+    """Write "last seen" on ``connection`` — its own short transaction, never the request's — without
+    waiting more than a moment for a lock: if the database is busy, a later page writes it."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={TOUCH_WAIT_MS}")
+    else:
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{TOUCH_WAIT_MS}ms'")
+    try:
+        connection.execute(update(LoginSession).where(LoginSession.id == login_id,
+                                                      LoginSession.last_seen_at <= now - LAST_SEEN_EVERY)
+                           .values(last_seen_at=now))
+    finally:
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
