@@ -4,7 +4,9 @@ Points are earned only through ``confirm`` (and changed only through ``reject`` 
 ``correct_points``), which call the points ledger in the caller's transaction. Places are
 counted with conditional UPDATEs on ``duty_sessions.taken``, so simultaneous check-ins never
 exceed the capacity, and every state change of an attendance is a conditional UPDATE too,
-so a double tap finds nothing left to change.
+so a double tap finds nothing left to change. Every operation is atomic on its own (``@atomic``, a
+savepoint): one that refuses — a full session, say, after its attendance row was written — leaves
+nothing behind, even for a caller that catches the error and commits.
 """
 import secrets
 from datetime import datetime, timedelta
@@ -16,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.models import STAFF_ROLES, User
 from ..auth.service import require_role
 from ..clock import to_local
+from ..database import atomic
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..points import service as points
@@ -64,6 +67,7 @@ def _time(value: datetime) -> str:
 
 # --- duty types and sessions ------------------------------------------------------------
 
+@atomic
 def add_duty_type(actor: User, name: str, default_points: int) -> DutyType:
     """Staff add a kind of duty. Raises PermissionDenied, or DomainError if the name exists."""
     require_role(actor, *STAFF_ROLES)
@@ -75,6 +79,7 @@ def add_duty_type(actor: User, name: str, default_points: int) -> DutyType:
     return duty_type
 
 
+@atomic
 def schedule(actor: User, *, duty_type: DutyType, title: str, place: str, starts_at: datetime,
              ends_at: datetime, points: int | None = None, capacity: int | None = None, team=None,
              opens_before: timedelta = DEFAULT_OPENS_BEFORE, repeat_weeks: int = 1) -> list[DutySession]:
@@ -192,6 +197,7 @@ def _check_team(volunteer: User, session: DutySession) -> None:
 
 # --- volunteers ------------------------------------------------------------------------
 
+@atomic
 def sign_up(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     """A volunteer signs up ahead (optional). Holds a place; raises SessionOver, NotYourTeam, SessionFull.
 
@@ -213,6 +219,7 @@ def sign_up(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     return attendance
 
 
+@atomic
 def cancel_sign_up(volunteer: User, session: DutySession) -> Attendance | None:
     """Withdraw a sign-up before checking in, freeing the place. A no-op when there is nothing to cancel."""
     attendance = attendance_of(volunteer, session)
@@ -221,6 +228,7 @@ def cancel_sign_up(volunteer: User, session: DutySession) -> Attendance | None:
     return attendance
 
 
+@atomic
 def check_in(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     """签到: the volunteer checks in inside the window (default 30 min before start until the end).
 
@@ -247,6 +255,7 @@ def check_in(volunteer: User, session: DutySession, now: datetime) -> Attendance
     raise AlreadyCheckedIn(time=_time(attendance.checked_in_at or now))
 
 
+@atomic
 def check_out(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     """签退. Raises NotCheckedIn if the volunteer has not checked in; checking out twice is a no-op."""
     attendance = attendance_of(volunteer, session)
@@ -272,6 +281,7 @@ def get_attendance(session: DutySession, attendance_id: int) -> Attendance:
     return attendance
 
 
+@atomic
 def mark_present(actor: User, session: DutySession, volunteer: User, now: datetime) -> Attendance:
     """Staff check in a volunteer without a phone (or from a paper sign-in sheet), at any time.
 
@@ -310,6 +320,7 @@ def _description(session: DutySession) -> str:
     return f"{session.duty_type.name}：{session.title}（{day.month}月{day.day}日）"
 
 
+@atomic
 def confirm(actor: User, attendance: Attendance, now: datetime, points_override: int | None = None) -> Attendance:
     """Staff confirm attendance: the volunteer earns the session's points, exactly once.
 
@@ -336,6 +347,7 @@ def confirm(actor: User, attendance: Attendance, now: datetime, points_override:
     return attendance
 
 
+@atomic
 def confirm_all_present(actor: User, session: DutySession, now: datetime) -> int:
     """Confirm everyone checked in or out; returns how many were confirmed now."""
     require_role(actor, *STAFF_ROLES)
@@ -347,6 +359,7 @@ def confirm_all_present(actor: User, session: DutySession, now: datetime) -> int
     return confirmed
 
 
+@atomic
 def reject(actor: User, attendance: Attendance, reason: str, now: datetime) -> Attendance:
     """Staff reject an attendance with a reason; points already awarded are reversed (never edited).
 
@@ -364,6 +377,7 @@ def reject(actor: User, attendance: Attendance, reason: str, now: datetime) -> A
     return attendance
 
 
+@atomic
 def correct_points(actor: User, attendance: Attendance, new_points: int, reason: str, now: datetime) -> Attendance:
     """Change the points of a confirmed attendance: a reversal entry plus a new award, never an edit."""
     require_role(actor, *STAFF_ROLES)
