@@ -35,10 +35,13 @@ def volunteers():
 def end_sessions(user_id):
     """Staff log a volunteer out on every device (a lost or shared phone)."""
     user = service.get_user(user_id)
+    errors = []
     if ConfirmForm().validate_on_submit():
-        count = service.end_sessions_by_staff(current_user, user)
-        db.session.commit()
-        flash(_("已让 %(name)s 在 %(n)d 台设备上退出登录。", name=user.name, n=count), "success")
+        ok, count = commit_or_explain(lambda: service.end_sessions_by_staff(current_user, user), errors)
+        if ok:
+            flash(_("已让 %(name)s 在 %(n)d 台设备上退出登录。", name=user.name, n=count), "success")
+    for error in errors:
+        flash(error, "error")
     return redirect(url_for("accounts.volunteers"), 303)
 
 

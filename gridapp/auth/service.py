@@ -227,8 +227,8 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
 def disable_account(actor: User, user: User) -> User:
     """Staff stop an account (停用): it cannot log in, and every login it has ends at once.
 
-    Raises PermissionDenied unless ``actor`` is staff (for a volunteer) or an admin (for anyone but
-    themselves).
+    Raises PermissionDenied unless ``actor`` is staff or admin, NotYoursToManage unless the account is
+    a volunteer's (an admin may stop anyone's but their own).
     """
     _require_may_manage(actor, user)
     user.status = "disabled"
@@ -284,16 +284,20 @@ def end_other_sessions(user: User, keep_session_id: int, *, reason: str = "other
 def end_sessions_by_staff(actor: User, user: User, *, now: datetime | None = None) -> int:
     """Staff end a volunteer's logins (a lost phone, a shared one); an admin may do it for anyone.
 
-    Raises PermissionDenied for anyone else.
+    Raises PermissionDenied for anyone but staff, NotYoursToManage for an account they may not manage.
     """
     _require_may_manage(actor, user)
     return end_all_sessions(user, reason="staff", now=now)
 
 
+class NotYoursToManage(DomainError):
+    default_message = _l("只能对志愿者账号这样操作（管理员可对其他账号操作，但不能对自己）。")
+
+
 def _require_may_manage(actor: User, user: User) -> None:
     require_role(actor, *STAFF_ROLES)
     if actor.id == user.id or (user.role != "volunteer" and actor.role != "admin"):
-        raise PermissionDenied()
+        raise NotYoursToManage()
 
 
 def open_sessions(user: User, now: datetime | None = None) -> list[LoginSession]:
