@@ -95,9 +95,9 @@ def grow(con: sqlite3.Connection, rng: random.Random, password_hash: str, now,
         balances[owner] += delta
     created = ts(now)
     con.executemany(
-        "INSERT INTO users (id, name, phone, password_hash, role, status, session_nonce, created_at, reviewed_at, "
-        "points_balance) VALUES (?, ?, ?, ?, 'volunteer', 'active', ?, ?, ?, ?)",
-        ((uid, f"志愿者{uid}", f"15{uid:09d}", password_hash, f"{rng.getrandbits(64):016x}", created, created,
+        "INSERT INTO users (id, name, phone, password_hash, role, status, created_at, reviewed_at, "
+        "points_balance) VALUES (?, ?, ?, ?, 'volunteer', 'active', ?, ?, ?)",
+        ((uid, f"志愿者{uid}", f"15{uid:09d}", password_hash, created, created,
           balances[uid]) for uid in ids))
     span = timedelta(days=730)
     start = now - span
@@ -251,9 +251,9 @@ def run(sizes=SIZES, sample: int = SAMPLE) -> dict:
         con = sqlite3.connect(path, isolation_level=None)
         con.execute("PRAGMA cache_size=-400000")  # 400 MB while loading; the app's own connections use the default
         con.execute("PRAGMA synchronous=OFF")      # a throwaway file: no need to survive a power cut while loading
-        con.execute("INSERT INTO users (id, name, phone, password_hash, role, status, session_nonce, created_at, "
-                    "reviewed_at) VALUES (?, '贾亮', '13800000002', ?, 'staff', 'active', ?, ?, ?)",
-                    (STAFF_ID, password_hash, f"{rng.getrandbits(64):016x}", ts(now), ts(now)))
+        con.execute("INSERT INTO users (id, name, phone, password_hash, role, status, created_at, "
+                    "reviewed_at) VALUES (?, '贾亮', '13800000002', ?, 'staff', 'active', ?, ?)",
+                    (STAFF_ID, password_hash, ts(now), ts(now)))
 
         # Grow the database step by step; a copy of each smaller size is kept, so that all sizes can be
         # measured side by side: a change in the machine's load then shifts every size alike.

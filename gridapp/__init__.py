@@ -9,6 +9,7 @@ from . import clock
 from .config import PROJECT_ROOT, Config
 from .database import configure_engine
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .numbers import register_converters
 
 __all__ = ["create_app"]
 
@@ -33,6 +34,7 @@ def create_app(config=None) -> Flask:
     app.config.from_object(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    register_converters(app)  # before any route: <int:…> and <id:…> are bounded
     db.init_app(app)
     configure_engine(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -82,6 +84,7 @@ def _setup_login(app):
     from flask_babel import lazy_gettext as _l
 
     from .auth.service import load_session_user
+    from .auth.views import touch_last_seen
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -89,3 +92,4 @@ def _setup_login(app):
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_session_user)
+    app.after_request(touch_last_seen)

@@ -50,10 +50,14 @@ class Config:
         self.SESSION_COOKIE_SECURE = https
         self.REMEMBER_COOKIE_SECURE = https
         self.PREFERRED_URL_SCHEME = "https" if https else "http"
-        # Rate-limit counters: memory is per worker; point several servers at one Redis/memcached.
-        self.RATELIMIT_STORAGE_URI = os.environ.get("GRIDAPP_RATELIMIT_STORAGE_URI", "memory://")
+        # Throttling counters: "database" (the default) counts in the app's database, shared by every
+        # worker and server; a Flask-Limiter URI (redis://…, memcached://…) counts there instead.
+        self.THROTTLE_STORAGE = os.environ.get("GRIDAPP_RATELIMIT_STORAGE_URI", "database").strip() or "database"
+        self.RATELIMIT_STORAGE_URI = "memory://" if self.THROTTLE_STORAGE == "database" else self.THROTTLE_STORAGE
         self.LOGIN_LIMIT_PER_IP = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_IP", "30 per 10 minutes")
         self.LOGIN_LIMIT_PER_PHONE = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_PHONE", "5 per 10 minutes")
+        self.REGISTER_LIMIT_PER_IP = os.environ.get("GRIDAPP_REGISTER_LIMIT_PER_IP", "20 per hour")
+        self.REGISTER_LIMIT_PER_PHONE = os.environ.get("GRIDAPP_REGISTER_LIMIT_PER_PHONE", "5 per hour")
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:
@@ -77,7 +81,6 @@ class TestConfig(Config):
     """Used by the test suite: the database comes from the fixture; CSRF stays on unless a test turns it off."""
 
     TESTING = True
-    RATELIMIT_STORAGE_URI = "memory://"
     # Cheapest argon2id: tests log in hundreds of times; the tests of hashing itself use Config's cost.
     PASSWORD_HASH = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 
@@ -85,4 +88,4 @@ class TestConfig(Config):
         super().__init__(instance)
         self.SQLALCHEMY_DATABASE_URI = database_url
         self.SECRET_KEY = "test-secret-key-not-for-production"
-        self.RATELIMIT_STORAGE_URI = "memory://"
+        self.THROTTLE_STORAGE, self.RATELIMIT_STORAGE_URI = "database", "memory://"

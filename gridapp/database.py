@@ -8,6 +8,7 @@ first and writes later fails with "database is locked" whatever the timeout.
 """
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import wraps
 
 from flask import has_request_context, request
 from sqlalchemy import event
@@ -41,6 +42,20 @@ def reading_only():
         yield
     finally:
         _reading_only.reset(token)
+
+
+def atomic(operation):
+    """A service operation that is all or nothing on its own: it runs inside a SAVEPOINT, so when it
+    raises (a domain error after some writes, say) none of its writes remain — even if the caller
+    catches the error and commits what else it did. Success releases the savepoint; the caller's
+    transaction still decides (the view commits once)."""
+
+    @wraps(operation)
+    def run(*args, **kwargs):
+        with db.session.begin_nested():
+            return operation(*args, **kwargs)
+
+    return run
 
 
 def _sqlite_on_begin(connection):

@@ -7,6 +7,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from .errors import DomainError
 from .extensions import db
@@ -112,6 +113,16 @@ def register_error_pages(app):
     def domain_error(exc):
         db.session.rollback()
         return error_page(exc.status, exc.message)
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(IntegrityError)
+    @app.errorhandler(OverflowError)
+    def refused_by_the_database(exc):
+        # A form or service should have said no first; the database's constraints (CHECK, UNIQUE,
+        # foreign keys, column sizes) are the last line of defence. Nothing was saved: say so clearly.
+        app.logger.warning("refused by the database at %s %s: %s", request.method, request.path, exc)
+        db.session.rollback()
+        return error_page(422, _("提交的内容超出了允许的范围（如数量或数字太大），没有保存。请检查后重试。"))
 
     @app.errorhandler(500)
     def server_error(exc):

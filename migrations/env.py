@@ -88,14 +88,30 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        # SQLite: a batch migration rebuilds a table (copy, drop, rename). With foreign keys on, dropping
+        # a table that other rows refer to fails (or cascades), so they are off while migrating, checked
+        # afterwards, and on again. The PRAGMA goes to the driver before any transaction begins: inside
+        # one SQLite ignores it.
+        sqlite = connection.dialect.name == 'sqlite'
+        raw = connection.connection.driver_connection if sqlite else None
+        if sqlite:
+            raw.execute('PRAGMA foreign_keys=OFF')
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = raw.execute('PRAGMA foreign_key_check').fetchall()
+                if broken:
+                    raise RuntimeError(f'foreign keys broken by the migration: {broken[:10]}')
+        finally:
+            if sqlite:
+                raw.execute('PRAGMA foreign_keys=ON')
 
 
 if context.is_offline_mode():

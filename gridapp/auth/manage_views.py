@@ -9,9 +9,10 @@ from ..extensions import db
 from ..formtools import commit_or_explain, error_text
 from ..goods.models import Sponsor
 from ..htmx import is_fragment_request
+from ..numbers import page_number
 from . import service
-from .forms import AccountForm, ReviewForm, VolunteerForm
-from .models import User
+from .forms import AccountForm, ConfirmForm, ReviewForm, VolunteerForm
+from .models import STAFF_ROLES, User
 from .permissions import roles_required
 
 bp = Blueprint("accounts", __name__)
@@ -22,10 +23,26 @@ PAGE_SIZE = 30
 @roles_required("staff", "admin")
 def volunteers():
     query = request.args.get("q", "").strip()[:40]
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     pagination = service.search_volunteers(query).paginate(page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template("accounts/volunteers.html", pagination=pagination, query=query,
-                           pending_count=User.query.filter_by(status="pending").count())
+                           pending_count=User.query.filter_by(status="pending").count(),
+                           end_sessions_form=ConfirmForm())
+
+
+@bp.route("/staff/volunteers/<id:user_id>/sessions/end", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def end_sessions(user_id):
+    """Staff log a volunteer out on every device (a lost or shared phone)."""
+    user = service.get_user(user_id)
+    errors = []
+    if ConfirmForm().validate_on_submit():
+        ok, count = commit_or_explain(lambda: service.end_sessions_by_staff(current_user, user), errors)
+        if ok:
+            flash(_("已让 %(name)s 在 %(n)d 台设备上退出登录。", name=user.name, n=count), "success")
+    for error in errors:
+        flash(error, "error")
+    return redirect(url_for("accounts.volunteers"), 303)
 
 
 @bp.route("/staff/volunteers/new", methods=["GET", "POST"])
@@ -80,13 +97,13 @@ def _review(user_id: int, approve: bool):
     return redirect(url_for("accounts.registrations"), 303)
 
 
-@bp.route("/staff/registrations/<int:user_id>/approve", methods=["POST"])
+@bp.route("/staff/registrations/<id:user_id>/approve", methods=["POST"])
 @roles_required("staff", "admin")
 def approve(user_id):
     return _review(user_id, approve=True)
 
 
-@bp.route("/staff/registrations/<int:user_id>/reject", methods=["POST"])
+@bp.route("/staff/registrations/<id:user_id>/reject", methods=["POST"])
 @roles_required("staff", "admin")
 def reject(user_id):
     return _review(user_id, approve=False)

@@ -26,10 +26,6 @@ STATUS_LABELS = {
 STATUSES = tuple(STATUS_LABELS)
 
 
-def new_session_nonce() -> str:
-    return secrets.token_hex(8)
-
-
 def new_volunteer_code() -> str:
     return "V" + secrets.token_hex(4).upper()
 
@@ -37,8 +33,8 @@ def new_volunteer_code() -> str:
 class User(UserMixin, db.Model):
     """Anyone who logs in: volunteers, staff (grid workers), admins and sponsor users.
 
-    Login is by 11-digit mainland phone number. ``session_nonce`` is part of the
-    login cookie's user id: changing it (password change) logs out every other session.
+    Login is by 11-digit mainland phone number. Each login is a row in ``login_sessions``
+    (see LoginSession); the login cookie names that row, so ending the row ends the login.
     """
 
     __tablename__ = "users"
@@ -64,7 +60,6 @@ class User(UserMixin, db.Model):
     household_id = db.Column(db.Integer, db.ForeignKey("households.id"), index=True)
     team_id = db.Column(db.Integer, db.ForeignKey("teams.id"), index=True)
     sponsor_id = db.Column(db.Integer, db.ForeignKey("sponsors.id"), index=True)
-    session_nonce = db.Column(db.String(32), nullable=False, default=new_session_nonce)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     created_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
     reviewed_at = db.Column(db.DateTime)
@@ -82,8 +77,13 @@ class User(UserMixin, db.Model):
     sponsor = db.relationship("Sponsor")
     reviewed_by = db.relationship("User", remote_side=[id], foreign_keys=[reviewed_by_id])
 
+    # The login this request came with (set by the session loader, or at login); not a column.
+    login_session = None
+    session_token = ""
+
     def get_id(self) -> str:
-        return f"{self.id}.{self.session_nonce}"
+        """What the login cookie carries: the secret token of this login's session row."""
+        return self.session_token
 
     @property
     def is_active(self) -> bool:
@@ -107,3 +107,64 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User {self.id} {self.role} {self.phone_tail}>"
+
+
+END_REASONS = ("logout", "password", "others", "staff", "disabled", "reset")
+_DEVICES = (("MicroMessenger", "微信"), ("HarmonyOS", "鸿蒙"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+            ("Android", "Android"), ("Windows", "Windows"), ("Macintosh", "Mac"), ("Linux", "Linux"))
+_BROWSERS = (("MicroMessenger", ""), ("Edg/", "Edge"), ("Chrome/", "Chrome"), ("Firefox/", "Firefox"),
+             ("Safari/", "Safari"))
+
+
+def device_label(user_agent: str) -> str:
+    agent = user_agent or ""
+    system = next((name for marker, name in _DEVICES if marker in agent), "")
+    browser = next((name for marker, name in _BROWSERS if marker in agent), "")
+    label = " · ".join(part for part in (system, browser) if part)
+    return label or agent[:40]
+
+
+class LoginSession(db.Model):
+    """One login on one device (登录设备). The login cookie carries a random token; the table keeps only its
+    SHA-256, so a copy of the table logs nobody in. Every request looks the row up: once ``ended_at`` is set
+    (logout, password change or reset, 退出其他设备, staff ending it, deactivation) the cookie is worthless,
+    whoever kept a copy.
+
+    ``last_seen_at`` is written at most every few minutes, outside the request's own transaction.
+    """
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (
+        CheckConstraint(f"end_reason IS NULL OR end_reason IN {END_REASONS!r}", name="end_reason_known"),
+        CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_has_reason"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_seen_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    user_agent = db.Column(db.String(200), nullable=False, default="")
+    ended_at = db.Column(db.DateTime)
+    end_reason = db.Column(db.String(16))
+
+    user = db.relationship("User")
+
+    @property
+    def device_label(self) -> str:
+        """A short name for the device from its user agent (phones say little more than this)."""
+        return device_label(self.user_agent)
+
+
+class ThrottleCounter(db.Model):
+    """Attempts counted per key (``login-phone:138…``, ``login-ip:…``, ``register-ip:…``) in a fixed window.
+
+    In the database, so that every worker and every app server counts together (DESIGN.md §6).
+    """
+
+    __tablename__ = "throttle_counters"
+    __table_args__ = (CheckConstraint("attempts >= 0", name="attempts_not_negative"),)
+
+    key = db.Column(db.String(100), primary_key=True)
+    window_started_at = db.Column(db.DateTime, nullable=False, index=True)
+    attempts = db.Column(db.Integer, nullable=False, default=0)

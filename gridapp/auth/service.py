@@ -1,21 +1,32 @@
-"""Account rules: who may register whom, approval of residents, login and password change.
+"""Account rules: who may register whom, approval of residents, login and password change, and the
+server-side login sessions (登录设备) that logout, password change and deactivation end.
 
 Services take model objects and plain values, never the request. They flush but do
 not commit: the view commits once.
 """
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..clock import utcnow
 from ..community.service import find_or_create_household
+from ..database import SQLITE_BUSY_TIMEOUT_MS
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
-from .models import User, new_session_nonce
+from .models import LoginSession, User
 from .passwords import burn_a_verification, hash_password, needs_rehash, verify_password
 
 STAFF_ROLES = ("staff", "admin")
+# A login unused this long is over (the cookie itself lasts until the browser closes).
+SESSION_IDLE_LIMIT = timedelta(days=30)
+# "Last seen" is written at most this often: a page view is a read, not a write.
+LAST_SEEN_EVERY = timedelta(minutes=5)
+TOUCH_WAIT_MS = 200
 
 
 class PhoneTaken(DomainError):
@@ -74,7 +85,7 @@ def register_resident(*, name, phone, password, building, unit, room, team=None)
         previous.password_hash = hash_password(password)
         previous.status, previous.rejection_reason = "pending", None
         previous.reviewed_by_id = previous.reviewed_at = None
-        previous.session_nonce = new_session_nonce()
+        end_all_sessions(previous)
         return previous
     user = User(
         name=name, phone=phone, password_hash=hash_password(password), role="volunteer",
@@ -206,17 +217,133 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
     if not verify_password(user.password_hash, current_password):
         raise InvalidCredentials(_l("当前密码不正确。"))
     user.password_hash = hash_password(new_password)
-    user.session_nonce = new_session_nonce()
+    if user.login_session is not None:
+        end_other_sessions(user, user.login_session.id, reason="password")
+    else:
+        end_all_sessions(user, reason="password")
     return user
 
 
-def load_session_user(session_id: str) -> User | None:
-    """The user behind a login cookie's id ``"<id>.<nonce>"``, if still active and the nonce still current."""
-    user_id, _, nonce = session_id.partition(".")
-    if not user_id.isdigit():
-        return None
-    # Household and team come in the same query: every volunteer page shows them.
-    user = db.session.get(User, int(user_id), options=[joinedload(User.household), joinedload(User.team)])
-    if user is None or user.session_nonce != nonce or not user.is_active:
-        return None
+def disable_account(actor: User, user: User) -> User:
+    """Staff stop an account (停用): it cannot log in, and every login it has ends at once.
+
+    Raises PermissionDenied unless ``actor`` is staff or admin, NotYoursToManage unless the account is
+    a volunteer's (an admin may stop anyone's but their own).
+    """
+    _require_may_manage(actor, user)
+    user.status = "disabled"
+    end_all_sessions(user, reason="disabled")
     return user
+
+
+# --- login sessions (登录设备) ------------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, *, user_agent: str = "", now: datetime | None = None) -> LoginSession:
+    """A new login for ``user`` on one device. The cookie's token is ``user.session_token`` afterwards
+    (the table keeps only its hash)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    login = LoginSession(user_id=user.id, token_hash=_token_hash(token), created_at=now, last_seen_at=now,
+                         user_agent=(user_agent or "")[:200])
+    db.session.add(login)
+    db.session.flush()
+    user.login_session, user.session_token = login, token
+    return login
+
+
+def _end(condition, reason: str, now: datetime | None) -> int:
+    return db.session.execute(
+        update(LoginSession).where(LoginSession.ended_at.is_(None), *condition)
+        .values(ended_at=now or utcnow(), end_reason=reason).execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def end_session(login: LoginSession, *, reason: str = "logout", now: datetime | None = None) -> None:
+    """End one login (logout): its cookie, and every copy of it, logs nobody in from now on."""
+    _end([LoginSession.id == login.id], reason, now)
+    db.session.expire(login)
+
+
+def end_all_sessions(user: User, *, reason: str = "reset", now: datetime | None = None) -> int:
+    """End every login of ``user`` on every device (password reset, deactivation, staff action).
+    Returns how many were still open."""
+    return _end([LoginSession.user_id == user.id], reason, now)
+
+
+def end_other_sessions(user: User, keep_session_id: int, *, reason: str = "others",
+                       now: datetime | None = None) -> int:
+    """End every login of ``user`` except ``keep_session_id`` (退出其他设备, password change).
+    Returns how many ended."""
+    return _end([LoginSession.user_id == user.id, LoginSession.id != keep_session_id], reason, now)
+
+
+def end_sessions_by_staff(actor: User, user: User, *, now: datetime | None = None) -> int:
+    """Staff end a volunteer's logins (a lost phone, a shared one); an admin may do it for anyone.
+
+    Raises PermissionDenied for anyone but staff, NotYoursToManage for an account they may not manage.
+    """
+    _require_may_manage(actor, user)
+    return end_all_sessions(user, reason="staff", now=now)
+
+
+class NotYoursToManage(DomainError):
+    default_message = _l("只能对志愿者账号这样操作（管理员可对其他账号操作，但不能对自己）。")
+
+
+def _require_may_manage(actor: User, user: User) -> None:
+    require_role(actor, *STAFF_ROLES)
+    if actor.id == user.id or (user.role != "volunteer" and actor.role != "admin"):
+        raise NotYoursToManage()
+
+
+def open_sessions(user: User, now: datetime | None = None) -> list[LoginSession]:
+    """The user's logins that still work, most recently used first."""
+    since = (now or utcnow()) - SESSION_IDLE_LIMIT
+    return list(db.session.scalars(
+        select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None),
+                                   LoginSession.last_seen_at >= since)
+        .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())))
+
+
+def load_session_user(token: str) -> User | None:
+    """The user behind a login cookie's token, if that login has not ended or gone idle and the user is
+    still active. The user comes back with ``login_session`` set."""
+    if not token or len(token) > 100:
+        return None
+    row = db.session.execute(
+        select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == _token_hash(token), LoginSession.ended_at.is_(None),
+               LoginSession.last_seen_at >= utcnow() - SESSION_IDLE_LIMIT)
+        # Household and team come in the same query: every volunteer page shows them.
+        .options(joinedload(User.household), joinedload(User.team))
+    ).first()
+    if row is None or not row.User.is_active:
+        return None
+    user = row.User
+    user.login_session, user.session_token = row.LoginSession, token
+    return user
+
+
+def session_needs_touch(login: LoginSession, now: datetime) -> bool:
+    return login.last_seen_at <= now - LAST_SEEN_EVERY
+
+
+def touch_session(connection, login_id: int, now: datetime) -> None:
+    """Write "last seen" on ``connection`` — its own short transaction, never the request's — without
+    waiting more than a moment for a lock: if the database is busy, a later page writes it."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={TOUCH_WAIT_MS}")
+    else:
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{TOUCH_WAIT_MS}ms'")
+    try:
+        connection.execute(update(LoginSession).where(LoginSession.id == login_id,
+                                                      LoginSession.last_seen_at <= now - LAST_SEEN_EVERY)
+                           .values(last_seen_at=now))
+    finally:
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

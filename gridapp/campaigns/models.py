@@ -29,6 +29,7 @@ class Campaign(db.Model):
         CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("points > 0", name="points_positive"),
+        CheckConstraint("points <= 200", name="points_bounded"),
         CheckConstraint("status = 'draft' OR published_at IS NOT NULL", name="published_has_time"),
     )
 
@@ -78,6 +79,7 @@ class CampaignZone(db.Model):
     __table_args__ = (
         UniqueConstraint("campaign_id", "name", name="uq_campaign_zones_name"),
         CheckConstraint("needed > 0", name="needed_positive"),
+        CheckConstraint("needed <= 200", name="needed_bounded"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -14,6 +14,7 @@ from ..duty.models import DutyType
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..htmx import is_fragment_request
+from ..numbers import parse_id
 from ..once import new_token, run_once
 from . import notice
 from . import service as campaigns
@@ -32,7 +33,7 @@ def _page(campaign, status=200, error=None):
         form=OnceForm(token=new_token())), status
 
 
-@bp.route("/campaigns/<int:campaign_id>")
+@bp.route("/campaigns/<id:campaign_id>")
 @login_required
 def page(campaign_id):
     """The campaign and its zones; volunteers sign up here. A draft is shown to staff only."""
@@ -49,7 +50,7 @@ def _volunteer_action(campaign, action):
         return _page(campaign, 422, exc.message)
 
 
-@bp.route("/campaigns/<int:campaign_id>/zones/<int:zone_id>/sign-up", methods=["POST"])
+@bp.route("/campaigns/<id:campaign_id>/zones/<id:zone_id>/sign-up", methods=["POST"])
 @roles_required("volunteer")
 def sign_up(campaign_id, zone_id):
     campaign = campaigns.visible_campaign(current_user, campaign_id)
@@ -64,7 +65,7 @@ def sign_up(campaign_id, zone_id):
     return _volunteer_action(campaign, do)
 
 
-@bp.route("/campaigns/<int:campaign_id>/cancel", methods=["POST"])
+@bp.route("/campaigns/<id:campaign_id>/cancel", methods=["POST"])
 @roles_required("volunteer")
 def cancel(campaign_id):
     campaign = campaigns.visible_campaign(current_user, campaign_id)
@@ -95,7 +96,7 @@ def pdf_ready(template: str, context: dict, pdf_url: str, label: str):
     return render_template("campaigns/_pdf_ready.html", pdf_url=pdf_url, label=label, size_kb=len(pdf) // 1024 + 1)
 
 
-@bp.route("/campaigns/<int:campaign_id>/notice.pdf")
+@bp.route("/campaigns/<id:campaign_id>/notice.pdf")
 @login_required
 def notice_pdf(campaign_id):
     """The A4 notice for noticeboards and stairwells (a draft: staff only, marked 草稿)."""
@@ -104,7 +105,7 @@ def notice_pdf(campaign_id):
                         f"{campaign.duty_type.name}通知-{campaign.id}.pdf")
 
 
-@bp.route("/campaigns/<int:campaign_id>/notice/ready")
+@bp.route("/campaigns/<id:campaign_id>/notice/ready")
 @login_required
 def notice_ready(campaign_id):
     campaign = campaigns.visible_campaign(current_user, campaign_id)
@@ -112,7 +113,7 @@ def notice_ready(campaign_id):
                      url_for("campaigns.notice_pdf", campaign_id=campaign.id), _("打开通知"))
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/sheet.pdf")
+@bp.route("/staff/campaigns/<id:campaign_id>/zones/<id:zone_id>/sheet.pdf")
 @roles_required(*STAFF_ROLES)
 def sheet_pdf(campaign_id, zone_id):
     """The zone's paper sign-in sheet: names and last 4 phone digits, signatures, blank rows."""
@@ -120,7 +121,7 @@ def sheet_pdf(campaign_id, zone_id):
     return pdf_response(notice.SHEET_TEMPLATE, notice.sheet_context(zone), f"签到表-{zone.name}.pdf")
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/sheet/ready")
+@bp.route("/staff/campaigns/<id:campaign_id>/zones/<id:zone_id>/sheet/ready")
 @roles_required(*STAFF_ROLES)
 def sheet_ready(campaign_id, zone_id):
     zone = campaigns.get_zone(campaigns.get_campaign(campaign_id), zone_id)
@@ -223,7 +224,7 @@ def new():
     return render_template("campaigns/edit.html", form=form, campaign=None), 422 if request.method == "POST" else 200
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
+@bp.route("/staff/campaigns/<id:campaign_id>/edit", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def edit(campaign_id):
     campaign = campaigns.get_campaign(campaign_id)
@@ -249,7 +250,7 @@ def _detail_page(campaign, status=200, error=None, zone_form=None):
                            zone_form=zone_form or ZoneForm(formdata=None), taken=campaigns.taken), status
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>")
+@bp.route("/staff/campaigns/<id:campaign_id>")
 @roles_required(*STAFF_ROLES)
 def detail(campaign_id):
     return _detail_page(campaigns.get_campaign(campaign_id))
@@ -269,21 +270,21 @@ def _campaign_action(campaign_id, action, success):
     return redirect(url_for("campaigns.detail", campaign_id=campaign.id), 303)
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/publish", methods=["POST"])
+@bp.route("/staff/campaigns/<id:campaign_id>/publish", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def publish(campaign_id):
     return _campaign_action(campaign_id, lambda c: campaigns.publish(current_user, c, utcnow()),
                             lambda c: _("已发布：%(n)d 个区域的签到已安排，志愿者现在可以报名。", n=len(c.zones)))
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/finish", methods=["POST"])
+@bp.route("/staff/campaigns/<id:campaign_id>/finish", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def finish(campaign_id):
     return _campaign_action(campaign_id, lambda c: campaigns.finish(current_user, c, utcnow()),
                             lambda c: _("活动已结束。纸质签到表上的出勤请在各区域的名单中登记确认。"))
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/delete", methods=["POST"])
+@bp.route("/staff/campaigns/<id:campaign_id>/delete", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def delete(campaign_id):
     campaign = campaigns.get_campaign(campaign_id)
@@ -303,7 +304,7 @@ def _zone_details(form) -> campaigns.ZoneDetails:
                                  leader_phone=form.leader_phone.data or "")
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/zones", methods=["POST"])
+@bp.route("/staff/campaigns/<id:campaign_id>/zones", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def add_zone(campaign_id):
     campaign = campaigns.get_campaign(campaign_id)
@@ -330,14 +331,14 @@ def _zone_page(zone, status=200, error=None, query=""):
         candidates=search_volunteers(query).limit(10).all() if query else [], assign_form=AssignForm()), status
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>")
+@bp.route("/staff/campaigns/<id:campaign_id>/zones/<id:zone_id>")
 @roles_required(*STAFF_ROLES)
 def zone(campaign_id, zone_id):
     zone = campaigns.get_zone(campaigns.get_campaign(campaign_id), zone_id)
     return _zone_page(zone, query=request.args.get("q", "").strip()[:40])
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/edit", methods=["GET", "POST"])
+@bp.route("/staff/campaigns/<id:campaign_id>/zones/<id:zone_id>/edit", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def edit_zone(campaign_id, zone_id):
     zone = campaigns.get_zone(campaigns.get_campaign(campaign_id), zone_id)
@@ -356,7 +357,7 @@ def edit_zone(campaign_id, zone_id):
         422 if request.method == "POST" else 200)
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/delete", methods=["POST"])
+@bp.route("/staff/campaigns/<id:campaign_id>/zones/<id:zone_id>/delete", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def delete_zone(campaign_id, zone_id):
     campaign = campaigns.get_campaign(campaign_id)
@@ -385,19 +386,20 @@ def _person_action(campaign_id, zone_id, volunteer_id, action, success):
     return redirect(url_for("campaigns.zone", campaign_id=campaign_id, zone_id=zone.id), 303)
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/assign", methods=["POST"])
+@bp.route("/staff/campaigns/<id:campaign_id>/zones/<id:zone_id>/assign", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def assign(campaign_id, zone_id):
     """Staff put a volunteer in this zone (the same rules as signing up)."""
     form = AssignForm()
-    if not form.validate_on_submit() or not form.volunteer_id.data.isdigit():
+    volunteer_id = parse_id(form.volunteer_id.data)
+    if not form.validate_on_submit() or volunteer_id is None:
         raise NotFound()
-    return _person_action(campaign_id, zone_id, int(form.volunteer_id.data),
+    return _person_action(campaign_id, zone_id, volunteer_id,
                           lambda z, v: campaigns.assign(current_user, z, v, utcnow()),
                           lambda z, v: _("已把 %(name)s 分配到%(zone)s。", name=v.name, zone=z.name))
 
 
-@bp.route("/staff/campaigns/<int:campaign_id>/zones/<int:zone_id>/people/<int:volunteer_id>/cancel",
+@bp.route("/staff/campaigns/<id:campaign_id>/zones/<id:zone_id>/people/<id:volunteer_id>/cancel",
           methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def unassign(campaign_id, zone_id, volunteer_id):

@@ -85,6 +85,8 @@ class RedemptionLine(db.Model):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_points > 0", name="price_positive"),
+        CheckConstraint("quantity <= 999", name="quantity_bounded"),
+        CheckConstraint("unit_points <= 100000", name="price_bounded"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -38,6 +38,7 @@ from ..community.service import active_teams
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..goods.receipts import BRANCH, ORGANISATION
+from ..numbers import parse_id, parse_int
 from ..pdf import BASE_STYLESHEET, pdf_response, render_pdf, template_stylesheet
 from ..qr import qr_svg
 from . import service as counter
@@ -158,13 +159,13 @@ def receipt_response(redemption) -> Response:
     return pdf_response(etag, lambda: receipt_pdf(context, etag), f"{redemption.receipt_no}.pdf")
 
 
-@bp.route("/counter/redemptions/<int:redemption_id>/receipt.pdf")
+@bp.route("/counter/redemptions/<id:redemption_id>/receipt.pdf")
 @roles_required(*STAFF_ROLES)
 def staff_receipt(redemption_id):
     return receipt_response(counter.get_redemption(redemption_id))
 
 
-@bp.route("/me/redemptions/<int:redemption_id>/receipt.pdf")
+@bp.route("/me/redemptions/<id:redemption_id>/receipt.pdf")
 @roles_required("volunteer")
 def my_receipt(redemption_id):
     redemption = counter.get_redemption(redemption_id)
@@ -205,7 +206,8 @@ def split_list(text: str) -> list[str]:
 
 def listed_volunteers(values: list[str], column, *, digits: int | None) -> list[User]:
     """Active volunteers whose ``column`` is one of ``values``, in the order given; all or nothing."""
-    if not values or not all(v.isdigit() and (len(v) == digits if digits else len(v) <= 9) for v in values):
+    if not values or not all(parse_int(v, high=10**11) is not None and (len(v) == digits if digits else len(v) <= 9)
+                             for v in values):
         raise BadCardSelection()
     if len(values) > MAX_CARDS:
         raise TooManyCards(max=MAX_CARDS, n=len(values))
@@ -229,9 +231,10 @@ def selected_volunteers(args) -> list[User]:
         raise BadCardSelection()
     query = active_volunteers()
     if team != "all":
-        if not team.isdigit() or len(team) > 9 or db.session.get(Team, int(team)) is None:
+        team_id = parse_id(team)
+        if team_id is None or db.session.get(Team, team_id) is None:
             raise NotFound(_l("找不到这个服务队。"))
-        query = query.filter(User.team_id == int(team))
+        query = query.filter(User.team_id == team_id)
     if args.get("unused"):
         query = query.filter(User.last_login_at.is_(None))
     count = query.count()

@@ -19,6 +19,7 @@ from ..auth.models import STAFF_ROLES, User, new_volunteer_code
 from ..auth.service import require_role
 from ..clock import start_of_local_month, to_local
 from ..community.models import Household
+from ..database import atomic
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..goods import stock
@@ -254,6 +255,7 @@ def month_redemptions(volunteer: User, now: datetime) -> list[Redemption]:
 
 # --- redeem and void ---------------------------------------------------------------------------
 
+@atomic
 def redeem(actor: User, session: CounterSession, volunteer: User, quantities: dict[int, int], *,
            token: str, now: datetime) -> Redemption:
     """Trade points for goods in one transaction: the session is open, the balance covers the total,
@@ -318,6 +320,7 @@ def get_redemption(redemption_id: int) -> Redemption:
     return redemption
 
 
+@atomic
 def void(actor: User, redemption: Redemption, reason: str, now: datetime) -> Redemption:
     """作废 while the session is open: the points come back by a reversal entry and the goods go back
     to the very lots they came from. Voiding twice is a no-op. Raises SessionClosed, DomainError

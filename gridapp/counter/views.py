@@ -13,6 +13,7 @@ from ..clock import local_today, utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..htmx import render
+from ..numbers import parse_id, parse_int
 from ..once import new_token, run_once
 from ..qr import qr_svg
 from . import service as counter
@@ -21,20 +22,23 @@ from .models import Redemption
 from .schedule import next_counter_day
 
 bp = Blueprint("counter", __name__)
+MAX_LINE_QUANTITY = 999  # more than any stock or monthly limit; keeps points × quantity far from overflow
 
 
 def quantities_from(args) -> dict[int, int]:
-    """Basket quantities from ``q<item id>=n`` fields, with one +/− button press (``add``/``remove``)."""
+    """Basket quantities from ``q<item id>=n`` fields, with one +/− button press (``add``/``remove``).
+
+    Anything that is not a whole number of a sane size is ignored (an id) or 0 (a quantity); the
+    basket clamps quantities to what stock and limits allow.
+    """
     quantities = {}
     for key, value in args.items():
-        if key.startswith("q") and key[1:].isdigit():
-            try:
-                quantities[int(key[1:])] = max(int(value or 0), 0)
-            except ValueError:
-                continue
+        item_id = parse_id(key[1:]) if key.startswith("q") else None
+        if item_id is not None:
+            quantities[item_id] = min(parse_int(value, default=0), MAX_LINE_QUANTITY)
     for key, step in (("add", 1), ("remove", -1)):
-        if args.get(key, "").isdigit():
-            item_id = int(args[key])
+        item_id = parse_id(args.get(key))
+        if item_id is not None:
             quantities[item_id] = max(quantities.get(item_id, 0) + step, 0)
     return quantities
 
@@ -98,7 +102,7 @@ def _volunteer_page(volunteer, quantities, status=200, error=None):
                   confirm_form=ConfirmRedemptionForm(token=new_token()))
 
 
-@bp.route("/counter/v/<int:volunteer_id>")
+@bp.route("/counter/v/<id:volunteer_id>")
 @roles_required(*STAFF_ROLES)
 def volunteer(volunteer_id):
     """The volunteer panel and the basket. Quantities travel in the query string (nothing is stored
@@ -106,7 +110,7 @@ def volunteer(volunteer_id):
     return _volunteer_page(counter.get_volunteer(volunteer_id), quantities_from(request.args))
 
 
-@bp.route("/counter/v/<int:volunteer_id>/confirm", methods=["POST"])
+@bp.route("/counter/v/<id:volunteer_id>/confirm", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def confirm(volunteer_id):
     volunteer = counter.get_volunteer(volunteer_id)
@@ -126,14 +130,14 @@ def confirm(volunteer_id):
         return _volunteer_page(volunteer, quantities, 422, exc.message)
 
 
-@bp.route("/counter/redemptions/<int:redemption_id>")
+@bp.route("/counter/redemptions/<id:redemption_id>")
 @roles_required(*STAFF_ROLES)
 def receipt(redemption_id):
     return render_template("counter/receipt.html", redemption=counter.get_redemption(redemption_id),
                            form=VoidRedemptionForm())
 
 
-@bp.route("/counter/redemptions/<int:redemption_id>/void", methods=["POST"])
+@bp.route("/counter/redemptions/<id:redemption_id>/void", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def void(redemption_id):
     redemption = counter.get_redemption(redemption_id)
@@ -153,14 +157,14 @@ def void(redemption_id):
     return render_template("counter/receipt.html", redemption=redemption, form=form), 422
 
 
-@bp.route("/counter/sessions/<int:session_id>")
+@bp.route("/counter/sessions/<id:session_id>")
 @roles_required(*STAFF_ROLES)
 def summary(session_id):
     session = counter.get_session(session_id)
     return render_template("counter/summary.html", session=session, summary=counter.day_summary(session))
 
 
-@bp.route("/counter/sessions/<int:session_id>/close", methods=["POST"])
+@bp.route("/counter/sessions/<id:session_id>/close", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def close(session_id):
     session = counter.get_session(session_id)
@@ -189,7 +193,7 @@ def my_redemptions():
                            pagination=counter.redemption_history(current_user, page=page))
 
 
-@bp.route("/me/redemptions/<int:redemption_id>")
+@bp.route("/me/redemptions/<id:redemption_id>")
 @roles_required("volunteer")
 def my_redemption(redemption_id):
     redemption = counter.get_redemption(redemption_id)

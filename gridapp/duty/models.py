@@ -27,7 +27,8 @@ class DutyType(db.Model):
     """A kind of volunteer work (安全巡逻, 环境卫生整治 …) with its default points."""
 
     __tablename__ = "duty_types"
-    __table_args__ = (CheckConstraint("default_points > 0", name="points_positive"),)
+    __table_args__ = (CheckConstraint("default_points > 0", name="points_positive"),
+                      CheckConstraint("default_points <= 200", name="points_bounded"))
 
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(40), nullable=False, unique=True)
@@ -50,6 +51,8 @@ class DutySession(db.Model):
         CheckConstraint("points > 0", name="points_positive"),
         CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
         CheckConstraint("taken >= 0", name="taken_not_negative"),
+        CheckConstraint("points <= 200", name="points_bounded"),
+        CheckConstraint("capacity IS NULL OR capacity <= 1000", name="capacity_bounded"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -4,7 +4,9 @@ Points are earned only through ``confirm`` (and changed only through ``reject`` 
 ``correct_points``), which call the points ledger in the caller's transaction. Places are
 counted with conditional UPDATEs on ``duty_sessions.taken``, so simultaneous check-ins never
 exceed the capacity, and every state change of an attendance is a conditional UPDATE too,
-so a double tap finds nothing left to change.
+so a double tap finds nothing left to change. Every operation is atomic on its own (``@atomic``, a
+savepoint): one that refuses — a full session, say, after its attendance row was written — leaves
+nothing behind, even for a caller that catches the error and commits.
 
 Capabilities above duty add rules for their own sessions through ``add_rule`` (an
 ``AttendanceRule``), called at check-in, before an award and after a reversal — campaigns pay a
@@ -20,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.models import STAFF_ROLES, User
 from ..auth.service import require_role
 from ..clock import to_local
+from ..database import atomic
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..points import service as points
@@ -102,6 +105,7 @@ def _before_present(volunteer: User, session: DutySession, now: datetime) -> tup
 
 # --- duty types and sessions ------------------------------------------------------------
 
+@atomic
 def add_duty_type(actor: User, name: str, default_points: int) -> DutyType:
     """Staff add a kind of duty. Raises PermissionDenied, or DomainError if the name exists."""
     require_role(actor, *STAFF_ROLES)
@@ -113,6 +117,7 @@ def add_duty_type(actor: User, name: str, default_points: int) -> DutyType:
     return duty_type
 
 
+@atomic
 def schedule(actor: User, *, duty_type: DutyType, title: str, place: str, starts_at: datetime,
              ends_at: datetime, points: int | None = None, capacity: int | None = None, team=None,
              opens_before: timedelta = DEFAULT_OPENS_BEFORE, repeat_weeks: int = 1) -> list[DutySession]:
@@ -230,6 +235,7 @@ def _check_team(volunteer: User, session: DutySession) -> None:
 
 # --- volunteers ------------------------------------------------------------------------
 
+@atomic
 def sign_up(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     """A volunteer signs up ahead (optional). Holds a place; raises SessionOver, NotYourTeam, SessionFull.
 
@@ -251,6 +257,7 @@ def sign_up(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     return attendance
 
 
+@atomic
 def cancel_sign_up(volunteer: User, session: DutySession) -> Attendance | None:
     """Withdraw a sign-up before checking in, freeing the place. A no-op when there is nothing to cancel."""
     attendance = attendance_of(volunteer, session)
@@ -259,6 +266,7 @@ def cancel_sign_up(volunteer: User, session: DutySession) -> Attendance | None:
     return attendance
 
 
+@atomic
 def check_in(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     """签到: the volunteer checks in inside the window (default 30 min before start until the end).
 
@@ -290,6 +298,7 @@ def check_in(volunteer: User, session: DutySession, now: datetime) -> Attendance
     raise AlreadyCheckedIn(time=_time(attendance.checked_in_at or now))
 
 
+@atomic
 def check_out(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     """签退. Raises NotCheckedIn if the volunteer has not checked in; checking out twice is a no-op."""
     attendance = attendance_of(volunteer, session)
@@ -315,6 +324,7 @@ def get_attendance(session: DutySession, attendance_id: int) -> Attendance:
     return attendance
 
 
+@atomic
 def mark_present(actor: User, session: DutySession, volunteer: User, now: datetime) -> Attendance:
     """Staff check in a volunteer without a phone (or from a paper sign-in sheet), at any time.
 
@@ -359,6 +369,7 @@ def _description(session: DutySession) -> str:
     return f"{session.duty_type.name}：{session.title}（{day.month}月{day.day}日）"
 
 
+@atomic
 def confirm(actor: User, attendance: Attendance, now: datetime, points_override: int | None = None) -> Attendance:
     """Staff confirm attendance: the volunteer earns the session's points, exactly once.
 
@@ -388,6 +399,7 @@ def confirm(actor: User, attendance: Attendance, now: datetime, points_override:
     return attendance
 
 
+@atomic
 def confirm_all_present(actor: User, session: DutySession, now: datetime) -> int:
     """Confirm everyone checked in or out; returns how many were confirmed now."""
     require_role(actor, *STAFF_ROLES)
@@ -399,6 +411,7 @@ def confirm_all_present(actor: User, session: DutySession, now: datetime) -> int
     return confirmed
 
 
+@atomic
 def reject(actor: User, attendance: Attendance, reason: str, now: datetime) -> Attendance:
     """Staff reject an attendance with a reason; points already awarded are reversed (never edited).
 
@@ -418,6 +431,7 @@ def reject(actor: User, attendance: Attendance, reason: str, now: datetime) -> A
     return attendance
 
 
+@atomic
 def correct_points(actor: User, attendance: Attendance, new_points: int, reason: str, now: datetime) -> Attendance:
     """Change the points of a confirmed attendance: a reversal entry plus a new award, never an edit."""
     require_role(actor, *STAFF_ROLES)

@@ -15,6 +15,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..formtools import commit_or_explain, error_text
 from ..htmx import is_fragment_request
+from ..numbers import page_number, parse_id
 from ..once import new_token, run_once
 from ..qr import qr_svg
 from . import service as duty
@@ -32,7 +33,7 @@ def _session_page(session, status=200, error=None):
                            attendance=duty.attendance_of(current_user, session)), status
 
 
-@bp.route("/duty/<int:session_id>")
+@bp.route("/duty/<id:session_id>")
 @roles_required("volunteer")
 def session(session_id):
     return _session_page(duty.get_session(session_id))
@@ -53,7 +54,7 @@ VOLUNTEER_ACTIONS = {
 }
 
 
-@bp.route("/duty/<int:session_id>/<any('sign-up', 'cancel', 'check-in', 'check-out'):action>", methods=["POST"])
+@bp.route("/duty/<id:session_id>/<any('sign-up', 'cancel', 'check-in', 'check-out'):action>", methods=["POST"])
 @roles_required("volunteer")
 def act(session_id, action):
     """签到/签退/报名/取消报名. A retried form (same token) lands on the first result, with no second effect."""
@@ -74,7 +75,7 @@ def act(session_id, action):
         return _session_page(session, 422, exc.message)
 
 
-@bp.route("/duty/<int:session_id>/<any('sign-up', 'cancel', 'check-in', 'check-out'):action>/done")
+@bp.route("/duty/<id:session_id>/<any('sign-up', 'cancel', 'check-in', 'check-out'):action>/done")
 @roles_required("volunteer")
 def done(session_id, action):
     """The confirmation after an action: what happened, when, and what comes next."""
@@ -91,7 +92,7 @@ def done(session_id, action):
 @roles_required(*STAFF_ROLES)
 def sessions():
     past = request.args.get("past") == "1"
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     return render_template("duty/sessions.html", pagination=duty.staff_sessions(utcnow(), past, page), past=past)
 
 
@@ -128,7 +129,7 @@ def types():
         422 if request.method == "POST" else 200)
 
 
-@bp.route("/staff/duty/<int:session_id>/poster")
+@bp.route("/staff/duty/<id:session_id>/poster")
 @roles_required(*STAFF_ROLES)
 def poster(session_id):
     session = duty.get_session(session_id)
@@ -146,7 +147,7 @@ def _roster_page(session, status=200, error=None, query=""):
         placed_count=duty.place_holders(session)), status
 
 
-@bp.route("/staff/duty/<int:session_id>")
+@bp.route("/staff/duty/<id:session_id>")
 @roles_required(*STAFF_ROLES)
 def roster(session_id):
     return _roster_page(duty.get_session(session_id), query=request.args.get("q", "").strip()[:40])
@@ -176,13 +177,13 @@ def _row_action(session_id, attendance_id, form, action):
     return _row_answer(session, attendance)
 
 
-@bp.route("/staff/duty/<int:session_id>/attendances/<int:attendance_id>/confirm", methods=["POST"])
+@bp.route("/staff/duty/<id:session_id>/attendances/<id:attendance_id>/confirm", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def confirm(session_id, attendance_id):
     return _row_action(session_id, attendance_id, ConfirmForm(), lambda a: duty.confirm(current_user, a, utcnow()))
 
 
-@bp.route("/staff/duty/<int:session_id>/attendances/<int:attendance_id>/reject", methods=["POST"])
+@bp.route("/staff/duty/<id:session_id>/attendances/<id:attendance_id>/reject", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def reject(session_id, attendance_id):
     form = ReasonForm()
@@ -190,7 +191,7 @@ def reject(session_id, attendance_id):
                        lambda a: duty.reject(current_user, a, form.reason.data, utcnow()))
 
 
-@bp.route("/staff/duty/<int:session_id>/attendances/<int:attendance_id>/correct", methods=["POST"])
+@bp.route("/staff/duty/<id:session_id>/attendances/<id:attendance_id>/correct", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def correct(session_id, attendance_id):
     form = CorrectPointsForm()
@@ -198,7 +199,7 @@ def correct(session_id, attendance_id):
                        lambda a: duty.correct_points(current_user, a, form.points.data, form.reason.data, utcnow()))
 
 
-@bp.route("/staff/duty/<int:session_id>/confirm-all", methods=["POST"])
+@bp.route("/staff/duty/<id:session_id>/confirm-all", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def confirm_all(session_id):
     session = duty.get_session(session_id)
@@ -214,14 +215,15 @@ def confirm_all(session_id):
     return redirect(url_for("duty.roster", session_id=session.id), 303)
 
 
-@bp.route("/staff/duty/<int:session_id>/mark-present", methods=["POST"])
+@bp.route("/staff/duty/<id:session_id>/mark-present", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def mark_present(session_id):
     session = duty.get_session(session_id)
     form = MarkPresentForm()
-    if not form.validate_on_submit() or not form.volunteer_id.data.isdigit():
+    volunteer_id = parse_id(form.volunteer_id.data)
+    if not form.validate_on_submit() or volunteer_id is None:
         raise NotFound()
-    volunteer = get_user(int(form.volunteer_id.data))
+    volunteer = get_user(volunteer_id)
     try:
         attendance = duty.mark_present(current_user, session, volunteer, utcnow())
         db.session.commit()

@@ -13,6 +13,7 @@ from .models import SPONSOR_KINDS, UNITS
 
 DEFAULT_LINES = 5
 MAX_FORM_LINES = 30
+MAX_LINE_QUANTITY = 10000  # per donation line; the database says the same (CHECK quantity <= 10000)
 
 
 class DonationLineForm(Form):
@@ -22,11 +23,15 @@ class DonationLineForm(Form):
     new_name = StringField(_l("或新物品名称"), filters=[strip], validators=[Optional(), Length(max=40)],
                            render_kw={"maxlength": 40})
     new_unit = SelectField(_l("单位"), choices=[SelectChoice(u, u) for u in UNITS], validators=[Optional()])
-    new_price = IntegerField(_l("兑换积分"), validators=[Optional(), NumberRange(min=1, max=100000)],
-                             render_kw={"inputmode": "numeric"})
-    quantity = IntegerField(_l("数量"), validators=[Optional()], render_kw={"inputmode": "numeric"})
-    unit_value = DecimalField(_l("估价（元/件）"), places=2, rounding=ROUND_HALF_UP, validators=[Optional(), NumberRange(min=0)],
-                              render_kw={"inputmode": "decimal"})
+    new_price = IntegerField(_l("兑换积分"), validators=[
+        Optional(), NumberRange(min=1, max=100000, message=_l("积分需在%(min)s到%(max)s之间。"))],
+        render_kw={"inputmode": "numeric"})
+    quantity = IntegerField(_l("数量"), validators=[
+        Optional(), NumberRange(min=1, max=MAX_LINE_QUANTITY, message=_l("数量需在%(min)s到%(max)s之间。"))],
+        render_kw={"inputmode": "numeric"})
+    unit_value = DecimalField(_l("估价（元/件）"), places=2, rounding=ROUND_HALF_UP, validators=[
+        Optional(), NumberRange(min=0, max=100000, message=_l("估价需在%(min)s到%(max)s元之间。"))],
+        render_kw={"inputmode": "decimal"})
 
     @property
     def is_blank(self) -> bool:

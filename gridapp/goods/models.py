@@ -59,6 +59,12 @@ class Item(db.Model):
                         name="household_limit_positive"),
         CheckConstraint("low_stock_threshold >= 0", name="threshold_not_negative"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("points_price <= 100000", name="price_bounded"),
+        CheckConstraint("monthly_limit IS NULL OR monthly_limit <= 100", name="limit_bounded"),
+        CheckConstraint("household_monthly_limit IS NULL OR household_monthly_limit <= 100",
+                        name="household_limit_bounded"),
+        CheckConstraint("low_stock_threshold <= 10000", name="threshold_bounded"),
+        CheckConstraint("stock <= 10000000", name="stock_bounded"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -126,6 +132,8 @@ class DonationLine(db.Model):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_value_fen IS NULL OR unit_value_fen >= 0", name="value_not_negative"),
+        CheckConstraint("quantity <= 10000", name="quantity_bounded"),
+        CheckConstraint("unit_value_fen IS NULL OR unit_value_fen <= 10000000", name="value_bounded"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -153,6 +161,7 @@ class Lot(db.Model):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("remaining >= 0 AND remaining <= quantity", name="remaining_in_range"),
+        CheckConstraint("quantity <= 1000000", name="quantity_bounded"),
         Index("ix_lots_fifo", "item_id", "received_on", "id"),
     )
 
@@ -238,6 +247,7 @@ class StocktakeLine(db.Model):
         UniqueConstraint("stocktake_id", "item_id", name="uq_stocktake_lines_item"),
         CheckConstraint("expected >= 0", name="expected_not_negative"),
         CheckConstraint("counted IS NULL OR counted >= 0", name="counted_not_negative"),
+        CheckConstraint("counted IS NULL OR counted <= 1000000", name="counted_bounded"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

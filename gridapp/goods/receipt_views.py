@@ -23,13 +23,13 @@ def pdf_response(donation) -> Response:
                             lambda: receipts.receipt_pdf(donation, staff_name), f"{donation.receipt_no}.pdf")
 
 
-@bp.route("/staff/donations/<int:donation_id>/receipt.pdf")
+@bp.route("/staff/donations/<id:donation_id>/receipt.pdf")
 @roles_required("staff", "admin")
 def staff_receipt(donation_id):
     return pdf_response(donations.get_donation(donation_id))
 
 
-@bp.route("/sponsor/donations/<int:donation_id>/receipt.pdf")
+@bp.route("/sponsor/donations/<id:donation_id>/receipt.pdf")
 @roles_required("sponsor")
 def sponsor_receipt(donation_id):
     donation = donations.get_donation(donation_id)

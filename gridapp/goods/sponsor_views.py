@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from ..auth.permissions import roles_required
 from ..errors import NotFound
+from ..numbers import page_number
 from . import donations
 
 bp = Blueprint("sponsor_portal", __name__)
@@ -21,13 +22,13 @@ def own_donation(donation_id: int):
 @roles_required("sponsor")
 def home():
     sponsor = current_user.sponsor
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     return render_template("goods/sponsor_home.html", sponsor=sponsor,
                            pagination=donations.donations(sponsor, page=page),
                            impact=donations.sponsor_impact(sponsor))
 
 
-@bp.route("/sponsor/donations/<int:donation_id>")
+@bp.route("/sponsor/donations/<id:donation_id>")
 @roles_required("sponsor")
 def donation(donation_id):
     return render_template("goods/sponsor_donation.html", donation=own_donation(donation_id))

@@ -9,6 +9,7 @@ from ..auth.permissions import roles_required
 from ..clock import local_today, utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..numbers import page_number
 from . import stocktake as stocktakes
 from .stocktake_forms import CountsForm
 
@@ -16,7 +17,7 @@ bp = Blueprint("stocktake", __name__)
 
 
 def _list_page(status=200, error=None):
-    pagination = stocktakes.history(request.args.get("page", 1, type=int))
+    pagination = stocktakes.history(page_number())
     return render_template("goods/stocktakes.html", pagination=pagination, form=ConfirmForm(), error=error,
                            differences=stocktakes.difference_counts(pagination.items),
                            current=stocktakes.counting()), status
@@ -52,13 +53,13 @@ def _page(stocktake, *, mode, status=200, error=None, form=None):
                            confirm_form=ConfirmForm()), status
 
 
-@bp.route("/staff/stocktakes/<int:stocktake_id>")
+@bp.route("/staff/stocktakes/<id:stocktake_id>")
 @roles_required(*STAFF_ROLES)
 def stocktake(stocktake_id):
     return _page(stocktakes.get_stocktake(stocktake_id), mode="count")
 
 
-@bp.route("/staff/stocktakes/<int:stocktake_id>/sheet")
+@bp.route("/staff/stocktakes/<id:stocktake_id>/sheet")
 @roles_required(*STAFF_ROLES)
 def sheet(stocktake_id):
     """The printable count sheet: item, unit, expected, an empty box for the count, signatures."""
@@ -66,7 +67,7 @@ def sheet(stocktake_id):
     return render_template("goods/stocktake_sheet.html", stocktake=stocktake, lines=stocktakes.lines_of(stocktake))
 
 
-@bp.route("/staff/stocktakes/<int:stocktake_id>/counts", methods=["POST"])
+@bp.route("/staff/stocktakes/<id:stocktake_id>/counts", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def save_counts(stocktake_id):
     """Save the counts as a draft; “保存并核对” goes on to the review page."""
@@ -93,14 +94,14 @@ def save_counts(stocktake_id):
     return redirect(url_for("stocktake.stocktake", stocktake_id=stocktake.id), 303)
 
 
-@bp.route("/staff/stocktakes/<int:stocktake_id>/review")
+@bp.route("/staff/stocktakes/<id:stocktake_id>/review")
 @roles_required(*STAFF_ROLES)
 def review(stocktake_id):
     """The confirmation step: differences highlighted, missing counts and reasons listed, one button."""
     return _page(stocktakes.get_stocktake(stocktake_id), mode="review")
 
 
-@bp.route("/staff/stocktakes/<int:stocktake_id>/confirm", methods=["POST"])
+@bp.route("/staff/stocktakes/<id:stocktake_id>/confirm", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def confirm(stocktake_id):
     stocktake = stocktakes.get_stocktake(stocktake_id)

@@ -9,6 +9,7 @@ from ..clock import local_today
 from ..errors import NotFound
 from ..extensions import db
 from ..formtools import commit_or_explain
+from ..numbers import page_number, parse_id, parse_int
 from . import donations, sponsors, stock
 from .forms import (DEFAULT_LINES, MAX_FORM_LINES, DonationForm, ItemForm, SponsorForm, VoidForm,
                     yuan_to_fen)
@@ -46,7 +47,7 @@ def new_item():
     return render_template("goods/new_item.html", form=form), 422 if request.method == "POST" else 200
 
 
-@bp.route("/staff/items/<int:item_id>", methods=["GET", "POST"])
+@bp.route("/staff/items/<id:item_id>", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def item(item_id):
     """An item's details (editable: price, limit, threshold, availability) and every movement, newest first."""
@@ -60,7 +61,7 @@ def item(item_id):
         if ok:
             flash(_("已保存。以前的兑换记录仍按当时的积分计算。"), "success")
             return redirect(url_for("goods.item", item_id=item.id), 303)
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     return render_template("goods/item.html", item=item, form=form, pagination=stock.history(item, page)), (
         422 if request.method == "POST" else 200)
 
@@ -68,13 +69,13 @@ def item(item_id):
 @bp.route("/staff/donations")
 @roles_required(*STAFF_ROLES)
 def donation_list():
-    sponsor_id = request.args.get("sponsor", 0, type=int)
+    sponsor_id = parse_id(request.args.get("sponsor"))
     month = request.args.get("month", "")
     if month and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()
                       and 1 <= int(month[5:]) <= 12):
         month = ""
     sponsor = sponsors.get_sponsor(sponsor_id) if sponsor_id else None
-    pagination = donations.donations(sponsor, month, request.args.get("page", 1, type=int))
+    pagination = donations.donations(sponsor, month, page_number())
     return render_template("goods/donations.html", pagination=pagination, sponsors=sponsors.all_sponsors(),
                            sponsor=sponsor, month=month)
 
@@ -97,7 +98,7 @@ def _donation_lines(form: DonationForm) -> list[donations.Line]:
 @bp.route("/staff/donations/new", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def new_donation():
-    rows = min(max(request.args.get("rows", DEFAULT_LINES, type=int), DEFAULT_LINES), MAX_FORM_LINES)
+    rows = parse_int(request.args.get("rows"), low=DEFAULT_LINES, high=MAX_FORM_LINES, default=DEFAULT_LINES)
     form = DonationForm()
     while len(form.lines) < rows:
         form.lines.append_entry()
@@ -115,13 +116,13 @@ def new_donation():
         422 if request.method == "POST" else 200)
 
 
-@bp.route("/staff/donations/<int:donation_id>")
+@bp.route("/staff/donations/<id:donation_id>")
 @roles_required(*STAFF_ROLES)
 def donation(donation_id):
     return render_template("goods/donation.html", donation=donations.get_donation(donation_id), form=VoidForm())
 
 
-@bp.route("/staff/donations/<int:donation_id>/void", methods=["POST"])
+@bp.route("/staff/donations/<id:donation_id>/void", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def void_donation(donation_id):
     donation = donations.get_donation(donation_id)
@@ -162,7 +163,7 @@ def new_sponsor():
     return _sponsor_form_page()
 
 
-@bp.route("/staff/sponsors/<int:sponsor_id>", methods=["GET", "POST"])
+@bp.route("/staff/sponsors/<id:sponsor_id>", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def edit_sponsor(sponsor_id):
     return _sponsor_form_page(sponsors.get_sponsor(sponsor_id))

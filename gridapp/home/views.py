@@ -52,7 +52,11 @@ def staff():
 @bp.route("/account")
 @login_required
 def account():
-    return render_template("home/account.html")
+    from ..auth.forms import ConfirmForm
+    from ..auth.service import open_sessions
+
+    return render_template("home/account.html", sessions=open_sessions(current_user),
+                           current_session=current_user.login_session, form=ConfirmForm())
 
 
 @bp.route("/lang/<code>")

@@ -4,7 +4,9 @@ Every change is an append-only ``PointsEntry`` plus a conditional UPDATE of the 
 ``users.points_balance`` in the same transaction; the database refuses a negative balance
 (CHECK), a second entry with the same idempotency key (UNIQUE), a second reversal of one
 entry (UNIQUE ``reverses_id``), and any UPDATE or DELETE of an entry (trigger).
-Functions flush but never commit: the caller's transaction makes the whole action atomic.
+Functions flush but never commit: the caller's transaction makes the whole action atomic. Each one is
+also atomic on its own (``@atomic``, a savepoint): one that refuses leaves nothing behind, even for a
+caller that catches the error and commits.
 """
 from datetime import datetime
 
@@ -14,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import User
 from ..clock import utcnow
+from ..database import atomic
 from ..errors import DomainError
 from ..extensions import db
 from .models import PointsEntry
@@ -65,6 +68,7 @@ def _apply(volunteer: User, delta: int, kind: str, reference: str, description: 
     return entry
 
 
+@atomic
 def award(volunteer: User, points: int, *, reference: str, description: str, key: str,
           by: User | None = None, at: datetime | None = None) -> PointsEntry:
     """Add ``points`` (> 0) to the volunteer's balance, as of ``at`` (default now).
@@ -74,6 +78,7 @@ def award(volunteer: User, points: int, *, reference: str, description: str, key
     return _apply(volunteer, points, "award", reference, description, key, by, at=at)
 
 
+@atomic
 def spend(volunteer: User, points: int, *, reference: str, description: str, key: str,
           by: User | None = None) -> PointsEntry:
     """Take ``points`` (> 0) from the balance. Raises InsufficientPoints if the balance does not cover it."""
@@ -82,6 +87,7 @@ def spend(volunteer: User, points: int, *, reference: str, description: str, key
     return _apply(volunteer, -points, "spend", reference, description, key, by)
 
 
+@atomic
 def reverse(entry: PointsEntry, *, reason: str, by: User | None = None) -> PointsEntry:
     """Undo ``entry`` with an entry of the opposite sign. Each entry is reversed at most once:
     reversing it again returns the first reversal.

@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from ..auth.permissions import roles_required
 from ..clock import start_of_local_month, utcnow
+from ..numbers import page_number
 from . import service as points
 
 bp = Blueprint("points", __name__)
@@ -12,7 +13,7 @@ bp = Blueprint("points", __name__)
 @bp.route("/me/points")
 @roles_required("volunteer")
 def mine():
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     return render_template(
         "points/mine.html",
         balance=points.balance(current_user),
