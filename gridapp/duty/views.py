@@ -17,6 +17,7 @@ from ..formtools import commit_or_explain, error_text
 from ..htmx import is_fragment_request
 from ..once import new_token, run_once
 from ..qr import qr_svg
+from ..urls import public_url
 from . import service as duty
 from .forms import CorrectPointsForm, DutyTypeForm, MarkPresentForm, OnceForm, ReasonForm, ScheduleForm
 from .models import DutyType
@@ -130,7 +131,7 @@ def types():
 @roles_required(*STAFF_ROLES)
 def poster(session_id):
     session = duty.get_session(session_id)
-    link = url_for("duty.scan", token=session.token, _external=True)
+    link = public_url("duty.scan", token=session.token)
     return render_template("duty/poster.html", session=session, link=link, qr=qr_svg(link))
 
 
