@@ -9,7 +9,7 @@ from ..auth.models import STAFF_ROLES
 from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
 from ..auth.service import get_user, search_volunteers
-from ..clock import from_local, utcnow
+from ..clock import local_span, utcnow
 from ..community.service import active_teams, team_by_id
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -101,7 +101,7 @@ def new_session():
     form.set_choices(DutyType.query.filter_by(active=True).order_by(DutyType.id).all(), active_teams())
     if form.validate_on_submit():
         duty_type = db.session.get(DutyType, form.duty_type.data)
-        starts_at, ends_at = from_local(form.day.data, form.start.data), from_local(form.day.data, form.end.data)
+        starts_at, ends_at = local_span(form.day.data, form.start.data, form.end.data)
         ok, created = commit_or_explain(lambda: duty.schedule(
             current_user, duty_type=duty_type, title=form.title.data, place=form.place.data,
             starts_at=starts_at, ends_at=ends_at, points=form.points.data, capacity=form.capacity.data,
