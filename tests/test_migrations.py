@@ -1,4 +1,5 @@
 """The schema comes from migrations: they build an empty database, and they match the models."""
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -63,3 +64,22 @@ def test_a_long_read_does_not_hold_up_writers(app):
         writer.join(timeout=30)
         db.session.rollback()
     assert outcome["seconds"] < 2
+
+
+@pytest.mark.own_database
+def test_upgrading_gives_accounts_from_before_the_cards_a_code(app):
+    """Accounts made before volunteer cards had no code; the card pages made one on GET. The 0009
+    migration gives every such account a code, so that showing and printing cards never writes."""
+    from . import factories
+
+    old, carded = factories.make_user(name="古丽"), factories.make_user(name="买买提")
+    old_id, carded_id, kept = old.id, carded.id, carded.volunteer_code
+    db.session.execute(sa.text("UPDATE users SET volunteer_code = NULL WHERE id = :id"), {"id": old_id})
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="0006")
+    upgrade()
+    db.session.remove()
+    codes = dict(db.session.execute(sa.text("SELECT id, volunteer_code FROM users")).all())
+    assert codes[carded_id] == kept  # a printed code never changes
+    assert codes[old_id] and codes[old_id] != kept and codes[old_id].startswith("V") and len(codes[old_id]) == 9
