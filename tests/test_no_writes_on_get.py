@@ -68,7 +68,9 @@ def demo_world():
     stocktake = Stocktake.query.first()
     # Accounts made before volunteer cards existed have no code yet: showing or printing their card
     # must not make one on a GET.
-    uncarded = [volunteer] + User.query.filter(User.role == "volunteer", User.id != volunteer.id).limit(2).all()
+    others = (User.query.filter(User.role == "volunteer", User.status == "active", User.id != volunteer.id)
+              .order_by(User.id).limit(4).all())
+    uncarded, carded = [volunteer] + others[:2], others[2:]
     db.session.execute(sa.update(User).where(User.id.in_([u.id for u in uncarded])).values(volunteer_code=None))
     db.session.commit()
     return {
@@ -77,7 +79,9 @@ def demo_world():
         "campaign_id": zone.campaign_id, "zone_id": zone.id, "item_id": Item.query.first().id,
         "sponsor_id": Sponsor.query.first().id, "stocktake_id": stocktake.id if stocktake else 1,
         "duty_token": session.token, "receipt_token": receipts.make_token(donation),
-        "query": {"counter_pdfs.cards": f"ids={','.join(str(u.id) for u in uncarded)}",
+        "uncarded": f"ids={','.join(str(u.id) for u in uncarded)}",
+        "query": {"counter_pdfs.cards": [f"ids={','.join(str(u.id) for u in uncarded)}",
+                                         f"ids={','.join(str(u.id) for u in carded)}"],
                   "counter.volunteer": f"add={Item.query.first().id}", "counter.index": f"q={volunteer.phone[-4:]}",
                   "goods.donation_list": "month=2026-11", "duty.sessions": "past=1"},
     }
@@ -101,10 +105,8 @@ def get_urls(app, world) -> list[str]:
             else:
                 values[arg] = world[arg]
         url = rule.build(values)[1]
-        query = world["query"].get(rule.endpoint)
-        urls.append(f"{url}?{query}" if query else url)
-        if query:
-            urls.append(url)
+        query = world["query"].get(rule.endpoint, [])
+        urls += [url] + [f"{url}?{q}" for q in ([query] if isinstance(query, str) else query)]
     return sorted(urls)
 
 
@@ -136,6 +138,8 @@ def test_no_get_route_changes_the_database_for_any_role(app):
     assert writes == []
     # The walk reached real pages, not only refusals: every role saw its own pages and PDFs.
     assert statuses[("volunteer", "/me/card")] == 200 and statuses[("staff", "/counter")] == 200
+    assert statuses[("staff", f"/counter/cards.pdf?{world['uncarded']}")] == 409  # asks to make codes (POST)
+    assert statuses[("staff", f"/counter/cards.pdf?{world['query']['counter_pdfs.cards'][1]}")] == 200
     assert statuses[("admin", f"/staff/donations/{world['donation_id']}/receipt.pdf")] == 200
     assert statuses[("sponsor", f"/sponsor/donations/{world['donation_id']}/receipt.pdf")] == 200
     assert sum(status == 200 for status in statuses.values()) >= 100
