@@ -278,6 +278,8 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
     wanted = {int(item_id): int(qty) for item_id, qty in quantities.items() if int(qty) > 0}
     if not wanted:
         raise EmptyBasket()
+    # Items in id order, locked before anything moves: the basket's order is the volunteer's, not ours.
+    wanted = {item_id: wanted[item_id] for item_id in stock.lock_items(wanted)}
     items = {item.id: item for item in Item.query.filter(Item.id.in_(list(wanted))).populate_existing()}
     since = start_of_local_month(now)
     mine = _used_this_month(wanted, since, volunteer=volunteer)
@@ -329,6 +331,7 @@ def void(actor: User, redemption: Redemption, reason: str, now: datetime) -> Red
     if redemption.voided_at is not None:
         return redemption
     _hold_open(redemption.session)
+    stock.lock_items(line.item_id for line in redemption.lines)  # before the points: tables in one order
     moved = db.session.execute(update(Redemption).where(Redemption.id == redemption.id,
                                                         Redemption.voided_at.is_(None))
                                .values(voided_at=now, voided_by_id=actor.id, void_reason=reason.strip())

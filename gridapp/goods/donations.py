@@ -87,6 +87,7 @@ def issue(actor, *, sponsor: Sponsor, received_on: date, lines: list[Line], note
             raise DomainError(_l("%(item)s的数量必须大于0。"), item=line.item.name)
         if line.unit_value_fen is not None and line.unit_value_fen < 0:
             raise DomainError(_l("%(item)s的估价不能为负数。"), item=line.item.name)
+    stock.lock_items(line.item.id for line in lines)  # every item's row, in id order, before any moves
     year = received_on.year
     seq = next_number(RECEIPT_SERIES, year)
     donation = Donation(receipt_no=formatted(RECEIPT_SERIES, year, seq), receipt_year=year, receipt_seq=seq,
@@ -114,7 +115,8 @@ def void(actor, donation: Donation, reason: str) -> Donation:
         raise DomainError(_l("请填写作废原因。"))
     if donation.voided_at is not None:
         return donation
-    for line in donation.lines:
+    stock.lock_items(line.item_id for line in donation.lines)
+    for line in sorted(donation.lines, key=lambda line: (line.item_id, line.id)):
         if not stock.remove_lot(line.lot, reference=f"donation:{donation.id}", reason=f"作废：{reason}", by=actor):
             raise DonationInUse(item=line.item.name)
     donation.voided_at, donation.voided_by_id, donation.void_reason = utcnow(), actor.id, reason
