@@ -1,6 +1,8 @@
 """The household monthly limit (每户每月最多 N 件) is set on the item forms and holds across counter tables."""
 import re
 
+import pytest
+
 from gridapp.clock import local_today
 from gridapp.counter import service as counter
 from gridapp.counter.models import Redemption
@@ -75,3 +77,21 @@ def test_two_members_of_one_household_at_two_tables_get_one_kettle_between_them(
     assert [r.volunteer_id for r in Redemption.query.all()] == [wife.id]
     db.session.refresh(kettle)
     assert kettle.stock == 4
+
+
+@pytest.mark.demo
+def test_the_demo_world_has_one_kettle_per_household_a_month(app):
+    from collections import Counter
+
+    from gridapp.clock import to_local
+    from gridapp.counter.models import RedemptionLine
+
+    kettle = Item.query.filter_by(name="烧水壶").one()
+    assert kettle.household_monthly_limit == 1
+    assert Item.query.filter(Item.household_monthly_limit.is_not(None)).count() >= 2
+    taken = Counter()
+    for line in RedemptionLine.query.filter_by(item_id=kettle.id):
+        redemption = line.redemption
+        if redemption.voided_at is None and redemption.household_id:
+            taken[(redemption.household_id, to_local(redemption.created_at).strftime("%Y-%m"))] += line.quantity
+    assert taken and max(taken.values()) == 1
