@@ -4,6 +4,7 @@ from pathlib import Path
 from babel import Locale
 from flask import Flask, has_request_context, request
 from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import clock
 from .config import PROJECT_ROOT, Config
@@ -33,6 +34,11 @@ def create_app(config=None) -> Flask:
                 instance_path=str(Path(config.INSTANCE_PATH).resolve()))
     app.config.from_object(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("PROXY_COUNT"):
+        # Behind nginx: the client's address (per-address login throttling), scheme and host come from
+        # the X-Forwarded-* headers that exactly PROXY_COUNT proxies add; anything further left is ignored.
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     register_converters(app)  # before any route: <int:…> and <id:…> are bounded
     db.init_app(app)
@@ -63,6 +69,8 @@ def create_app(config=None) -> Flask:
     from .goods.views import bp as goods_bp
     from .home.views import bp as home_bp
     from .points.views import bp as points_bp
+    from .pdf import check_fonts
+    from .urls import warn_without_public_url
     from .web import register_error_pages, register_response_hooks, register_template_helpers
 
     for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp,
@@ -72,6 +80,8 @@ def create_app(config=None) -> Flask:
     register_response_hooks(app)
     register_template_helpers(app)
     register_cli(app)
+    warn_without_public_url(app)
+    check_fonts(app)
 
     @app.context_processor
     def template_globals():

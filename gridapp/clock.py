@@ -12,10 +12,20 @@ import calendar
 import os
 import time as _time
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-COMMUNITY_TZ = ZoneInfo(os.environ.get("GRIDAPP_TIMEZONE") or DEFAULT_TIMEZONE)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"GRIDAPP_TIMEZONE={name!r} is not a time zone; the community keeps Beijing time: "
+                         f"{DEFAULT_TIMEZONE} (an IANA name such as Asia/Urumqi)") from exc
+
+
+COMMUNITY_TZ = _zone(os.environ.get("GRIDAPP_TIMEZONE") or DEFAULT_TIMEZONE)
 
 _start: tuple[datetime, float] | None = None  # (UTC instant the clock was set to, monotonic reading then)
 
@@ -27,7 +37,7 @@ def timezone_name() -> str:
 def set_timezone(name: str) -> None:
     """Switch the community's zone (tests run the same scenarios under several zones)."""
     global COMMUNITY_TZ
-    COMMUNITY_TZ = ZoneInfo(name)
+    COMMUNITY_TZ = _zone(name)
 
 
 def start_at(moment: datetime | None) -> None:
@@ -66,6 +76,22 @@ def from_local(day: date, time_of_day: time) -> datetime:
     """A date and time as read on a clock in the community, as naive UTC for the database."""
     local = datetime.combine(day, time_of_day, tzinfo=COMMUNITY_TZ)
     return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def local_span(day: date, start: time, end: time) -> tuple[datetime, datetime]:
+    """A span typed as a day, a start and an end time (as on a duty form), as naive UTC.
+
+    An end earlier than the start is on the next day: 22:00–02:00 is a night patrol ending at 02:00
+    the morning after (the form says "次日 02:00"). An end equal to the start stays on the same day
+    (an empty span, which the services refuse).
+    """
+    end_day = day + timedelta(days=1) if end < start else day
+    return from_local(day, start), from_local(end_day, end)
+
+
+def days_after(later: datetime, earlier: datetime) -> int:
+    """How many calendar days in the community ``later`` (naive UTC) falls after ``earlier``: 1 = the next day."""
+    return (to_local(later).date() - to_local(earlier).date()).days
 
 
 def local_now() -> datetime:

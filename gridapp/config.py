@@ -14,6 +14,20 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _proxy_count() -> int:
+    value = os.environ.get("GRIDAPP_PROXY_COUNT", "").strip() or "0"
+    if not value.isdigit():
+        raise ValueError(f"GRIDAPP_PROXY_COUNT must be a whole number of proxies (0, 1, 2 …), not {value!r}")
+    return int(value)
+
+
+def _public_url() -> str:
+    value = os.environ.get("GRIDAPP_PUBLIC_URL", "").strip().rstrip("/")
+    if value and not value.startswith(("https://", "http://")):
+        raise ValueError(f"GRIDAPP_PUBLIC_URL must start with https:// (or http://), not {value!r}")
+    return value
+
+
 def instance_path() -> Path:
     return Path(os.environ.get("GRIDAPP_INSTANCE_PATH", PROJECT_ROOT / "instance"))
 
@@ -58,6 +72,11 @@ class Config:
         self.LOGIN_LIMIT_PER_PHONE = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_PHONE", "5 per 10 minutes")
         self.REGISTER_LIMIT_PER_IP = os.environ.get("GRIDAPP_REGISTER_LIMIT_PER_IP", "20 per hour")
         self.REGISTER_LIMIT_PER_PHONE = os.environ.get("GRIDAPP_REGISTER_LIMIT_PER_PHONE", "5 per hour")
+        # Where residents reach the app (https://grid.example.cn): the base of every URL that leaves
+        # the screen (QR codes, PDFs, the verification link). Empty: the request's own host (development).
+        self.PUBLIC_URL = _public_url()
+        # How many reverse proxies (nginx …) stand in front: their X-Forwarded-For/-Proto/-Host are trusted.
+        self.PROXY_COUNT = _proxy_count()
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:

@@ -196,6 +196,8 @@ ITEMS = [
     ("毛巾", "条", "日用品", 15, 2, 10),
     ("食用油", "瓶", "粮油", 50, 1, 5),
 ]
+# Per household a month, all its members together (a kettle per household): the table's rule.
+HOUSEHOLD_LIMITS = {"烧水壶": 1, "碗筷套装": 1, "食用油": 2}
 # Which sponsor gives what: (sponsor, [(item, quantity, estimated unit value in yuan)], months ago)
 DONATIONS = [
     ("新疆丝路天山国际食品城", [("食用油", 40, 45), ("抽纸", 80, 3)], 5),
@@ -227,6 +229,7 @@ def seed_goods(staff: User, today) -> int:
     items = {}
     for name, unit, category, price, limit, threshold in ITEMS:
         items[name] = _get_or_add(Item, dict(unit=unit, category=category, points_price=price, monthly_limit=limit,
+                                             household_monthly_limit=HOUSEHOLD_LIMITS.get(name),
                                              low_stock_threshold=threshold), name=name)
     db.session.flush()
     if Donation.query.first() is not None:

@@ -20,8 +20,13 @@ of ~63,000 empty glyphs (780 KB, 150 KB compressed) and subsetting took ~60 ms. 
 process (~0.3 s) we cut the font down to GB2312 (7,445 characters: what nearly every text
 uses) with glyphs renumbered, and hand that to WeasyPrint as "Noto Sans CJK SC GB2312":
 a receipt is then ~3x smaller and much faster to make. A character outside GB2312 falls
-back to the full system font, glyph by glyph. Without libharfbuzz-subset or the font, the
-system font is used as it is (slower, bigger, same look).
+back to the full system font, glyph by glyph. Without libharfbuzz-subset the system font is
+used as it is (slower, bigger, same look).
+
+Without any Chinese font WeasyPrint would fall back to DejaVu and print every Chinese character
+as an empty box, silently. So the app looks the font up at start (``check_fonts``: an error in the
+log, ``/healthz`` says "degraded" with the reason), and every PDF view answers a Chinese 503
+(``FontMissing``) instead of a useless document.
 """
 import ctypes.util
 import functools
@@ -32,7 +37,10 @@ import subprocess
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import Response, current_app, has_request_context, render_template, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.security import safe_join
+
+from .errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,65 @@ BASE_STYLESHEET = "pdf/_base.css"
 SOURCE_FONT = "Noto Sans CJK SC:style=Regular"
 COMPACT_FONT_FAMILY = "Noto Sans CJK SC GB2312"
 COMPACT_FONT_URL = f"{BASE_URL}_fonts/noto-sans-cjk-sc-gb2312.otf"
+
+
+FONTS_KEY = "gridapp.pdf_fonts"
+
+
+class FontMissing(DomainError):
+    status = 503
+    default_message = _l("现在无法生成PDF：服务器上没有中文字体，打印出来的中文会是一个个方框。"
+                         "请联系系统管理员安装中文字体（fonts-noto-cjk）后再试。")
+
+
+@functools.cache
+def find_cjk_font() -> str:
+    """The font PDFs print Chinese with, as fontconfig resolves it (looked up once per process).
+
+    "Noto Sans CJK SC" (what _base.css asks for), else any installed font that covers Chinese.
+    Raises LookupError when there is none: Chinese would print as boxes.
+    """
+    try:
+        path, _index = system_font_file(SOURCE_FONT)
+        return path
+    except (LookupError, OSError, ValueError, subprocess.SubprocessError):
+        pass
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=10,
+                             check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise LookupError(f"fontconfig cannot be asked for fonts ({exc})") from exc
+    families = sorted({line.split(",")[0].strip() for line in out.splitlines() if line.strip()})
+    if not families:
+        raise LookupError("no font that covers Chinese is installed (Debian: apt-get install fonts-noto-cjk)")
+    return families[0]
+
+
+def check_fonts(app) -> str | None:
+    """At start: find the Chinese font; log an error and remember the reason if there is none."""
+    try:
+        find_cjk_font()
+        problem = None
+    except LookupError as exc:
+        problem = f"no Chinese font for PDFs: {exc}"
+        app.logger.error("PDFs cannot print Chinese (it would come out as empty boxes): %s. "
+                         "Every PDF view answers 503 until a CJK font is installed.", exc)
+    app.extensions[FONTS_KEY] = problem
+    return problem
+
+
+def font_problem() -> str | None:
+    """Why this app cannot make PDFs with Chinese in them, or None (what /healthz reports)."""
+    app = current_app._get_current_object()
+    if FONTS_KEY not in app.extensions:
+        check_fonts(app)
+    return app.extensions[FONTS_KEY]
+
+
+def require_cjk_font() -> None:
+    """Raise FontMissing (a Chinese 503) rather than make a PDF whose Chinese prints as boxes."""
+    if font_problem():
+        raise FontMissing()
 
 
 @functools.cache
@@ -135,6 +202,7 @@ def render_pdf(template_name: str, **context) -> bytes:
     template's own stylesheet (``pdf/x.html`` -> ``pdf/x.css``) when there is one."""
     from weasyprint import HTML
 
+    require_cjk_font()
     html = render_template(template_name, **context)
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=static_fetcher())
     return document.write_pdf(stylesheets=_stylesheets(template_name), font_config=font_config())
@@ -229,7 +297,8 @@ def compact_cjk_font() -> bytes | None:
 def pdf_response(etag: str, render, filename: str) -> Response:
     """A PDF shown inline with ``etag`` (a fingerprint of its content): a client that already holds
     this version gets 304 and ``render()`` is not called. Private (PDFs name people), revalidated
-    each time (a void or an edit changes the fingerprint)."""
+    each time (a void or an edit changes the fingerprint). Without a Chinese font: FontMissing (503)."""
+    require_cjk_font()
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError
 
+from .clock import days_after
 from .errors import DomainError
 from .extensions import db
 from .htmx import add_vary_header, is_fragment_request
@@ -154,10 +155,24 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def until_cn(end, start) -> str:
+    """The end of a span that began at ``start``: "02:00" the same day, "次日 02:00" the next (a night
+    patrol), the full date and time beyond."""
+    if not end:
+        return "—"
+    days = days_after(end, start) if start else 0
+    if days == 0:
+        return format_datetime(end, "HH:mm")
+    if days == 1:
+        return _("次日 %(time)s", time=format_datetime(end, "HH:mm"))
+    return format_datetime(end, "short")
+
+
 def register_template_helpers(app):
     app.add_template_global(page_url)
     app.add_template_filter(lambda day: format_date(day, "full"), "date_cn")
     app.add_template_filter(lambda moment: format_datetime(moment, "short") if moment else "—", "datetime_cn")
     app.add_template_filter(lambda moment: format_datetime(moment, "HH:mm") if moment else "—", "time_cn")
+    app.add_template_filter(until_cn, "until_cn")
     app.add_template_filter(lambda day: format_date(day, "medium") if day else "—", "date_short")
     app.add_template_filter(lambda fen: f"¥{fen_to_yuan(fen)}", "yuan")  # from integer fen only

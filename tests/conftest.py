@@ -56,6 +56,22 @@ def fixed_clock():
     clock.start_at(clock.parse_local(SUITE_CLOCK))
 
 
+ZONES = {"Asia/Shanghai": 8, "Asia/Urumqi": 6}  # the default (Beijing time) and Xinjiang time: hours ahead of UTC
+
+
+@pytest.fixture(params=sorted(ZONES, reverse=True))
+def community_zone(request, fixed_clock, monkeypatch):
+    """Run the test once in each zone (``GRIDAPP_TIMEZONE``): the suite's clock reads the same local
+    time in both; subprocesses inherit the zone. Yields the zone's name; restored afterwards."""
+    before = clock.timezone_name()
+    monkeypatch.setenv("GRIDAPP_TIMEZONE", request.param)
+    clock.set_timezone(request.param)
+    clock.start_at(clock.parse_local(SUITE_CLOCK))
+    yield request.param
+    clock.set_timezone(before)
+    clock.start_at(clock.parse_local(SUITE_CLOCK))
+
+
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # pytest-xdist runs one process per worker
 
 

@@ -97,3 +97,21 @@ def test_hardening_migration_rebuilds_tables_with_data_and_foreign_keys(app, run
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_upgrading_gives_accounts_from_before_the_cards_a_code(app):
+    """Accounts made before volunteer cards had no code; the card pages made one on GET. The 0009
+    migration gives every such account a code, so that showing and printing cards never writes."""
+    from . import factories
+
+    old, carded = factories.make_user(name="古丽"), factories.make_user(name="买买提")
+    old_id, carded_id, kept = old.id, carded.id, carded.volunteer_code
+    db.session.execute(sa.text("UPDATE users SET volunteer_code = NULL WHERE id = :id"), {"id": old_id})
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="0008_hardening")
+    upgrade()
+    db.session.remove()
+    codes = dict(db.session.execute(sa.text("SELECT id, volunteer_code FROM users")).all())
+    assert codes[carded_id] == kept  # a printed code never changes
+    assert codes[old_id] and codes[old_id] != kept and codes[old_id].startswith("V") and len(codes[old_id]) == 9

@@ -15,12 +15,13 @@ import threading
 from collections import OrderedDict
 from datetime import date
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 
 from .. import pdf
 from ..clock import to_local, utcnow
 from ..pdf import BASE_STYLESHEET, render_pdf
 from ..qr import qr_svg
+from ..urls import public_url
 from . import service
 from .models import Campaign, CampaignZone
 
@@ -52,7 +53,7 @@ def _when(campaign: Campaign) -> dict:
 
 def signup_url(campaign: Campaign) -> str:
     """What the notice's QR code opens: the campaign's sign-up page (after login)."""
-    return url_for("campaigns.page", campaign_id=campaign.id, _external=True)
+    return public_url("campaigns.page", campaign_id=campaign.id)
 
 
 def notice_context(campaign: Campaign) -> dict:
@@ -166,6 +167,7 @@ def render_notice(context: dict) -> bytes:
     """
     from weasyprint import HTML
 
+    pdf.require_cjk_font()
     stylesheets = [pdf._base_stylesheet(), _stylesheet(NOTICE_STYLESHEET)]
     for density in DENSITIES:
         html = render_template(NOTICE_TEMPLATE, n=context, density=density, qr=_qr(context["signup_url"]))

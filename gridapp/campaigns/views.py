@@ -8,7 +8,7 @@ from ..auth.models import STAFF_ROLES
 from .. import pdf
 from ..auth.permissions import login_required, roles_required
 from ..auth.service import get_user, search_volunteers
-from ..clock import from_local, to_local, utcnow
+from ..clock import local_span, to_local, utcnow
 from ..duty.forms import OnceForm
 from ..duty.models import DutyType
 from ..errors import DomainError, NotFound
@@ -177,9 +177,9 @@ NEW_SNOW_TYPE = 0  # the choice that adds the 扫雪除冰 duty type on saving, 
 def _details(form) -> campaigns.Details:
     duty_type = (campaigns.snow_duty_type(current_user) if form.duty_type.data == NEW_SNOW_TYPE
                  else db.session.get(DutyType, form.duty_type.data))
+    starts_at, ends_at = local_span(form.day.data, form.start.data, form.end.data)  # an earlier end: the next day
     return campaigns.Details(
-        title=form.title.data, duty_type=duty_type,
-        starts_at=from_local(form.day.data, form.start.data), ends_at=from_local(form.day.data, form.end.data),
+        title=form.title.data, duty_type=duty_type, starts_at=starts_at, ends_at=ends_at,
         meeting_point=form.meeting_point.data, organiser=form.organiser.data, contact_name=form.contact_name.data or "",
         contact_phone=form.contact_phone.data or "", body=form.body.data or "", tools=form.tools.data or "",
         safety=form.safety.data or "", points=form.points.data)

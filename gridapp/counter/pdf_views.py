@@ -26,10 +26,11 @@ import threading
 import unicodedata
 from collections import OrderedDict
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..auth.forms import ConfirmForm
 from ..auth.models import STAFF_ROLES, User
 from ..auth.permissions import roles_required
 from ..clock import local_today, to_local
@@ -253,15 +254,29 @@ def card_printing() -> dict:
     return {"teams": active_teams(), "max_cards": MAX_CARDS}
 
 
-@bp.route("/counter/cards.pdf")
+@bp.route("/counter/cards.pdf", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def cards():
-    """Volunteer cards to print and cut: name, household, the code large, and its QR code."""
-    volunteers = selected_volunteers(request.args)
-    codes = [counter.ensure_volunteer_code(volunteer) for volunteer in volunteers]
-    db.session.commit()  # codes made now must be the ones printed
-    cards = [{"name": v.name, "household": household_label(v.household), "code": code, "qr": qr_svg(code)}
-             for v, code in zip(volunteers, codes)]
+    """Volunteer cards to print and cut: name, household, the code large, and its QR code.
+
+    Printing (GET) never writes. If some of the volunteers have no code yet (accounts from before
+    cards existed), the answer is a page naming them with a button that gives them codes (POST, the
+    same selection) and then prints.
+    """
+    args = request.form if request.method == "POST" else request.args
+    volunteers = selected_volunteers(args)
+    selection = {key: args[key] for key in ("ids", "phones", "team", "unused") if args.get(key)}
+    if request.method == "POST":
+        if ConfirmForm().validate_on_submit():
+            counter.give_codes(volunteers)
+            db.session.commit()
+        return redirect(url_for("counter_pdfs.cards", **selection), 303)
+    missing = counter.without_code(volunteers)
+    if missing:
+        return render_template("counter/cards_codes.html", missing=missing, selection=selection,
+                               form=ConfirmForm()), 409
+    cards = [{"name": v.name, "household": household_label(v.household), "code": v.volunteer_code,
+              "qr": qr_svg(v.volunteer_code)} for v in volunteers]
     sheets = [cards[i:i + CARDS_PER_SHEET] for i in range(0, len(cards), CARDS_PER_SHEET)]
     pdf = render_pdf(CARDS_TEMPLATE, sheets=sheets, organisation=ORGANISATION, count=len(cards),
                      printed_on=local_today().isoformat())

@@ -131,12 +131,26 @@ def _hold_open(session: CounterSession) -> None:
 
 # --- volunteers ------------------------------------------------------------------------------
 
-def ensure_volunteer_code(volunteer: User) -> str:
-    """The volunteer's card code (created the first time a card is shown or printed)."""
-    if not volunteer.volunteer_code:  # accounts made before cards existed
-        volunteer.volunteer_code = new_volunteer_code()
-        db.session.flush()
-    return volunteer.volunteer_code
+def without_code(volunteers) -> list[User]:
+    """Those of ``volunteers`` who have no card code yet (only accounts from before cards existed
+    that the 0009 migration has not reached, or rows made outside the app)."""
+    return [volunteer for volunteer in volunteers if not volunteer.volunteer_code]
+
+
+def give_codes(volunteers) -> int:
+    """Give each of ``volunteers`` without a card code a new one; returns how many were given.
+
+    A write: only from a POST (showing or printing a card is a GET and never writes). Codes of
+    volunteers who have one never change: they are printed on cards.
+    """
+    given = 0
+    for volunteer in without_code(volunteers):
+        moved = db.session.execute(update(User).where(User.id == volunteer.id, User.volunteer_code.is_(None))
+                                   .values(volunteer_code=new_volunteer_code())
+                                   .execution_options(synchronize_session=False)).rowcount
+        db.session.expire(volunteer, ["volunteer_code"])
+        given += moved
+    return given
 
 
 def find_volunteers(query: str, limit: int = 10) -> list[User]:
@@ -279,6 +293,8 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
     wanted = {int(item_id): int(qty) for item_id, qty in quantities.items() if int(qty) > 0}
     if not wanted:
         raise EmptyBasket()
+    # Items in id order, locked before anything moves: the basket's order is the volunteer's, not ours.
+    wanted = {item_id: wanted[item_id] for item_id in stock.lock_items(wanted)}
     items = {item.id: item for item in Item.query.filter(Item.id.in_(list(wanted))).populate_existing()}
     since = start_of_local_month(now)
     mine = _used_this_month(wanted, since, volunteer=volunteer)
@@ -331,6 +347,7 @@ def void(actor: User, redemption: Redemption, reason: str, now: datetime) -> Red
     if redemption.voided_at is not None:
         return redemption
     _hold_open(redemption.session)
+    stock.lock_items(line.item_id for line in redemption.lines)  # before the points: tables in one order
     moved = db.session.execute(update(Redemption).where(Redemption.id == redemption.id,
                                                         Redemption.voided_at.is_(None))
                                .values(voided_at=now, voided_by_id=actor.id, void_reason=reason.strip())

@@ -177,12 +177,18 @@ def close(session_id):
 
 # --- the volunteer's phone ---------------------------------------------------------------------
 
-@bp.route("/me/card")
+@bp.route("/me/card", methods=["GET", "POST"])
 @roles_required("volunteer")
 def card():
-    code = counter.ensure_volunteer_code(current_user)
-    db.session.commit()
-    return render_template("counter/card.html", code=code, qr=qr_svg(code, scale=8))
+    """The volunteer's QR card. Showing it never writes: an account without a code yet (made before
+    cards existed) gets a button that makes one (POST)."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        counter.give_codes([current_user])
+        db.session.commit()
+        return redirect(url_for("counter.card"), 303)
+    code = current_user.volunteer_code
+    return render_template("counter/card.html", code=code, qr=qr_svg(code, scale=8) if code else None, form=form)
 
 
 @bp.route("/me/redemptions")

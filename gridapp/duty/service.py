@@ -11,6 +11,19 @@ nothing behind, even for a caller that catches the error and commits.
 Capabilities above duty add rules for their own sessions through ``add_rule`` (an
 ``AttendanceRule``), called at check-in, before an award and after a reversal — campaigns pay a
 person once per campaign that way, without duty importing campaigns.
+
+Sessions that cross midnight (a night patrol 22:00 → 次日 02:00) are ordinary sessions: every
+rule works on the stored instants (naive UTC), never on a calendar day. The check-in window runs
+from ``opens_before`` the start to the end, across midnight; a volunteer still checked in at the
+end is checked out at the end; a session stays among "today's and upcoming" sessions until it ends.
+
+Which month a session's points count in: the month in which they are **confirmed**, i.e. the time
+of the points entry, read in the community's zone (``clock.start_of_local_month``), which is what
+我的积分's "this month" and every monthly figure use. A patrol from 31 Dec 22:00 to 1 Jan 02:00
+confirmed on the morning of 1 Jan counts in January (the year's first month), although its
+description in the history keeps the day it started ("12月31日"). The month-end exchange is on
+the last day of the month, before such a patrol starts, so no point is ever earned in one month
+and wanted at that month's counter.
 """
 import secrets
 from datetime import datetime, timedelta
@@ -124,7 +137,9 @@ def schedule(actor: User, *, duty_type: DutyType, title: str, place: str, starts
     """Staff schedule a duty session, or the same session weekly for ``repeat_weeks`` weeks.
 
     Points default to the type's; check-in opens ``opens_before`` the start and closes at the end.
-    Raises PermissionDenied, or BadSchedule for an end before the start or an unreasonable repeat.
+    The end may be on the next day (a night patrol; the view turns an end time earlier than the start
+    into the next day). Raises PermissionDenied, or BadSchedule for an end not after the start, a
+    session over 24 hours or an unreasonable repeat.
     """
     require_role(actor, *STAFF_ROLES)
     if ends_at <= starts_at:

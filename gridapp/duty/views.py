@@ -9,7 +9,7 @@ from ..auth.models import STAFF_ROLES
 from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
 from ..auth.service import get_user, search_volunteers
-from ..clock import from_local, utcnow
+from ..clock import local_span, utcnow
 from ..community.service import active_teams, team_by_id
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -18,6 +18,7 @@ from ..htmx import is_fragment_request
 from ..numbers import page_number, parse_id
 from ..once import new_token, run_once
 from ..qr import qr_svg
+from ..urls import public_url
 from . import service as duty
 from .forms import CorrectPointsForm, DutyTypeForm, MarkPresentForm, OnceForm, ReasonForm, ScheduleForm
 from .models import DutyType
@@ -103,7 +104,7 @@ def new_session():
     form.set_choices(DutyType.query.filter_by(active=True).order_by(DutyType.id).all(), active_teams())
     if form.validate_on_submit():
         duty_type = db.session.get(DutyType, form.duty_type.data)
-        starts_at, ends_at = from_local(form.day.data, form.start.data), from_local(form.day.data, form.end.data)
+        starts_at, ends_at = local_span(form.day.data, form.start.data, form.end.data)
         ok, created = commit_or_explain(lambda: duty.schedule(
             current_user, duty_type=duty_type, title=form.title.data, place=form.place.data,
             starts_at=starts_at, ends_at=ends_at, points=form.points.data, capacity=form.capacity.data,
@@ -133,7 +134,7 @@ def types():
 @roles_required(*STAFF_ROLES)
 def poster(session_id):
     session = duty.get_session(session_id)
-    link = url_for("duty.scan", token=session.token, _external=True)
+    link = public_url("duty.scan", token=session.token)
     return render_template("duty/poster.html", session=session, link=link, qr=qr_svg(link))
 
 

@@ -31,8 +31,12 @@ class Line:
 
 
 def create_item(actor, *, name: str, unit: str, points_price: int, category: str = "",
-                monthly_limit: int | None = None, low_stock_threshold: int = 5, active: bool = True) -> Item:
-    """Staff add a kind of goods. Raises DomainError for an unknown unit, a non-positive price or a taken name."""
+                monthly_limit: int | None = None, household_monthly_limit: int | None = None,
+                low_stock_threshold: int = 5, active: bool = True) -> Item:
+    """Staff add a kind of goods. Raises DomainError for an unknown unit, a non-positive price or a taken name.
+
+    ``monthly_limit`` caps what one volunteer takes in a month; ``household_monthly_limit`` what one
+    household takes in a month, all its members together (每户每月最多 N 件; the counter enforces both)."""
     require_role(actor, *STAFF_ROLES)
     name = (name or "").strip()
     if not name:
@@ -44,7 +48,8 @@ def create_item(actor, *, name: str, unit: str, points_price: int, category: str
     if Item.query.filter_by(name=name).first() is not None:
         raise DomainError(_l("已有名为“%(name)s”的物品。"), name=name)
     item = Item(name=name, unit=unit, category=category, points_price=points_price,
-                monthly_limit=monthly_limit or None, low_stock_threshold=low_stock_threshold, active=active)
+                monthly_limit=monthly_limit or None, household_monthly_limit=household_monthly_limit or None,
+                low_stock_threshold=low_stock_threshold, active=active)
     try:
         with db.session.begin_nested():
             db.session.add(item)
@@ -54,14 +59,15 @@ def create_item(actor, *, name: str, unit: str, points_price: int, category: str
 
 
 def update_item(actor, item: Item, *, points_price: int, category: str, monthly_limit: int | None,
-                low_stock_threshold: int, active: bool) -> Item:
-    """Change an item's price, limit, threshold or availability. Past redemptions keep the price
-    they were made at (the counter records it on each line)."""
+                low_stock_threshold: int, active: bool, household_monthly_limit: int | None = None) -> Item:
+    """Change an item's price, limits (per volunteer and per household, a month), threshold or
+    availability. Past redemptions keep the price they were made at (the counter records it on each line)."""
     require_role(actor, *STAFF_ROLES)
     if not points_price or points_price <= 0:
         raise DomainError(_l("兑换积分必须大于0。"))
     item.points_price, item.category = points_price, category
     item.monthly_limit, item.low_stock_threshold, item.active = monthly_limit or None, low_stock_threshold, active
+    item.household_monthly_limit = household_monthly_limit or None
     return item
 
 
@@ -81,6 +87,7 @@ def issue(actor, *, sponsor: Sponsor, received_on: date, lines: list[Line], note
             raise DomainError(_l("%(item)s的数量必须大于0。"), item=line.item.name)
         if line.unit_value_fen is not None and line.unit_value_fen < 0:
             raise DomainError(_l("%(item)s的估价不能为负数。"), item=line.item.name)
+    stock.lock_items(line.item.id for line in lines)  # every item's row, in id order, before any moves
     year = received_on.year
     seq = next_number(RECEIPT_SERIES, year)
     donation = Donation(receipt_no=formatted(RECEIPT_SERIES, year, seq), receipt_year=year, receipt_seq=seq,
@@ -108,7 +115,8 @@ def void(actor, donation: Donation, reason: str) -> Donation:
         raise DomainError(_l("请填写作废原因。"))
     if donation.voided_at is not None:
         return donation
-    for line in donation.lines:
+    stock.lock_items(line.item_id for line in donation.lines)
+    for line in sorted(donation.lines, key=lambda line: (line.item_id, line.id)):
         if not stock.remove_lot(line.lot, reference=f"donation:{donation.id}", reason=f"作废：{reason}", by=actor):
             raise DonationInUse(item=line.item.name)
     donation.voided_at, donation.voided_by_id, donation.void_reason = utcnow(), actor.id, reason

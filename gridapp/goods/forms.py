@@ -85,6 +85,8 @@ class ItemForm(FlaskForm):
         DataRequired(_l("请填写兑换积分。")), NumberRange(min=1, max=100000, message=_l("积分需在%(min)s到%(max)s之间。"))])
     monthly_limit = IntegerField(_l("每人每月限兑（留空不限）"), validators=[
         Optional(), NumberRange(min=1, max=100, message=_l("需在%(min)s到%(max)s之间。"))])
+    household_monthly_limit = IntegerField(_l("每户每月限兑（留空不限）"), validators=[
+        Optional(), NumberRange(min=1, max=100, message=_l("需在%(min)s到%(max)s之间。"))])
     low_stock_threshold = IntegerField(_l("库存预警数量"), default=5, validators=[
         NumberRange(min=0, max=10000, message=_l("需在%(min)s到%(max)s之间。"))])
     active = BooleanField(_l("可兑换"), default=True)

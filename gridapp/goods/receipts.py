@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from datetime import date
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
 from ..clock import to_local
@@ -23,6 +23,7 @@ from ..money import fen_to_yuan
 from ..extensions import db
 from ..pdf import BASE_STYLESHEET, render_pdf, template_stylesheet
 from ..qr import qr_svg
+from ..urls import public_url
 from .models import Donation
 
 TOKEN_SALT = "gridapp.goods.receipt-verification"
@@ -63,7 +64,7 @@ def verify_token(token: str) -> Donation | None:
 
 def verify_url(donation: Donation) -> str:
     """The absolute URL of the donation's verification page (what the QR code encodes)."""
-    return url_for("receipts.verify", token=make_token(donation), _external=True)
+    return public_url("receipts.verify", token=make_token(donation))
 
 
 # --- what the receipt shows -----------------------------------------------------------

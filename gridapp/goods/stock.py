@@ -9,7 +9,7 @@ reference took. Functions flush but never commit: the caller's transaction is th
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import DomainError
@@ -27,6 +27,22 @@ class Taken:
 
     lot: Lot
     quantity: int
+
+
+def lock_items(item_ids) -> list[int]:
+    """Lock the rows of these items, in id order, before any of them moves; returns the ids in that order.
+
+    The one global lock order (DESIGN.md §6): every operation that moves the stock of several items
+    (a basket at the counter and its void, a donation and its void, a stocktake's adjustments) calls
+    this first, inside its transaction. Two such operations over the same items then queue for one
+    another instead of each holding one item the other needs (a deadlock, which PostgreSQL ends by
+    failing one of them). Rows are locked in the ORDER BY order. On SQLite, where a write transaction
+    holds the whole database, the SELECT is a plain read.
+    """
+    ids = sorted({int(item_id) for item_id in item_ids})
+    if ids:
+        db.session.execute(select(Item.id).where(Item.id.in_(ids)).order_by(Item.id).with_for_update())
+    return ids
 
 
 def _move_item(item: Item, delta: int) -> bool:
@@ -73,7 +89,7 @@ def take(item: Item, quantity: int, *, reference: str, kind: str = "redemption",
          recipient=None) -> list[Taken]:
     """Take ``quantity`` units of ``item``, oldest lots first; returns the lots used.
 
-    Raises OutOfStock (naming the item and what is left) and changes nothing if the stock is short.
+    A caller taking several items locks them first (``lock_items``). Raises OutOfStock (naming the item and what is left) and changes nothing if the stock is short.
     The conditional UPDATE of ``items.stock`` comes first: concurrent takers of one item queue on
     that row, so the lots below are consumed by one taker at a time.
     """
@@ -101,11 +117,13 @@ def take(item: Item, quantity: int, *, reference: str, kind: str = "redemption",
 
 
 def put_back(reference: str, *, reason: str = "", by=None) -> list[StockMovement]:
-    """Return to their very lots all units that ``reference`` took and has not returned yet."""
+    """Return to their very lots all units that ``reference`` took and has not returned yet
+    (the items locked first, in id order)."""
     returned = []
     outs = (StockMovement.query.filter(StockMovement.reference == reference, StockMovement.delta < 0,
                                        StockMovement.kind.in_(("redemption", "adjustment")))
-            .order_by(StockMovement.id).all())
+            .order_by(StockMovement.item_id, StockMovement.id).all())
+    lock_items(out.item_id for out in outs)
     for out in outs:
         if StockMovement.query.filter_by(reverses_id=out.id).first() is not None:
             continue

@@ -236,7 +236,8 @@ def confirm(actor, stocktake: Stocktake, *, on: date, now: datetime) -> bool:
         if checked.no_reason:
             raise ReasonMissing(names=_names(checked.no_reason))
         reference = f"stocktake:{stocktake.id}"
-        for line in checked.differences:
+        stock.lock_items(line.item.id for line in checked.differences)  # id order, before any moves
+        for line in sorted(checked.differences, key=lambda line: line.item.id):
             try:
                 stock.adjust(line.item, line.difference, reference=reference, reason=line.reason, by=actor, on=on)
             except stock.OutOfStock as exc:

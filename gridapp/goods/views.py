@@ -40,7 +40,7 @@ def new_item():
         ok, item = commit_or_explain(lambda: donations.create_item(
             current_user, name=form.name.data, unit=form.unit.data, category=form.category.data,
             points_price=form.points_price.data, monthly_limit=form.monthly_limit.data,
-            low_stock_threshold=form.low_stock_threshold.data, active=form.active.data), form.name.errors)
+            household_monthly_limit=form.household_monthly_limit.data, low_stock_threshold=form.low_stock_threshold.data, active=form.active.data), form.name.errors)
         if ok:
             flash(_("已添加物品：%(name)s。", name=item.name), "success")
             return redirect(url_for("goods.item", item_id=item.id), 303)
@@ -56,8 +56,8 @@ def item(item_id):
     if form.validate_on_submit():
         ok, _item = commit_or_explain(lambda: donations.update_item(
             current_user, item, points_price=form.points_price.data, category=form.category.data,
-            monthly_limit=form.monthly_limit.data, low_stock_threshold=form.low_stock_threshold.data,
-            active=form.active.data), form.points_price.errors)
+            monthly_limit=form.monthly_limit.data, household_monthly_limit=form.household_monthly_limit.data,
+            low_stock_threshold=form.low_stock_threshold.data, active=form.active.data), form.points_price.errors)
         if ok:
             flash(_("已保存。以前的兑换记录仍按当时的积分计算。"), "success")
             return redirect(url_for("goods.item", item_id=item.id), 303)

@@ -11,6 +11,7 @@ from ..clock import local_today, utcnow
 from ..counter.schedule import next_counter_day
 from ..duty import service as duty
 from ..extensions import db
+from ..pdf import font_problem
 from ..points import service as points
 
 bp = Blueprint("home", __name__)
@@ -73,9 +74,14 @@ def set_language(code):
 @bp.route("/healthz")
 @public
 def healthz():
+    """200 ``ok``; 200 ``degraded`` with the reason while the app serves but cannot do everything
+    (no Chinese font: PDFs are refused); 503 when the database does not answer."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         db.session.rollback()
         return {"status": "database unavailable"}, 503
+    problem = font_problem()
+    if problem:
+        return {"status": "degraded", "reason": problem}
     return {"status": "ok"}

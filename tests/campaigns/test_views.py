@@ -65,7 +65,7 @@ def test_new_campaign_form_starts_from_the_snow_texts_and_saves_a_draft(client, 
             "end": "12:00", "meeting_point": "B区南门广场", "organiser": "屯坪社区党总支", "contact_name": "艾力努尔•拜克力",
             "contact_phone": "13800000002", "body": "各位党员：\n请参加。", "tools": "铁锹", "safety": "注意安全",
             "points": "15"}
-    bad = client.submit("/staff/campaigns/new", dict(data, end="09:00"))
+    bad = client.submit("/staff/campaigns/new", dict(data, end="10:00"))  # (an earlier end is the next day)
     assert bad.status_code == 422 and "结束时间必须晚于开始时间" in bad.get_data(as_text=True)
     response = client.submit("/staff/campaigns/new", data)
     assert response.status_code == 303

@@ -183,10 +183,17 @@ def test_receipt_height_follows_the_content():
 def test_nine_cards_by_id_make_two_a4_sheets_with_names_households_and_codes(client, staff):
     volunteers = [factories.make_user(name=f"志愿者{n}号") for n in range(8)]
     volunteers.append(factories.make_user(name="艾力努尔·拜克力"))
-    volunteers[-1].volunteer_code = None  # an account from before the cards: its code is made when printed
+    volunteers[-1].volunteer_code = None  # an account from before the cards: a code is made first (POST)
     db.session.commit()
     client.login(staff.phone)
-    response = client.get("/counter/cards.pdf?ids=" + ",".join(str(v.id) for v in volunteers))
+    url = "/counter/cards.pdf?ids=" + ",".join(str(v.id) for v in volunteers)
+    asked = client.get(url)
+    assert asked.status_code == 409 and "艾力努尔·拜克力" in asked.get_data(as_text=True)
+    db.session.expire_all()
+    assert volunteers[-1].volunteer_code is None  # printing (GET) never writes
+    made = client.submit("/counter/cards.pdf", {"ids": ",".join(str(v.id) for v in volunteers)}, page=url)
+    assert made.status_code == 303 and made.location == url
+    response = client.get(made.location)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
     assert re.fullmatch(r'inline; filename="volunteer-cards-\d{8}\.pdf"', response.headers["Content-Disposition"])

@@ -160,7 +160,7 @@ def test_staff_schedules_a_weekly_patrol(client, staff):
     response = client.submit("/staff/duty/new", data)
     assert response.status_code == 303
     assert len(duty.staff_sessions(utcnow()).items) == 4
-    bad = client.submit("/staff/duty/new", {**data, "end": "18:00"})
+    bad = client.submit("/staff/duty/new", {**data, "end": "19:30"})  # (an earlier end is the next day)
     assert bad.status_code == 422 and "结束时间必须晚于开始时间" in bad.get_data(as_text=True)
 
 
