@@ -185,7 +185,9 @@ def pytest_collection_modifyitems(config, items):
     database. With PostgreSQL, browser and PDF tests are left to the SQLite pass."""
     kept, dropped = [], []
     for item in items:
-        if NEEDS_OWN_DATABASE & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        # A test that builds its own app on ``database_url`` writes outside any rolled-back transaction.
+        if NEEDS_OWN_DATABASE & fixtures or ("database_url" in fixtures and "app" not in fixtures):
             item.add_marker(pytest.mark.own_database)
         if POSTGRES_URL and any(item.get_closest_marker(name) for name in SQLITE_PASS_ONLY):
             dropped.append(item)

@@ -39,7 +39,7 @@ from ..community.service import active_teams
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..goods.receipts import BRANCH, ORGANISATION
-from ..numbers import parse_id, parse_int
+from ..numbers import parse_id
 from ..pdf import BASE_STYLESHEET, pdf_response, render_pdf, template_stylesheet
 from ..qr import qr_svg
 from . import service as counter
@@ -207,8 +207,12 @@ def split_list(text: str) -> list[str]:
 
 def listed_volunteers(values: list[str], column, *, digits: int | None) -> list[User]:
     """Active volunteers whose ``column`` is one of ``values``, in the order given; all or nothing."""
-    if not values or not all(parse_int(v, high=10**11) is not None and (len(v) == digits if digits else len(v) <= 9)
-                             for v in values):
+    def well_formed(value: str) -> bool:
+        if digits is None:  # an account id
+            return parse_id(value) is not None
+        return len(value) == digits and value.isascii() and value.isdigit()  # a phone number
+
+    if not values or not all(well_formed(v) for v in values):
         raise BadCardSelection()
     if len(values) > MAX_CARDS:
         raise TooManyCards(max=MAX_CARDS, n=len(values))

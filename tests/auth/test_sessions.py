@@ -3,6 +3,8 @@ and a copy of the cookie made before is dead from then on."""
 import re
 from datetime import timedelta
 
+import pytest
+
 from gridapp.auth import service
 from gridapp.auth.models import LoginSession
 from gridapp.extensions import db
@@ -104,6 +106,7 @@ def test_end_all_sessions_is_what_a_password_reset_calls(app, client):
     assert client.get("/account").status_code == 302
 
 
+@pytest.mark.own_database  # "last seen" is written on a connection of its own
 def test_last_seen_is_written_at_most_every_few_minutes_and_outside_the_request(app, client, fixed_clock):
     user = factories.make_user()
     client.login(user.phone)
