@@ -12,6 +12,7 @@ from ..counter.schedule import next_redemption_day
 from ..duty import service as duty
 from ..extensions import db
 from ..points import service as points
+from ..reports import service as reports
 
 bp = Blueprint("home", __name__)
 
@@ -46,6 +47,7 @@ def staff():
         pending_count=User.query.filter_by(status="pending").count(),
         volunteer_count=User.query.filter_by(role="volunteer", status="active").count(),
         redemption_day=next_redemption_day(local_today()),
+        open_reports=reports.open_count(),
     )
 
 
