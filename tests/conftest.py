@@ -132,8 +132,12 @@ def database_url(databases, request):
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(TestConfig(database_url, tmp_path / "instance"))
+def app(database_url, tmp_path, databases, request):
+    instance = tmp_path / "instance"
+    demo_uploads = databases.root / "instance" / "uploads"
+    if request.node.get_closest_marker("demo") is not None and demo_uploads.is_dir():
+        shutil.copytree(demo_uploads, instance / "uploads")  # the demo world's photo files go with its rows
+    app = create_app(TestConfig(database_url, instance))
     app.test_client_class = FormClient
     with app.app_context():
         yield app

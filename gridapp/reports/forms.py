@@ -27,13 +27,13 @@ class ReportForm(FlaskForm):
     place = StringField(_l("具体位置"), filters=[strip], validators=[
         Optional(), Length(max=PLACE_MAX, message=_l("不能超过%(max)d个字。"))],
         render_kw={"maxlength": PLACE_MAX, "placeholder": _l("如：南门岗亭东侧")})
-    wall_consent = BooleanField(_l("解决后同意在回音壁公开（不显示姓名和门牌号）"))
+    wall_consent = BooleanField(_l("微心愿解决后，同意在回音壁公开（不显示姓名和门牌号）"))
     from_patrol = BooleanField(_l("在本次志愿服务中发现"), default=True)
 
     def set_choices(self, buildings):
         self.category.choices = [SelectChoice("", _l("请选择类别"))] + [
             SelectChoice(value, label, optgroup=str(KIND_LABELS[kind])) for value, (kind, label) in CATEGORIES.items()]
-        self.building.choices = ([SelectChoice("", _l("不在楼栋（写在具体位置里）"))]
+        self.building.choices = ([SelectChoice("", _l("（不在楼内）"))]
                                  + [SelectChoice(b, _l("%(b)s栋", b=b)) for b in buildings])
 
 

@@ -125,7 +125,7 @@ def current_patrol(volunteer: User, now: datetime) -> Attendance | None:
     return db.session.scalars(
         select(Attendance).join(DutySession, Attendance.session_id == DutySession.id)
         .where(Attendance.volunteer_id == volunteer.id, Attendance.status.in_(PRESENT),
-               DutySession.checkin_opens_at <= now, DutySession.ends_at + PATROL_GRACE >= now)
+               DutySession.checkin_opens_at <= now, DutySession.ends_at >= now - PATROL_GRACE)
         .options(joinedload(Attendance.session)).order_by(DutySession.starts_at.desc()).limit(1)).first()
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from ..auth.models import STAFF_ROLES
 from ..auth.permissions import public, roles_required
@@ -41,7 +41,7 @@ def _uploaded(name: str) -> list[bytes]:
 
 
 def _buildings() -> list[str]:
-    values = db.session.scalars(select(distinct(Household.building)))
+    values = db.session.scalars(select(Household.building).distinct())
     return sorted(values, key=lambda b: (len(b), b))
 
 
