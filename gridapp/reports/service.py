@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import STAFF_ROLES, User
@@ -428,22 +428,33 @@ class Month:
     average_days: float | None
 
 
+def _days_to_solve():
+    """Days from report to solution, in SQL (each database has its own date arithmetic)."""
+    if db.engine.dialect.name == "sqlite":
+        return func.julianday(Report.solved_at) - func.julianday(Report.created_at)
+    return func.extract("epoch", Report.solved_at - Report.created_at) / 86400.0
+
+
 def wall_months(now: datetime, months: int = WALL_MONTHS) -> list[Month]:
     """For each of the last ``months`` months (the community's calendar), newest first: reports
-    received, reports solved, and the average days from report to solution of those solved."""
+    received, reports solved, and the average days from report to solution of those solved.
+    One query over the window, whatever the number of reports."""
     starts = [start_of_local_month(now)]
     for _ in range(months - 1):
         starts.append(start_of_local_month(starts[-1] - timedelta(days=1)))
-    bounds = [(start, starts[i - 1] if i else None) for i, start in enumerate(starts)]
+    columns = []
+    for i, start in enumerate(starts):
+        end = starts[i - 1] if i else None
+
+        def within(column, start=start, end=end):
+            return and_(column >= start, column < end) if end is not None else column >= start
+
+        solved_in = and_(Report.status == "solved", within(Report.solved_at))
+        columns += [func.sum(case((within(Report.created_at), 1), else_=0)),
+                    func.sum(case((solved_in, 1), else_=0)),
+                    func.avg(case((solved_in, _days_to_solve()), else_=None))]
     oldest = starts[-1]
-    created = list(db.session.scalars(select(Report.created_at).where(Report.created_at >= oldest)))
-    solved = db.session.execute(select(Report.created_at, Report.solved_at).where(
-        Report.status == "solved", Report.solved_at >= oldest)).all()
-    result = []
-    for start, end in bounds:
-        inside = (lambda moment: moment >= start and (end is None or moment < end))  # noqa: E731
-        durations = [(s - c).total_seconds() / 86400 for c, s in solved if inside(s)]
-        result.append(Month(first_day=to_local(start).date(), reported=sum(1 for c in created if inside(c)),
-                            solved=len(durations),
-                            average_days=round(sum(durations) / len(durations), 1) if durations else None))
-    return result
+    row = db.session.execute(select(*columns).where(or_(Report.created_at >= oldest, Report.solved_at >= oldest))).one()
+    return [Month(first_day=to_local(start).date(), reported=int(row[3 * i] or 0), solved=int(row[3 * i + 1] or 0),
+                  average_days=round(float(row[3 * i + 2]), 1) if row[3 * i + 2] is not None else None)
+            for i, start in enumerate(starts)]
