@@ -12,7 +12,6 @@ Everything runs in-process or in short subprocesses on a throwaway instance in a
 server, no network. Prints figures, asserts nothing; takes about 15–25 s.
 """
 import gzip
-import io
 import os
 import random
 import re
@@ -180,7 +179,6 @@ def bench_pages(folder: Path) -> dict:
     print("== page weight (HTML + CSS, gzip level 6; budget 14,336 B) ==")
     results = {}
     wall = weight("/huiyin")
-    client.post("/login", data={})  # no-op; the form below needs a login with a CSRF token
     login_page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
     answer = client.post("/login", data={"csrf_token": token, "phone": "13800000003", "password": "bench-password-1"})

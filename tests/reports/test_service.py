@@ -7,7 +7,6 @@ import pytest
 from gridapp.auth.models import User
 from gridapp.clock import local_today, utcnow
 from gridapp.duty import service as duty
-from gridapp.duty.models import DutyType
 from gridapp.errors import DomainError, PermissionDenied
 from gridapp.extensions import db
 from gridapp.invariants import run_all
