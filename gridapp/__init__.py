@@ -56,6 +56,7 @@ def create_app(config=None) -> Flask:
     from .duty import checks as _duty_checks  # noqa: F401
     from .goods import checks as _goods_checks  # noqa: F401
     from .points import checks as _points_checks  # noqa: F401
+    from .reports import checks as _reports_checks  # noqa: F401
     from .auth.manage_views import bp as accounts_bp
     from .auth.views import bp as auth_bp
     from .campaigns.views import bp as campaigns_bp
@@ -71,10 +72,11 @@ def create_app(config=None) -> Flask:
     from .points.views import bp as points_bp
     from .pdf import check_fonts
     from .urls import warn_without_public_url
+    from .reports.views import bp as reports_bp
     from .web import register_error_pages, register_response_hooks, register_template_helpers
 
     for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp,
-                      stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp):
+                      stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp, reports_bp):
         app.register_blueprint(blueprint)
     register_error_pages(app)
     register_response_hooks(app)

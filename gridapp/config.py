@@ -87,6 +87,7 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # one post: three phone photos; more is refused with 413
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session: staff keep a page open all day
     BABEL_DEFAULT_LOCALE = "zh_CN"
     LANGUAGES = ("zh_CN", "en")

@@ -11,6 +11,7 @@ from .clock import to_local, utcnow
 from .community.models import Household, Team
 from .extensions import db
 from .goods.models import Sponsor
+from .reports.demo import seed_reports
 
 DEMO_PASSWORD = "gridapp2026"
 
@@ -369,6 +370,7 @@ def seed_demo(now: datetime | None = None) -> dict[str, int]:
     regulars = [v for v in volunteers if v.phone != DEMO_VOLUNTEER_PHONE]
     added["redemptions"] = seed_counter(rng, staff, regulars, now)
     added["snow campaigns"] = seed_campaigns(rng, staff, regulars, now)
+    added["reports"] = seed_reports(rng, staff, volunteers, now)
     return added
 
 

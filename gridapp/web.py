@@ -85,6 +85,7 @@ ERROR_TEXTS = {
     403: lambda: (_("没有权限"), _("您没有权限查看此页面。如需帮助，请联系网格员。")),
     404: lambda: (_("页面不存在"), _("您要找的页面不存在，可能已被删除或链接有误。")),
     405: lambda: (_("请求方式不对"), _("此页面不能这样打开，请从菜单进入。")),
+    413: lambda: (_("上传的内容太大"), _("上传的内容超过了大小限制，请缩小照片或减少张数后重试。")),
     422: lambda: (_("内容有误"), _("提交的内容有误，请检查后重试。")),
     429: lambda: (_("操作太频繁"), _("尝试次数过多，为保护账号安全，请稍等几分钟再试。")),
     500: lambda: (_("服务器出错了"), _("抱歉，系统出了点问题，请稍后重试。如果一直这样，请联系网格员。")),
@@ -98,13 +99,32 @@ def error_page(status: int, message: str | None = None):
     return render_template(template, status=status, title=title, text=message or text), status
 
 
+# endpoint -> a view that answers an over-large post itself (e.g. a form shown again with its text kept)
+TOO_LARGE_PAGES = {}
+
+
+def too_large_page(endpoint: str):
+    """Register the function that answers 413 for ``endpoint`` instead of the plain error page."""
+
+    def register(view):
+        TOO_LARGE_PAGES[endpoint] = view
+        return view
+
+    return register
+
+
 def register_error_pages(app):
     def handle_http(exc):
         return error_page(exc.code)
 
     for code in ERROR_TEXTS:
-        if code != 500:
+        if code not in (413, 500):
             app.register_error_handler(code, handle_http)
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        page = TOO_LARGE_PAGES.get(request.endpoint)
+        return page() if page is not None else error_page(413)
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):

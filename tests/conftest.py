@@ -112,7 +112,8 @@ class Databases:
         return f"sqlite:///{path}"
 
     def _prepare(self, url: str, step) -> None:
-        app = create_app(TestConfig(url, self.root / "instance"))
+        # The templates' instance folder (the demo world's photo files) is the run's, beside them.
+        app = create_app(TestConfig(url, self.shared_root / "instance"))
         with app.app_context():
             step()
             db.session.commit()
@@ -224,8 +225,12 @@ ROLLED_BACK = {"active": False}  # tests.concurrency refuses threads inside a ro
 
 
 @pytest.fixture
-def app(database_url, tmp_path, request):
-    config = TestConfig(database_url, tmp_path / "instance")
+def app(database_url, tmp_path, databases, request):
+    instance = tmp_path / "instance"
+    demo_uploads = databases.shared_root / "instance" / "uploads"
+    if request.node.get_closest_marker("demo") is not None and demo_uploads.is_dir():
+        shutil.copytree(demo_uploads, instance / "uploads")  # the demo world's photo files go with its rows
+    config = TestConfig(database_url, instance)
     if request.node.get_closest_marker("real_password_hashing"):
         config.PASSWORD_HASH = Config.PASSWORD_HASH
     app = create_app(config)

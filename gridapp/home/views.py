@@ -13,6 +13,7 @@ from ..duty import service as duty
 from ..extensions import db
 from ..pdf import font_problem
 from ..points import service as points
+from ..reports import service as reports
 
 bp = Blueprint("home", __name__)
 
@@ -47,6 +48,7 @@ def staff():
         pending_count=User.query.filter_by(status="pending").count(),
         volunteer_count=User.query.filter_by(role="volunteer", status="active").count(),
         counter_day=next_counter_day(local_today()),
+        open_reports=reports.open_count(),
     )
 
 
