@@ -10,6 +10,7 @@ from .clock import to_local, utcnow
 from .community.models import Household, Team
 from .extensions import db
 from .goods.models import Sponsor
+from .publicity.demo import seed_postings
 
 DEMO_PASSWORD = "gridapp2026"
 
@@ -342,6 +343,7 @@ def seed_demo() -> dict[str, int]:
     regulars = [v for v in volunteers if v.phone != DEMO_LOGINS[2][0]]
     added["redemptions"] = seed_counter(rng, staff, regulars, utcnow())
     added["snow campaigns"] = seed_campaigns(rng, staff, regulars, utcnow())
+    added["points postings"] = seed_postings(rng, staff, regulars, utcnow())
     return added
 
 

@@ -8,3 +8,4 @@ from .once import FormSubmission  # noqa: F401
 from .points.models import PointsEntry  # noqa: F401
 from .counter.models import CounterSession, Redemption, RedemptionDay, RedemptionLine  # noqa: F401
 from .campaigns.models import Campaign, CampaignZone  # noqa: F401
+from .publicity.models import HonourRollOptOut, Objection, Posting, PostingLine  # noqa: F401
