@@ -2,14 +2,13 @@
 
 A month runs from midnight on the 1st (local) to midnight on the 1st of the next month; in the
 database (naive UTC) that is ``[start, end)``. An entry at 23:59 on the 31st belongs to that month,
-one at 00:00 on the 1st to the next. ``bucket`` builds a CASE expression that numbers the month
-a timestamp (or a local date) falls in, so one GROUP BY gives a figure for many months at once.
+one at 00:00 on the 1st to the next. ``span`` is the range condition (an index range scan).
 """
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_
 
 from ..clock import from_local, last_day_of_month, to_local
 
@@ -75,14 +74,6 @@ def last_months(now: datetime, count: int = 12) -> list[Month]:
     while len(months) < count:
         months.append(months[-1].previous())
     return months[::-1]
-
-
-def bucket(column, months: list[Month], *, dates: bool = False):
-    """A CASE expression: the index in ``months`` (consecutive, oldest first) of the month ``column`` falls in.
-
-    ``column`` is a naive-UTC timestamp, or with ``dates=True`` a local calendar date."""
-    bounds = [(m.first_day, m.next().first_day) if dates else (m.start, m.end) for m in months]
-    return case(*[(and_(column >= lo, column < hi), i) for i, (lo, hi) in enumerate(bounds)], else_=None)
 
 
 def span(column, months: list[Month], *, dates: bool = False):

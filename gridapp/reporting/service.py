@@ -18,7 +18,7 @@ months are cut in the community's zone (``months.Month``). What each figure coun
 """
 from dataclasses import dataclass, field, fields
 
-from sqlalchemy import and_, case, distinct, func, literal_column, or_, select
+from sqlalchemy import and_, case, distinct, func, literal_column, or_, select, union_all
 
 from ..auth.models import User
 from ..campaigns.models import Campaign, CampaignZone
@@ -28,9 +28,7 @@ from ..duty.models import HOLDS_A_PLACE, PRESENT, Attendance, DutySession, DutyT
 from ..extensions import db
 from ..goods.models import Donation, DonationLine, Item, Sponsor
 from ..points.models import PointsEntry
-from .months import Month, bucket, last_months, span
-
-BY_MONTH = literal_column("month_index")  # GROUP BY the CASE's alias: PostgreSQL cannot match two renderings of it
+from .months import Month, last_months, span
 
 TREND_MONTHS = 12
 TOP_ITEMS = 10
@@ -59,52 +57,56 @@ class MonthFigures:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "month"}
 
 
+def _per_month(months: list[Month], column, make, *, dates: bool = False):
+    """Rows (month index, aggregates…) for each month: ``make(within)`` is a SELECT of aggregates
+    restricted by ``within`` (``column`` in one month). One statement, a UNION ALL of one index range
+    scan per month: on SQLite this is several times faster than sorting every row into its month
+    with a CASE expression, and it reads only the months asked for."""
+    parts = []
+    for i, month in enumerate(months):
+        lo, hi = (month.first_day, month.next().first_day) if dates else (month.start, month.end)
+        parts.append(make(and_(column >= lo, column < hi)).add_columns(literal_column(str(i)).label("month_index")))
+    return db.session.execute(union_all(*parts)).all() if len(parts) > 1 else db.session.execute(parts[0]).all()
+
+
 def month_figures(months: list[Month]) -> list[MonthFigures]:
-    """The figures of consecutive ``months`` (oldest first): five GROUP BY queries whatever their number."""
+    """The figures of consecutive ``months`` (oldest first): five statements whatever their number."""
     out = [MonthFigures(m) for m in months]
 
     def put(rows, *names):
         for row in rows:
-            if row[0] is None:
-                continue
-            for name, value in zip(names, row[1:]):
-                setattr(out[row[0]], name, int(value or 0))
+            index = int(row[-1])
+            for name, value in zip(names, row[:-1]):
+                setattr(out[index], name, int(value or 0))
 
     # Attendances, by the month their session starts.
-    b = bucket(DutySession.starts_at, months).label("month_index")
     confirmed = Attendance.status == "confirmed"
-    put(db.session.execute(
-        select(b, func.sum(case((confirmed, 1), else_=0)),
+    put(_per_month(months, DutySession.starts_at, lambda within: (
+        select(func.coalesce(func.sum(case((confirmed, 1), else_=0)), 0),
                func.count(distinct(case((confirmed, Attendance.volunteer_id), else_=None))),
-               func.sum(case((Attendance.status.in_(PRESENT), 1), else_=0)))
-        .join(DutySession, Attendance.session_id == DutySession.id)
-        .where(span(DutySession.starts_at, months), Attendance.status.in_(("confirmed",) + PRESENT))
-        .group_by(BY_MONTH)), "participations", "active_volunteers", "unconfirmed")
+               func.coalesce(func.sum(case((Attendance.status.in_(PRESENT), 1), else_=0)), 0))
+        .select_from(Attendance).join(DutySession, Attendance.session_id == DutySession.id)
+        .where(within, Attendance.status.in_(("confirmed",) + PRESENT)))),
+        "participations", "active_volunteers", "unconfirmed")
 
-    b = bucket(User.created_at, months).label("month_index")
-    put(db.session.execute(select(b, func.count()).where(User.role == "volunteer", span(User.created_at, months))
-                           .group_by(BY_MONTH)), "new_registrations")
+    put(_per_month(months, User.created_at, lambda within: (
+        select(func.count()).select_from(User).where(within, User.role == "volunteer"))), "new_registrations")
 
-    b = bucket(PointsEntry.created_at, months).label("month_index")
-    put(db.session.execute(
-        select(b, func.sum(case((ISSUED, PointsEntry.delta), else_=0)),
-               func.sum(case((SPENT, -PointsEntry.delta), else_=0)))
-        .where(span(PointsEntry.created_at, months)).group_by(BY_MONTH)), "points_issued", "points_spent")
+    put(_per_month(months, PointsEntry.created_at, lambda within: (
+        select(func.coalesce(func.sum(case((ISSUED, PointsEntry.delta), else_=0)), 0),
+               func.coalesce(func.sum(case((SPENT, -PointsEntry.delta), else_=0)), 0))
+        .select_from(PointsEntry).where(within))), "points_issued", "points_spent")
 
-    b = bucket(Redemption.created_at, months).label("month_index")
-    put(db.session.execute(
-        select(b, func.count(distinct(Redemption.id)), func.sum(RedemptionLine.quantity))
-        .join(RedemptionLine, RedemptionLine.redemption_id == Redemption.id)
-        .where(span(Redemption.created_at, months), Redemption.voided_at.is_(None)).group_by(BY_MONTH)),
-        "redemptions", "items_out")
+    put(_per_month(months, Redemption.created_at, lambda within: (
+        select(func.count(distinct(Redemption.id)), func.coalesce(func.sum(RedemptionLine.quantity), 0))
+        .select_from(Redemption).join(RedemptionLine, RedemptionLine.redemption_id == Redemption.id)
+        .where(within, Redemption.voided_at.is_(None)))), "redemptions", "items_out")
 
-    b = bucket(Donation.received_on, months, dates=True).label("month_index")
-    put(db.session.execute(
-        select(b, func.sum(DonationLine.quantity),
-               func.sum(DonationLine.quantity * func.coalesce(DonationLine.unit_value_fen, 0)))
-        .join(DonationLine, DonationLine.donation_id == Donation.id)
-        .where(span(Donation.received_on, months, dates=True), Donation.voided_at.is_(None)).group_by(BY_MONTH)),
-        "donated_items", "donated_value_fen")
+    put(_per_month(months, Donation.received_on, lambda within: (
+        select(func.coalesce(func.sum(DonationLine.quantity), 0),
+               func.coalesce(func.sum(DonationLine.quantity * func.coalesce(DonationLine.unit_value_fen, 0)), 0))
+        .select_from(Donation).join(DonationLine, DonationLine.donation_id == Donation.id)
+        .where(within, Donation.voided_at.is_(None))), dates=True), "donated_items", "donated_value_fen")
     return out
 
 

@@ -1,5 +1,5 @@
 """Transparency: 积分公示 (postings, their lines, objections, 光荣榜 opt-outs) and a covering index
-for the month figures of the points ledger.
+for the month figures of the points ledger, and an index on when users registered.
 
 Revision ID: 0011_transparency
 Revises: 0006
@@ -88,9 +88,11 @@ def upgrade():
     # append-only triggers. A plain CREATE INDEX works on both databases.
     op.create_index('ix_points_entries_month_figures', 'points_entries', ['created_at', 'kind', 'delta'],
                     unique=False)
+    op.create_index('ix_users_created_at', 'users', ['created_at'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_users_created_at', table_name='users')
     op.drop_index('ix_points_entries_month_figures', table_name='points_entries')
     op.drop_table('honour_roll_opt_outs')
     with op.batch_alter_table('objections', schema=None) as batch_op:
