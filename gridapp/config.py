@@ -54,6 +54,9 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("GRIDAPP_RATELIMIT_STORAGE_URI", "memory://")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_IP", "30 per 10 minutes")
         self.LOGIN_LIMIT_PER_PHONE = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_PHONE", "5 per 10 minutes")
+        # When and where the exchange counter opens, as the 积分超市 page tells volunteers (empty: the defaults).
+        self.COUNTER_HOURS = os.environ.get("GRIDAPP_COUNTER_HOURS", "")
+        self.COUNTER_PLACE = os.environ.get("GRIDAPP_COUNTER_PLACE", "")
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:
