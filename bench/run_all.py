@@ -5,7 +5,8 @@ and ``flask seed-demo``), so the developer's instance/ is never touched, then ru
 bench/page_weight.py, bench/throughput.py, bench/checkin_throughput.py and bench/counter.py on it in
 that order (``--no-counter`` skips the exchange counter, ``--quick`` shortens it), and last
 bench/ledger_scale.py on a database of its own (100,000 volunteers, 2,000,000 entries; a few
-minutes), which ``--quick`` skips. Every server a benchmark starts is stopped (its whole
+minutes), which ``--quick`` skips, and bench/reporting.py (dashboard, monthly report, 积分超市,
+exports; its own demo instance and ledger-scale database, a tenth of the size with ``--quick``). Every server a benchmark starts is stopped (its whole
 process group) even when something fails. Figures are printed, never asserted: the exit status
 is non-zero only when a benchmark could not run at all.
 
@@ -23,6 +24,7 @@ import checkin_throughput
 import counter
 import ledger_scale
 import page_weight
+import reporting
 import throughput
 
 
@@ -119,7 +121,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-counter", action="store_true", help="skip the exchange counter benchmark (about 1 minute)")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    results = {"page weight": None, "throughput": None, "check-in": None, "counter": None, "ledger scale": None}
+    results = {"page weight": None, "throughput": None, "check-in": None, "counter": None, "ledger scale": None,
+               "reporting": None}
     failed = False
     print(f"gridapp benchmarks — {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -143,6 +146,8 @@ def main(argv=None) -> int:
             attempt("counter", counter.run, env, args.quick)
     if not args.quick:
         attempt("ledger scale", ledger_scale.run)
+    # Dashboard, monthly report, 积分超市 and exports; --quick at a tenth of the ledger scale.
+    attempt("reporting", reporting.run, *((10_000, 200_000) if args.quick else ()))
     summary(results["page weight"], results["throughput"], results["check-in"], results["ledger scale"], args.quick,
             results["counter"], args.no_counter)
     print(f"\n(finished in {time.monotonic() - started:.0f} s; figures only, nothing asserted)")

@@ -62,6 +62,7 @@ def create_app(config=None) -> Flask:
     from .campaigns.views import bp as campaigns_bp
     from .cli import register_cli
     from .counter.pdf_views import bp as counter_pdfs_bp
+    from .counter.shelf_views import bp as shelf_bp
     from .counter.views import bp as counter_bp
     from .duty.views import bp as duty_bp
     from .goods.receipt_views import bp as receipts_bp
@@ -71,12 +72,15 @@ def create_app(config=None) -> Flask:
     from .home.views import bp as home_bp
     from .points.views import bp as points_bp
     from .pdf import check_fonts
-    from .urls import warn_without_public_url
+    from .publicity.views import bp as publicity_bp
+    from .reporting.views import bp as reporting_bp
     from .reports.views import bp as reports_bp
+    from .urls import warn_without_public_url
     from .web import register_error_pages, register_response_hooks, register_template_helpers
 
     for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp,
-                      stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp, reports_bp):
+                      stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp, shelf_bp, reporting_bp, publicity_bp,
+                      reports_bp):
         app.register_blueprint(blueprint)
     register_error_pages(app)
     register_response_hooks(app)

@@ -77,6 +77,9 @@ class Config:
         self.PUBLIC_URL = _public_url()
         # How many reverse proxies (nginx …) stand in front: their X-Forwarded-For/-Proto/-Host are trusted.
         self.PROXY_COUNT = _proxy_count()
+        # When and where the exchange counter opens, as the 积分超市 page tells volunteers (empty: the defaults).
+        self.COUNTER_HOURS = os.environ.get("GRIDAPP_COUNTER_HOURS", "")
+        self.COUNTER_PLACE = os.environ.get("GRIDAPP_COUNTER_PLACE", "")
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:

@@ -12,6 +12,7 @@ from .community.models import Household, Team
 from .extensions import db
 from .goods.models import Sponsor
 from .reports.demo import seed_reports
+from .publicity.demo import seed_postings
 
 DEMO_PASSWORD = "gridapp2026"
 
@@ -371,6 +372,7 @@ def seed_demo(now: datetime | None = None) -> dict[str, int]:
     added["redemptions"] = seed_counter(rng, staff, regulars, now)
     added["snow campaigns"] = seed_campaigns(rng, staff, regulars, now)
     added["reports"] = seed_reports(rng, staff, volunteers, now)
+    added["points postings"] = seed_postings(rng, staff, regulars, now)
     return added
 
 

@@ -9,3 +9,4 @@ from .points.models import PointsEntry  # noqa: F401
 from .counter.models import CounterSession, Redemption, RedemptionDay, RedemptionLine  # noqa: F401
 from .campaigns.models import Campaign, CampaignAward, CampaignZone  # noqa: F401
 from .reports.models import HazardPoints, PartnerUnit, Report, ReportEvent, ReportPhoto  # noqa: F401
+from .publicity.models import HonourRollOptOut, Objection, Posting, PostingLine  # noqa: F401

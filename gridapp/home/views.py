@@ -3,7 +3,6 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..auth.models import User
 from ..auth.permissions import login_required, public, roles_required
 from ..auth.views import safe_next
 from ..campaigns import service as campaigns
@@ -43,13 +42,12 @@ def volunteer():
 @bp.route("/staff")
 @roles_required("staff", "admin")
 def staff():
-    return render_template(
-        "home/staff.html",
-        pending_count=User.query.filter_by(status="pending").count(),
-        volunteer_count=User.query.filter_by(role="volunteer", status="active").count(),
-        counter_day=next_counter_day(local_today()),
-        open_reports=reports.open_count(),
-    )
+    """工作台: this month next to last month, the 12-month trends as SVG charts, since-start totals."""
+    from ..reporting import charts, service as reporting
+
+    figures = reporting.dashboard(utcnow())
+    return render_template("home/staff.html", d=figures, charts=charts.trend_charts(figures.trend),
+                           counter_day=next_counter_day(local_today()), open_reports=reports.open_count())
 
 
 @bp.route("/account")

@@ -1,0 +1,111 @@
+"""Staff pages for figures: the monthly report (page, A4 PDF, its tables as CSV/XLSX) and the exports."""
+import hashlib
+from datetime import date
+
+from flask import Blueprint, Response, redirect, render_template, request, stream_with_context, url_for
+
+from ..auth.models import STAFF_ROLES
+from ..auth.permissions import roles_required
+from ..clock import local_today, to_local, utcnow
+from ..errors import DomainError, NotFound
+from ..goods.receipts import BRANCH, ORGANISATION
+from ..pdf import pdf_response, render_pdf
+from . import exports, service
+from .months import Month
+
+bp = Blueprint("reporting", __name__)
+
+REPORT_TEMPLATE = "pdf/monthly_report.html"
+REPORT_LAYOUT = "1"  # bump when the PDF's layout changes: a new ETag for every month
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def month_or_404(key: str) -> Month:
+    month = Month.parse(key)
+    if month is None or month > Month.of(utcnow()):
+        raise NotFound()
+    return month
+
+
+@bp.route("/staff/reports")
+@roles_required(*STAFF_ROLES)
+def reports():
+    """The month picker (a GET form) lands on that month's report; default: this month."""
+    month = Month.parse(request.args.get("month", "")) or Month.of(utcnow())
+    return redirect(url_for("reporting.report", month=month.key))
+
+
+@bp.route("/staff/reports/<month>")
+@roles_required(*STAFF_ROLES)
+def report(month):
+    m = month_or_404(month)
+    return render_template("reporting/report.html", r=service.monthly_report(m), this_month=Month.of(utcnow()))
+
+
+def report_context(report) -> dict:
+    return dict(r=report, organisation=ORGANISATION, branch=BRANCH, made_on=local_today(), local=to_local)
+
+
+@bp.route("/staff/reports/<month>.pdf")
+@roles_required(*STAFF_ROLES)
+def report_pdf(month):
+    """The report as an A4 PDF for the farm and the division; its ETag is a fingerprint of the figures
+    (and of the day it is made, printed on it), so a repeat request for the same content gets 304."""
+    report = service.monthly_report(month_or_404(month))
+    fingerprint = hashlib.sha256(repr((REPORT_LAYOUT, report, local_today())).encode()).hexdigest()[:32]
+    return pdf_response(fingerprint, lambda: render_pdf(REPORT_TEMPLATE, **report_context(report)),
+                        f"report-{month}.pdf")
+
+
+def download(book: exports.Book, fmt: str) -> Response:
+    if fmt == "csv":
+        body = (chunk.encode("utf-8") for chunk in exports.csv_chunks(book))
+    else:
+        body = exports.xlsx_chunks(book)
+    response = Response(stream_with_context(body), mimetype=FORMATS[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{book.filename}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/staff/reports/<month>.<fmt>")
+@roles_required(*STAFF_ROLES)
+def report_tables(month, fmt):
+    if fmt not in FORMATS:
+        raise NotFound()
+    return download(exports.report_book(month_or_404(month)), fmt)
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/staff/exports")
+@roles_required(*STAFF_ROLES)
+def exports_page():
+    """Every export, with a date range for the ledgers."""
+    today = local_today()
+    return render_template("reporting/exports.html", datasets=exports.DATASETS, start=today.replace(day=1),
+                           end=today, this_month=Month.of(utcnow()))
+
+
+@bp.route("/staff/exports/<dataset>.<fmt>")
+@roles_required(*STAFF_ROLES)
+def export(dataset, fmt):
+    """Download ``dataset`` (exports.DATASETS) as CSV or XLSX; ranged ones take ``start`` and ``end``
+    (local dates, inclusive). A bad range answers 422 with the exports page and the reason."""
+    if fmt not in FORMATS or dataset not in exports.DATASETS:
+        raise NotFound()
+    try:
+        book = exports.build(dataset, _date_arg("start"), _date_arg("end"))
+    except DomainError as exc:
+        today = local_today()
+        return render_template("reporting/exports.html", datasets=exports.DATASETS, start=today.replace(day=1),
+                               end=today, this_month=Month.of(utcnow()), error=exc.message), 422
+    return download(book, fmt)
+
+
