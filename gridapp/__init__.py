@@ -60,10 +60,11 @@ def create_app(config=None) -> Flask:
     from .goods.views import bp as goods_bp
     from .home.views import bp as home_bp
     from .points.views import bp as points_bp
+    from .volunteers.views import bp as volunteer_admin_bp
     from .web import register_error_pages, register_response_hooks, register_template_helpers
 
     for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp,
-                      stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp):
+                      stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp, volunteer_admin_bp):
         app.register_blueprint(blueprint)
     register_error_pages(app)
     register_response_hooks(app)

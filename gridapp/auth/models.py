@@ -2,7 +2,7 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, false
 
 from ..clock import utcnow
 from ..extensions import db
@@ -76,11 +76,17 @@ class User(UserMixin, db.Model):
     points_balance = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     # Printed on the volunteer's QR card; staff scan it into the counter's search box.
     volunteer_code = db.Column(db.String(16), unique=True, default=new_volunteer_code)
+    # Set when someone else chose the password (staff reset it): the user must pick their own at next login.
+    must_change_password = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
 
     household = db.relationship("Household")
     team = db.relationship("Team")
     sponsor = db.relationship("Sponsor")
     reviewed_by = db.relationship("User", remote_side=[id], foreign_keys=[reviewed_by_id])
+
+    @property
+    def is_volunteer(self) -> bool:
+        return self.role == "volunteer"
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_nonce}"
@@ -107,3 +113,17 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User {self.id} {self.role} {self.phone_tail}>"
+
+
+class PasswordReset(db.Model):
+    """A record that staff reset someone's password: who, for whom, when (the password itself is never kept)."""
+
+    __tablename__ = "password_resets"
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
+    reset_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    reset_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    user = db.relationship("User", foreign_keys=[user_id])
+    reset_by = db.relationship("User", foreign_keys=[reset_by_id])

@@ -35,6 +35,19 @@ def _login_failed(response) -> bool:
     return response.status_code != 303
 
 
+# What someone whose password was set by staff may open before choosing their own.
+WHILE_PASSWORD_MUST_CHANGE = {"auth.change_password", "auth.logout", "static", "home.set_language", "home.healthz"}
+
+
+@bp.before_app_request
+def require_own_password():
+    """A password someone else chose (a staff reset) must be changed before anything else."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in WHILE_PASSWORD_MUST_CHANGE):
+        return redirect(url_for("auth.change_password"), 303)
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_login_failed)
