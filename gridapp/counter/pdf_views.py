@@ -62,7 +62,7 @@ ROW_MM = 4.1
 FULL_ROW_CHARS = 16
 FACT_ROW_CHARS = 12
 ITEM_ROW_CHARS = 11
-FIXED_MM = 92  # margins, title, facts, rules, total, balance after, served by, signature line, closing note
+FIXED_MM = 96  # margins, title, facts, rules, total, balance after, served by, signature line, closing note
 VOID_FIXED_MM = 16  # the VOID box and who voided it, besides the reason's rows
 
 
