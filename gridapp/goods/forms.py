@@ -12,6 +12,7 @@ from .models import SPONSOR_KINDS, UNITS
 
 DEFAULT_LINES = 5
 MAX_FORM_LINES = 30
+MORE_LINES = 5  # "需要更多行" adds this many
 
 
 class DonationLineForm(Form):
