@@ -345,6 +345,12 @@ def confirm(actor: User, attendance: Attendance, now: datetime, points_override:
     return attendance
 
 
+def awaiting_confirmation(session: DutySession) -> list[Attendance]:
+    """Who checked in or out and waits for staff to confirm (and award points), in check-in order."""
+    return (session.attendances.filter(Attendance.status.in_(PRESENT))
+            .order_by(Attendance.checked_in_at, Attendance.id).all())
+
+
 def confirm_all_present(actor: User, session: DutySession, now: datetime) -> int:
     """Confirm everyone checked in or out; returns how many were confirmed now."""
     require_role(actor, *STAFF_ROLES)

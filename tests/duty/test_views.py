@@ -127,7 +127,8 @@ def test_staff_marks_present_by_phone_tail_and_confirms_all(client, open_session
     marked = client.submit(f"/staff/duty/{open_session.id}/mark-present", {"volunteer_id": str(elderly.id)},
                            page=f"/staff/duty/{open_session.id}")
     assert marked.status_code == 303
-    confirmed = client.submit(f"/staff/duty/{open_session.id}/confirm-all", page=f"/staff/duty/{open_session.id}")
+    confirmed = client.submit(f"/staff/duty/{open_session.id}/confirm-all", {"confirmed": "1"},
+                              page=f"/staff/duty/{open_session.id}")
     assert confirmed.status_code == 303
     db.session.refresh(elderly)
     assert elderly.points_balance == 10
