@@ -58,7 +58,7 @@ def signup_url(campaign: Campaign) -> str:
 def notice_context(campaign: Campaign) -> dict:
     """Everything the notice shows, as plain values (also what its fingerprint is made of)."""
     context = {
-        "title": campaign.title,
+        "title": service.notice_heading(campaign.title),
         "kind": campaign.duty_type.name,
         "paragraphs": _lines(campaign.body),
         **_when(campaign),
