@@ -54,6 +54,9 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("GRIDAPP_RATELIMIT_STORAGE_URI", "memory://")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_IP", "30 per 10 minutes")
         self.LOGIN_LIMIT_PER_PHONE = os.environ.get("GRIDAPP_LOGIN_LIMIT_PER_PHONE", "5 per 10 minutes")
+        # Where and when the month-end exchange counter is set up (shown on the volunteer's home page).
+        self.COUNTER_PLACE = os.environ.get("GRIDAPP_COUNTER_PLACE", "迪祥佳苑B区南门广场")
+        self.COUNTER_HOURS = os.environ.get("GRIDAPP_COUNTER_HOURS", "10:00—17:00")
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:

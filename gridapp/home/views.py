@@ -6,12 +6,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..auth.models import User
 from ..auth.permissions import login_required, public, roles_required
 from ..auth.views import safe_next
-from ..campaigns import service as campaigns
 from ..clock import local_today, utcnow
 from ..counter.schedule import next_redemption_day
-from ..duty import service as duty
+from ..duty.forms import OnceForm
 from ..extensions import db
+from ..once import new_token
 from ..points import service as points
+from .service import volunteer_home
 
 bp = Blueprint("home", __name__)
 
@@ -28,14 +29,19 @@ def index():
     return redirect(url_for(ROLE_HOMES[current_user.role]))
 
 
+def _counter_day(today):
+    """The one place the home pages ask when the exchange counter opens next."""
+    return next_redemption_day(today)
+
+
 @bp.route("/me")
 @roles_required("volunteer")
 def volunteer():
-    now = utcnow()
-    return render_template("home/volunteer.html", redemption_day=next_redemption_day(local_today()), now=now,
-                           campaigns=campaigns.campaigns_for_volunteer(current_user, now),
-                           sessions=campaigns.without_other_zones(duty.sessions_for_volunteer(current_user, now)),
-                           balance=points.balance(current_user))
+    now, today = utcnow(), local_today()
+    home = volunteer_home(current_user, now, today, _counter_day(today),
+                          place=current_app.config["COUNTER_PLACE"], hours=current_app.config["COUNTER_HOURS"])
+    return render_template("home/volunteer.html", home=home, now=now, balance=points.balance(current_user),
+                           form=OnceForm(token=new_token()))
 
 
 @bp.route("/staff")
@@ -45,7 +51,7 @@ def staff():
         "home/staff.html",
         pending_count=User.query.filter_by(status="pending").count(),
         volunteer_count=User.query.filter_by(role="volunteer", status="active").count(),
-        redemption_day=next_redemption_day(local_today()),
+        redemption_day=_counter_day(local_today()),
     )
 
 

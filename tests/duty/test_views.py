@@ -179,7 +179,8 @@ def test_unknown_qr_token_is_a_chinese_404(client):
 def test_volunteer_home_lists_open_sessions(client, open_session):
     client.login(factories.make_user().phone)
     home = client.get("/me").get_data(as_text=True)
-    assert "南门夜间巡逻" in home and "可签到" in home
+    assert "南门夜间巡逻" in home and "现在可以签到" in home
+    assert f'action="/duty/{open_session.id}/check-in"' in home
 
 
 def test_my_points_empty_state(client):
