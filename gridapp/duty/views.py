@@ -1,13 +1,13 @@
 """Duty pages: the volunteer's session page and QR check-in, and the grid worker's sessions and roster."""
 from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.models import STAFF_ROLES
-from ..auth.forms import ConfirmForm
-from ..auth.permissions import roles_required
+from ..auth.forms import ConfirmForm, LoginForm
+from ..auth.permissions import public, roles_required
 from ..auth.service import get_user, search_volunteers
 from ..clock import from_local, utcnow
 from ..community.service import active_teams, team_by_id
@@ -39,10 +39,16 @@ def session(session_id):
 
 
 @bp.route("/c/<token>")
-@roles_required("volunteer")
+@public
 def scan(token):
-    """The printed QR code's address: after login (which returns here) it shows the check-in button."""
-    return _session_page(duty.session_by_token(token))
+    """The printed QR code's address. Logged out: what is being checked into (title, time, place) above the
+    login form, which comes back here; logged in as a volunteer: the check-in button."""
+    session = duty.session_by_token(token)
+    if not current_user.is_authenticated:
+        return render_template("auth/login.html", form=LoginForm(), next_url=request.path, checking_into=session)
+    if current_user.role != "volunteer":
+        abort(403)
+    return _session_page(session)
 
 
 VOLUNTEER_ACTIONS = {

@@ -38,13 +38,17 @@ def check_in_form(client, url):
             "token": TOKEN.search(html).group(1)}
 
 
-def test_scan_link_sends_to_login_and_back(client, open_session):
+def test_scan_link_shows_what_is_checked_into_above_the_login_and_comes_back(client, open_session):
     volunteer = factories.make_user()
     response = client.get(f"/c/{open_session.token}")
-    assert response.status_code == 302 and "next=%2Fc%2F" in response.location
-    token = client.csrf_token(response.location)
-    back = client.post(response.location, data={"csrf_token": token, "phone": volunteer.phone,
-                                                "password": factories.PASSWORD})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "签到：南门夜间巡逻" in page and "B区南门岗亭" in page and "请先登录" not in page
+    login_url = re.search(r'<form method="post" action="(/login\?next=[^"]+)"', page).group(1)
+    assert login_url == f"/login?next=/c/{open_session.token}"
+    token = client.csrf_token(f"/c/{open_session.token}")
+    back = client.post(login_url, data={"csrf_token": token, "phone": volunteer.phone,
+                                        "password": factories.PASSWORD})
     assert back.location == f"/c/{open_session.token}"
     page = client.get(back.location).get_data(as_text=True)
     assert "南门夜间巡逻" in page and ">签到</button>" in page
