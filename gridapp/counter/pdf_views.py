@@ -211,7 +211,7 @@ def active_volunteers():
 
 def split_list(text: str) -> list[str]:
     """"3,5 8、9，10" -> ["3", "5", "8", "9", "10"] (commas, Chinese commas, 、 or spaces), repeats dropped."""
-    for separator in "，、;；\n\r\t ":
+    for separator in ("，", "、", ";", "；", "\n", "\r", "\t", " "):
         text = text.replace(separator, ",")
     return list(dict.fromkeys(part for part in text.split(",") if part))
 
