@@ -76,11 +76,12 @@ def create_app(config=None) -> Flask:
     from .reporting.views import bp as reporting_bp
     from .reports.views import bp as reports_bp
     from .urls import warn_without_public_url
+    from .volunteers.views import bp as volunteer_admin_bp
     from .web import register_error_pages, register_response_hooks, register_template_helpers
 
     for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp,
                       stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp, shelf_bp, reporting_bp, publicity_bp,
-                      reports_bp):
+                      reports_bp, volunteer_admin_bp):
         app.register_blueprint(blueprint)
     register_error_pages(app)
     register_response_hooks(app)

@@ -106,10 +106,16 @@ def has_harfbuzz_subset() -> bool:
 
 @click.command("doctor")
 def doctor_command():
-    """Check what the server needs: a CJK font, fast font subsetting, a reachable and migrated database."""
+    """Check what the server needs: compiled message catalogs, a CJK font, fast font subsetting, a
+    reachable and migrated database."""
     from .invariants import database_revisions, migration_heads
 
-    problems = []
+    problems = catalog_problems(translations_dir(), current_app.config["LANGUAGES"],
+                                current_app.config["BABEL_DEFAULT_LOCALE"])
+    if not problems:
+        click.echo("ok   message catalogs compiled: "
+                   + ", ".join(lang for lang in current_app.config["LANGUAGES"]
+                               if lang != current_app.config["BABEL_DEFAULT_LOCALE"]))
     fonts = cjk_font_families()
     if fonts:
         click.echo(f"ok   CJK font: {', '.join(fonts[:3])}")
@@ -137,6 +143,41 @@ def doctor_command():
     if problems:
         sys.exit(1)
     click.echo("Everything this server needs is in place.")
+
+
+def translations_dir() -> Path:
+    """Where Flask-Babel looks for the catalogs: ``translations/`` inside the package."""
+    return Path(current_app.root_path) / "translations"
+
+
+def catalog_problems(folder: Path, languages, default: str) -> list[str]:
+    """What is wrong with the compiled catalogs (.mo) of every language but the source one: missing,
+    unreadable, or behind its .po (the page would silently show Chinese)."""
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    problems = []
+    for language in languages:
+        if language == default:
+            continue
+        mo, po = folder / language / "LC_MESSAGES" / "messages.mo", folder / language / "LC_MESSAGES" / "messages.po"
+        if not mo.exists():
+            problems.append(f"message catalog for '{language}' is not compiled ({mo} missing): the "
+                            f"'{language}' pages would show Chinese. Run: pybabel compile -d {folder}")
+            continue
+        try:
+            with mo.open("rb") as compiled:
+                translated = {m.id for m in read_mo(compiled) if m.id and m.string}
+        except Exception as exc:  # a truncated or foreign file
+            problems.append(f"message catalog {mo} cannot be read ({exc})")
+            continue
+        if po.exists():
+            with po.open("rb") as source:
+                wanted = {m.id for m in read_po(source) if m.id and m.string and not m.fuzzy}
+            if wanted - translated:
+                problems.append(f"message catalog {mo} is older than {po} ({len(wanted - translated)} messages "
+                                f"missing). Run: pybabel compile -d {folder}")
+    return problems
 
 
 @click.command("backup")

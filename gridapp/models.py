@@ -1,5 +1,5 @@
 """Imports every capability's tables, so that Alembic and ``flask verify`` see the whole schema."""
-from .auth.models import User  # noqa: F401
+from .auth.models import PasswordReset, User  # noqa: F401
 from .community.models import Household, Team  # noqa: F401
 from .goods.models import Donation, DonationLine, Item, Lot, Sponsor, StockMovement, Stocktake, StocktakeLine  # noqa: F401,E501
 from .numbering import NumberSequence  # noqa: F401

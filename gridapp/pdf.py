@@ -52,6 +52,12 @@ BASE_STYLESHEET = "pdf/_base.css"
 SOURCE_FONT = "Noto Sans CJK SC:style=Regular"
 COMPACT_FONT_FAMILY = "Noto Sans CJK SC GB2312"
 COMPACT_FONT_URL = f"{BASE_URL}_fonts/noto-sans-cjk-sc-gb2312.otf"
+# The serif face of a notice's headings (红头 and title): cut down to exactly the characters of those
+# headings (a few dozen glyphs, a few KB; a GB2312 cut would add ~20 KB to every notice). The URL names
+# the code points, so the fetcher can make the font from the URL alone (see serif_font_face()).
+SERIF_SOURCE_FONT = "Noto Serif CJK SC:style=Bold"
+COMPACT_SERIF_FAMILY = "Noto Serif CJK SC Heading"
+SERIF_FONT_PREFIX = f"{BASE_URL}_fonts/serif/"
 
 
 FONTS_KEY = "gridapp.pdf_fonts"
@@ -178,6 +184,10 @@ def _fetcher_class():
         def fetch(self, url, headers=None):
             if url == COMPACT_FONT_URL and compact_cjk_font():
                 return URLFetcherResponse(url, compact_cjk_font(), {"Content-Type": "font/otf"})
+            if url.startswith(SERIF_FONT_PREFIX):
+                font = heading_font(_code_points_of(url))
+                if font:
+                    return URLFetcherResponse(url, font, {"Content-Type": "font/otf"})
             parts = urlsplit(url)
             if f"{parts.scheme}://{parts.netloc}/" != BASE_URL or not parts.path.startswith(self.prefix):
                 raise ValueError(f"PDF templates may only load the app's static files, not {url}")
@@ -258,16 +268,52 @@ def system_font_file(pattern: str) -> tuple[str, int]:
     return path, int(index)
 
 
-@functools.cache
 def compact_cjk_font() -> bytes | None:
     """Noto Sans CJK SC cut down to gb2312_characters(), glyphs renumbered; None if it cannot be made."""
+    return compact_font(SOURCE_FONT)
+
+
+@functools.lru_cache(maxsize=64)
+def heading_font(code_points: tuple[int, ...]) -> bytes | None:
+    """Noto Serif CJK SC (bold) cut down to ``code_points`` (a notice's masthead and title); None if it
+    cannot be made (the stylesheet then falls back to the system serif font)."""
+    return _subset(SERIF_SOURCE_FONT, code_points)
+
+
+def _code_points_of(url: str) -> tuple[int, ...]:
+    name = url[len(SERIF_FONT_PREFIX):].removesuffix(".otf")
+    try:
+        return tuple(int(part, 16) for part in name.split("-") if part)
+    except ValueError:
+        return ()
+
+
+def serif_font_face(text: str) -> str:
+    """The @font-face that declares COMPACT_SERIF_FAMILY as exactly the glyphs of ``text``; "" when the
+    font cannot be made (no libharfbuzz-subset or no Noto Serif CJK SC: the system font is used)."""
+    code_points = tuple(sorted({ord(c) for c in text if not c.isspace()}))
+    if not code_points or not heading_font(code_points):
+        return ""
+    name = "-".join(f"{c:x}" for c in code_points)
+    return f'@font-face {{ font-family: "{COMPACT_SERIF_FAMILY}"; src: url("{SERIF_FONT_PREFIX}{name}.otf"); }}\n'
+
+
+def compact_font(pattern: str) -> bytes | None:
+    """The installed font matching ``pattern`` cut down to gb2312_characters(), once per process."""
+    return _subset(pattern, tuple(gb2312_characters()))
+
+
+@functools.lru_cache(maxsize=8)
+def _subset(pattern: str, code_points: tuple[int, ...]) -> bytes | None:
+    """The installed font matching ``pattern`` cut down to ``code_points``, glyphs renumbered; None if it
+    cannot be made."""
     try:
         import cffi
 
         library = ctypes.util.find_library("harfbuzz-subset")
         if library is None:
             raise OSError("libharfbuzz-subset not found (apt-get install libharfbuzz-subset0)")
-        path, index = system_font_file(SOURCE_FONT)
+        path, index = system_font_file(pattern)
         ffi = cffi.FFI()
         ffi.cdef(_HARFBUZZ_SUBSET)
         hb = ffi.dlopen(library)
@@ -277,7 +323,7 @@ def compact_cjk_font() -> bytes | None:
         face = ffi.gc(hb.hb_face_create(blob, index), hb.hb_face_destroy)
         plan = ffi.gc(hb.hb_subset_input_create_or_fail(), hb.hb_subset_input_destroy)
         unicodes = hb.hb_subset_input_unicode_set(plan)
-        for code_point in gb2312_characters():
+        for code_point in code_points:
             hb.hb_set_add(unicodes, code_point)
         dropped = hb.hb_subset_input_set(plan, HB_SUBSET_SETS_DROP_TABLE_TAG)
         for tag in DROPPED_TABLES:

@@ -72,7 +72,6 @@ def test_a_long_read_does_not_hold_up_writers(app):
 def test_hardening_migration_rebuilds_tables_with_data_and_foreign_keys(app, runner):
     """0008 rebuilds referenced tables on SQLite (items, lots, duty_sessions …): with rows pointing at them
     and foreign keys on in the app, down to 0006 and up again keeps every row and every invariant."""
-    from datetime import date
 
     from gridapp.goods.models import Lot, StockMovement
 

@@ -88,8 +88,8 @@ class LoginForm(FlaskForm):
                              render_kw={"autocomplete": "current-password"})
 
 
-class VolunteerForm(FlaskForm):
-    """A volunteer's details: used by residents registering themselves and by staff at the table."""
+class VolunteerDetailsForm(FlaskForm):
+    """A volunteer's details without a password: staff correct them on the volunteer's page."""
 
     name = name_field()
     phone = phone_field()
@@ -97,18 +97,36 @@ class VolunteerForm(FlaskForm):
     unit = address_field(_l("单元"), _l("请填写单元号。"))
     room = address_field(_l("房号"), _l("请填写房号。"))
     team = SelectField(_l("志愿服务队"), coerce=int, validators=[Optional()])
+
+    def set_team_choices(self, teams, current=None):
+        teams = list(teams)
+        if current is not None and current not in teams:
+            teams.append(current)  # a volunteer in a team that was closed keeps it unless staff change it
+        self.team.choices = [SelectChoice(0, _l("暂不加入"))] + [SelectChoice(t.id, t.name) for t in teams]
+
+    def fill_from(self, user):
+        self.name.data, self.phone.data = user.name, user.phone
+        if user.household:
+            self.building.data, self.unit.data, self.room.data = (user.household.building, user.household.unit,
+                                                                  user.household.room)
+        self.team.data = user.team_id or 0
+
+    def details(self) -> dict:
+        """The details as the account services take them."""
+        return dict(name=self.name.data, phone=self.phone.data, building=self.building.data, unit=self.unit.data,
+                    room=self.room.data, team=team_by_id(self.team.data))
+
+
+class VolunteerForm(VolunteerDetailsForm):
+    """A volunteer's details and first password: residents registering themselves and staff at the table."""
+
     password = new_password_field()
     confirm = PasswordField(_l("再次输入密码"), validators=[EqualTo("password", _l("两次输入的密码不一致。"))],
                             render_kw={"autocomplete": "new-password"})
 
-    def set_team_choices(self, teams):
-        self.team.choices = [SelectChoice(0, _l("暂不加入"))] + [SelectChoice(t.id, t.name) for t in teams]
-
     def details(self) -> dict:
         """The registration as the account services take it."""
-        return dict(name=self.name.data, phone=self.phone.data, password=self.password.data,
-                    building=self.building.data, unit=self.unit.data, room=self.room.data,
-                    team=team_by_id(self.team.data))
+        return dict(super().details(), password=self.password.data)
 
 
 class AccountForm(FlaskForm):

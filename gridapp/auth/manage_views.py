@@ -24,7 +24,7 @@ PAGE_SIZE = 30
 def volunteers():
     query = request.args.get("q", "").strip()[:40]
     page = page_number()
-    pagination = service.search_volunteers(query).paginate(page=page, per_page=PAGE_SIZE, error_out=False)
+    pagination = service.roster(query).paginate(page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template("accounts/volunteers.html", pagination=pagination, query=query,
                            pending_count=User.query.filter_by(status="pending").count(),
                            end_sessions_form=ConfirmForm())

@@ -2,7 +2,7 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, false
 
 from ..clock import utcnow
 from ..extensions import db
@@ -72,6 +72,8 @@ class User(UserMixin, db.Model):
     points_balance = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     # Printed on the volunteer's QR card; staff scan it into the counter's search box.
     volunteer_code = db.Column(db.String(16), unique=True, default=new_volunteer_code)
+    # Set when someone else chose the password (staff reset it): the user must pick their own at next login.
+    must_change_password = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
 
     household = db.relationship("Household")
     team = db.relationship("Team")
@@ -81,6 +83,10 @@ class User(UserMixin, db.Model):
     # The login this request came with (set by the session loader, or at login); not a column.
     login_session = None
     session_token = ""
+
+    @property
+    def is_volunteer(self) -> bool:
+        return self.role == "volunteer"
 
     def get_id(self) -> str:
         """What the login cookie carries: the secret token of this login's session row."""
@@ -169,3 +175,17 @@ class ThrottleCounter(db.Model):
     key = db.Column(db.String(100), primary_key=True)
     window_started_at = db.Column(db.DateTime, nullable=False, index=True)
     attempts = db.Column(db.Integer, nullable=False, default=0)
+
+
+class PasswordReset(db.Model):
+    """A record that staff reset someone's password: who, for whom, when (the password itself is never kept)."""
+
+    __tablename__ = "password_resets"
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
+    reset_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    reset_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    user = db.relationship("User", foreign_keys=[user_id])
+    reset_by = db.relationship("User", foreign_keys=[reset_by_id])

@@ -1,10 +1,12 @@
-"""Account rules: who may register whom, approval of residents, login and password change, and the
-server-side login sessions (登录设备) that logout, password change and deactivation end.
+"""Account rules: who may register whom, approval of residents, login, password change and reset,
+staff looking after a volunteer's account (details, deactivation), and the server-side login sessions
+(登录设备) that logout, password change, reset and deactivation end.
 
 Services take model objects and plain values, never the request. They flush but do
 not commit: the view commits once.
 """
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -14,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..clock import utcnow
-from ..community.service import find_or_create_household
+from ..community.models import Household
+from ..community.service import find_or_create_household, normalise_address_part
 from ..database import SQLITE_BUSY_TIMEOUT_MS
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
-from .models import LoginSession, User
+from .models import LoginSession, PasswordReset, User
 from .passwords import burn_a_verification, hash_password, needs_rehash, verify_password
 
 STAFF_ROLES = ("staff", "admin")
@@ -132,6 +135,30 @@ def create_account(actor: User | None, *, role, name, phone, password, sponsor=N
     return _add_user(user)
 
 
+def _household_match(query: str):
+    """Households whose address is ``query`` written as 3-2-401, 3栋2单元401室 or 3 2 401 (None if it is not one)."""
+    parts = [p for p in re.split(r"[\s\-－/栋号楼单元室]+", query) if p]
+    if len(parts) != 3:
+        return None
+    building, unit, room = (normalise_address_part(p) for p in parts)
+    return User.household_id.in_(select(Household.id).where(
+        Household.building == building, Household.unit == unit, Household.room == room))
+
+
+def roster(query: str):
+    """The staff's roster: active and deactivated volunteers whose name contains ``query``, whose phone
+    number is or ends with it (last 4 digits), or whose household address it is (3-2-401, 3栋2单元401室)."""
+    volunteers = User.query.filter(User.role == "volunteer", User.status.in_(("active", "disabled")))
+    query = (query or "").strip()
+    if query:
+        conditions = [User.name.contains(query, autoescape=True), User.phone.endswith(query, autoescape=True)]
+        household = _household_match(query)
+        if household is not None:
+            conditions.append(household)
+        volunteers = volunteers.filter(or_(*conditions))
+    return volunteers.order_by(User.status, User.name, User.id)
+
+
 def search_volunteers(query: str):
     """Active volunteers whose name contains ``query`` or whose phone ends with it (staff look people up
     by name or the last 4 digits), as a query to page or limit."""
@@ -211,16 +238,93 @@ def authenticate(phone: str, password: str) -> User:
 
 def change_password(user: User, current_password: str, new_password: str) -> User:
     """Set a new password after checking the current one; every other session of the user ends.
+    The password is the user's own from now on (no longer one that must be changed).
 
-    Raises InvalidCredentials if the current password is wrong.
+    Raises InvalidCredentials if the current password is wrong, DomainError if a password that
+    must be changed is "changed" to itself.
     """
     if not verify_password(user.password_hash, current_password):
         raise InvalidCredentials(_l("当前密码不正确。"))
+    if user.must_change_password and current_password == new_password:
+        raise DomainError(_l("请设置一个新的密码，不要沿用网格员给的临时密码。"))
     user.password_hash = hash_password(new_password)
     if user.login_session is not None:
         end_other_sessions(user, user.login_session.id, reason="password")
     else:
         end_all_sessions(user, reason="password")
+    user.must_change_password = False
+    return user
+
+
+# --- staff look after a volunteer's account ---------------------------------------------------
+
+TEMPORARY_PASSWORD_DIGITS = 8
+
+
+def _require_volunteer_keeper(actor: User, user: User) -> None:
+    """Staff and admins look after volunteers' accounts (never another staff, admin or sponsor account)."""
+    require_role(actor, *STAFF_ROLES)
+    if user.role != "volunteer":
+        raise PermissionDenied()
+
+
+def reset_password(actor: User, user: User, now) -> str:
+    """Staff reset a volunteer's forgotten password at the table or on the phone, without SMS: a random
+    temporary password (digits, easy to read out), returned once and never stored in clear. Every session
+    of the volunteer ends, the reset is recorded (who, when), and the volunteer must choose their own
+    password at the next login.
+
+    Raises PermissionDenied unless ``actor`` is staff or admin and ``user`` is a volunteer.
+    """
+    _require_volunteer_keeper(actor, user)
+    temporary = "".join(secrets.choice("0123456789") for _ in range(TEMPORARY_PASSWORD_DIGITS))
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    end_all_sessions(user, reason="reset", now=now)
+    db.session.add(PasswordReset(user_id=user.id, reset_by_id=actor.id, reset_at=now))
+    db.session.flush()
+    return temporary
+
+
+def password_resets(user: User, limit: int = 5) -> list[PasswordReset]:
+    """The latest password resets of ``user``, newest first."""
+    return (PasswordReset.query.filter_by(user_id=user.id).options(joinedload(PasswordReset.reset_by))
+            .order_by(PasswordReset.id.desc()).limit(limit).all())
+
+
+def update_volunteer(actor: User, user: User, *, name, phone, building, unit, room, team=None) -> User:
+    """Staff correct a volunteer's details (the same rules as registration: a free, unique phone number).
+
+    Raises PermissionDenied unless ``actor`` is staff or admin and ``user`` is a volunteer, PhoneTaken if
+    another account has the number.
+    """
+    _require_volunteer_keeper(actor, user)
+    if phone != user.phone and User.query.filter(User.phone == phone, User.id != user.id).first() is not None:
+        raise PhoneTaken()
+    user.name, user.phone, user.team = name, phone, team
+    user.household = find_or_create_household(building, unit, room)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise PhoneTaken() from exc
+    return user
+
+
+def set_volunteer_active(actor: User, user: User, active: bool) -> User:
+    """Staff deactivate a volunteer (who then cannot log in, and is logged out everywhere) or reactivate
+    them. Points, history and redemptions stay as they are. Only active and deactivated accounts change
+    (a pending registration is approved or rejected instead).
+
+    Raises PermissionDenied unless ``actor`` is staff or admin and ``user`` is a volunteer, DomainError for
+    a pending or rejected registration.
+    """
+    _require_volunteer_keeper(actor, user)
+    if user.status not in ("active", "disabled"):
+        raise DomainError(_l("这是待审核或未通过的注册，请在注册审核中处理。"))
+    user.status = "active" if active else "disabled"
+    if not active:
+        end_all_sessions(user, reason="disabled")
     return user
 
 

@@ -71,6 +71,19 @@ _limit_register_phone = limiter.limit(lambda: current_app.config["REGISTER_LIMIT
                                       exempt_when=throttle.uses_database)
 
 
+# What someone whose password was set by staff may open before choosing their own.
+WHILE_PASSWORD_MUST_CHANGE = {"auth.change_password", "auth.logout", "static", "home.set_language", "home.healthz"}
+
+
+@bp.before_app_request
+def require_own_password():
+    """A password someone else chose (a staff reset) must be changed before anything else."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in WHILE_PASSWORD_MUST_CHANGE):
+        return redirect(url_for("auth.change_password"), 303)
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @_limit_login_ip
@@ -155,7 +168,7 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            user = service.change_password(current_user, form.current.data, form.password.data)
+            service.change_password(current_user, form.current.data, form.password.data)
         except DomainError as exc:
             form.current.errors.append(exc.message)
         else:

@@ -59,7 +59,7 @@ def signup_url(campaign: Campaign) -> str:
 def notice_context(campaign: Campaign) -> dict:
     """Everything the notice shows, as plain values (also what its fingerprint is made of)."""
     context = {
-        "title": campaign.title,
+        "title": service.notice_heading(campaign.title),
         "kind": campaign.duty_type.name,
         "paragraphs": _lines(campaign.body),
         **_when(campaign),
@@ -154,6 +154,16 @@ def _stylesheet(name: str):
     return cache[name]
 
 
+def _heading_face(text: str):
+    """The @font-face of the headings' serif face, parsed (None when the system font is used instead)."""
+    from weasyprint import CSS
+
+    face = pdf.serif_font_face(text)
+    if not face:
+        return None
+    return CSS(string=face, base_url=pdf.BASE_URL, url_fetcher=pdf.static_fetcher(), font_config=pdf.font_config())
+
+
 def render_notice(context: dict) -> bytes:
     """Render the notice PDF for a notice_context() (no cache), on one A4 page whenever it can.
 
@@ -168,7 +178,9 @@ def render_notice(context: dict) -> bytes:
     from weasyprint import HTML
 
     pdf.require_cjk_font()
-    stylesheets = [pdf._base_stylesheet(), _stylesheet(NOTICE_STYLESHEET)]
+    # The masthead and title are set in a serif face cut down to their characters (a small sheet of its own).
+    headings = [pdf._base_stylesheet(), _heading_face(context["organiser"] + context["title"])]
+    stylesheets = [sheet for sheet in headings if sheet is not None] + [_stylesheet(NOTICE_STYLESHEET)]
     for density in DENSITIES:
         html = render_template(NOTICE_TEMPLATE, n=context, density=density, qr=_qr(context["signup_url"]))
         document = HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.static_fetcher()).render(

@@ -186,6 +186,19 @@ SNOW_TEMPLATE = dict(
 )
 
 
+def default_title(kind: str, day: date) -> str:
+    """A campaign's default title carries its date, so that lists tell campaigns apart: "12月26日扫雪除冰"."""
+    return f"{day.month}月{day.day}日{kind}"
+
+
+def notice_heading(title: str) -> str:
+    """The notice's heading: a title written as a notice ("关于……的通知") as it is; a short title such as
+    "12月26日扫雪除冰" becomes "关于开展12月26日扫雪除冰志愿服务活动的通知"."""
+    if title.startswith("关于") or title.endswith("通知"):
+        return title
+    return f"关于开展{title}志愿服务活动的通知"
+
+
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
         raise BadTimes()
@@ -356,7 +369,8 @@ def delete_draft(actor: User, campaign: Campaign) -> None:
 
 def quick_snow(actor: User, day: date, now: datetime) -> Campaign:
     """一键发起扫雪: a new draft on ``day`` copied from the last snow campaign — texts, tools,
-    safety notes, points, the same hours, and every zone (without anyone signed up).
+    safety notes, points, the same hours, and every zone (without anyone signed up); the title is the
+    default one with the new date (e.g. "12月26日扫雪除冰"), so the two are told apart in lists.
 
     With no snow campaign yet, the draft starts from the 26 December texts and has no zones.
     Raises PermissionDenied, or InThePast for a day before today.
@@ -376,6 +390,7 @@ def quick_snow(actor: User, day: date, now: datetime) -> Campaign:
         start, length = template.pop("start"), timedelta(hours=template.pop("hours"))
         texts = dict(template, contact_name=actor.name, contact_phone=actor.phone)
         duty_type = snow_duty_type(actor)
+    texts["title"] = default_title(duty_type.name, day)  # never the last campaign's title again
     starts_at = from_local(day, start)
     campaign = create_campaign(actor, Details(duty_type=duty_type, starts_at=starts_at, ends_at=starts_at + length,
                                               **texts), now)

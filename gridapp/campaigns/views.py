@@ -201,8 +201,9 @@ def _campaign_form(campaign=None):
             form.day.data = campaigns.default_quick_day(utcnow())
             form.start.data = template["start"]
             form.end.data = template["start"].replace(hour=template["start"].hour + template["hours"])
-            for name in ("title", "meeting_point", "organiser", "body", "tools", "safety", "points"):
+            for name in ("meeting_point", "organiser", "body", "tools", "safety", "points"):
                 getattr(form, name).data = template[name]
+            form.title.data = campaigns.default_title(campaigns.SNOW, form.day.data)
             form.contact_name.data, form.contact_phone.data = current_user.name, current_user.phone
     return form
 

@@ -64,7 +64,7 @@ ROW_MM = 4.1
 FULL_ROW_CHARS = 16
 FACT_ROW_CHARS = 12
 ITEM_ROW_CHARS = 11
-FIXED_MM = 78  # margins, title, facts, rules, total, served by, the closing note
+FIXED_MM = 96  # margins, title, facts, rules, total, balance after, served by, signature line, closing note
 VOID_FIXED_MM = 16  # the VOID box and who voided it, besides the reason's rows
 
 
@@ -106,6 +106,7 @@ def receipt_context(redemption) -> dict:
                    "unit_points": line.unit_points, "points": line.points} for line in redemption.lines],
         "total_points": redemption.total_points,
         "total_quantity": sum(line.quantity for line in redemption.lines),
+        "balance_after": counter.balance_after(redemption),
         "served_by": redemption.served_by.name,
         "organisation": ORGANISATION,
         "branch": BRANCH,
@@ -116,6 +117,18 @@ def receipt_context(redemption) -> dict:
     }
     context["height_mm"] = receipt_height_mm(context)
     return context
+
+
+PRINT_STEP_MM = 10  # static/css/receipt-print.css has a named page every 10 mm
+PRINT_MAX_MM = 400
+
+
+def print_height_mm(redemption) -> int:
+    """The page length for printing the receipt page on the 58 mm roll from the browser: the PDF's
+    length, rounded up to the next named page of receipt-print.css (CSS has no "as long as the
+    content" for paper, and the CSP allows no per-page inline style)."""
+    height = receipt_height_mm(receipt_context(redemption))
+    return min(PRINT_MAX_MM, math.ceil(height / PRINT_STEP_MM) * PRINT_STEP_MM)
 
 
 def _cache() -> dict:
@@ -200,7 +213,7 @@ def active_volunteers():
 
 def split_list(text: str) -> list[str]:
     """"3,5 8、9，10" -> ["3", "5", "8", "9", "10"] (commas, Chinese commas, 、 or spaces), repeats dropped."""
-    for separator in "，、;；\n\r\t ":
+    for separator in ("，", "、", ";", "；", "\n", "\r", "\t", " "):
         text = text.replace(separator, ",")
     return list(dict.fromkeys(part for part in text.split(",") if part))
 

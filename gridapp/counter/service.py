@@ -329,6 +329,17 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
     return redemption
 
 
+def redemptions_of(volunteer: User, page: int = 1, per_page: int = 20):
+    """The volunteer's redemptions (voided ones too), newest first, one page at a time."""
+    return (Redemption.query.filter_by(volunteer_id=volunteer.id).order_by(Redemption.id.desc())
+            .paginate(page=page, per_page=per_page, error_out=False))
+
+
+def balance_after(redemption: Redemption) -> int:
+    """剩余积分 on the receipt: the volunteer's balance right after this redemption's points were spent."""
+    return points.balance_after(redemption.points_entry)
+
+
 def get_redemption(redemption_id: int) -> Redemption:
     redemption = db.session.get(Redemption, redemption_id)
     if redemption is None:

@@ -14,9 +14,6 @@ from ..auth.models import User
 from . import service as counter
 from .schedule import next_counter_day
 
-DEFAULT_HOURS = "10:00—18:00"
-DEFAULT_PLACE = "迪祥佳苑B区中心广场兑换点"
-
 STOCK_WORDS = {"plenty": _l("充足"), "low": _l("紧张"), "out": _l("已换完")}
 
 
@@ -28,11 +25,9 @@ class CounterDay:
 
 
 def counter_day(today: date) -> CounterDay:
-    """The next counter day with its hours and place (``COUNTER_HOURS`` / ``COUNTER_PLACE`` in the app's
-    configuration, else the defaults above)."""
+    """The next counter day with its hours and place (``GRIDAPP_COUNTER_HOURS`` / ``GRIDAPP_COUNTER_PLACE``)."""
     config = current_app.config
-    return CounterDay(next_counter_day(today), config.get("COUNTER_HOURS") or DEFAULT_HOURS,
-                      config.get("COUNTER_PLACE") or DEFAULT_PLACE)
+    return CounterDay(next_counter_day(today), config["COUNTER_HOURS"], config["COUNTER_PLACE"])
 
 
 @dataclass

@@ -19,6 +19,7 @@ from ..qr import qr_svg
 from . import service as counter
 from .forms import ConfirmRedemptionForm, ExtraDayForm, OpenSessionForm, VoidRedemptionForm
 from .models import Redemption
+from .pdf_views import print_height_mm
 from .schedule import next_counter_day
 
 bp = Blueprint("counter", __name__)
@@ -133,8 +134,10 @@ def confirm(volunteer_id):
 @bp.route("/counter/redemptions/<id:redemption_id>")
 @roles_required(*STAFF_ROLES)
 def receipt(redemption_id):
-    return render_template("counter/receipt.html", redemption=counter.get_redemption(redemption_id),
-                           form=VoidRedemptionForm())
+    redemption = counter.get_redemption(redemption_id)
+    return render_template("counter/receipt.html", redemption=redemption, form=VoidRedemptionForm(),
+                           balance_after=counter.balance_after(redemption),
+                           print_height_mm=print_height_mm(redemption))
 
 
 @bp.route("/counter/redemptions/<id:redemption_id>/void", methods=["POST"])
@@ -143,7 +146,8 @@ def void(redemption_id):
     redemption = counter.get_redemption(redemption_id)
     form = VoidRedemptionForm()
     if form.validate_on_submit() and not form.confirmed.data:
-        return render_template("counter/void_confirm.html", redemption=redemption, form=form)
+        return render_template("counter/void_confirm.html", redemption=redemption, form=form,
+                               balance_after=counter.balance_after(redemption))
     if form.validate_on_submit():
         try:
             counter.void(current_user, redemption, form.reason.data, utcnow())
@@ -154,7 +158,8 @@ def void(redemption_id):
         else:
             flash(_("%(no)s 已作废：积分已退回，物品已回到原批次。", no=redemption.receipt_no), "success")
             return redirect(url_for("counter.receipt", redemption_id=redemption.id), 303)
-    return render_template("counter/receipt.html", redemption=redemption, form=form), 422
+    return render_template("counter/receipt.html", redemption=redemption, form=form,
+                           balance_after=counter.balance_after(redemption)), 422
 
 
 @bp.route("/counter/sessions/<id:session_id>")
@@ -205,4 +210,5 @@ def my_redemption(redemption_id):
     redemption = counter.get_redemption(redemption_id)
     if redemption.volunteer_id != current_user.id:
         raise NotFound()
-    return render_template("counter/my_redemption.html", redemption=redemption)
+    return render_template("counter/my_redemption.html", redemption=redemption,
+                           balance_after=counter.balance_after(redemption))

@@ -190,6 +190,15 @@ def sessions_for_volunteer(volunteer: User, now: datetime, days: int = 7) -> lis
     return [(session, mine.get(session.id)) for session in sessions]
 
 
+def attendance_history(volunteer: User, page: int = 1, per_page: int = 20):
+    """Every session the volunteer signed up for or attended, newest first, one page at a time."""
+    query = (Attendance.query.filter(Attendance.volunteer_id == volunteer.id)
+             .join(DutySession, Attendance.session_id == DutySession.id)
+             .options(db.contains_eager(Attendance.session))
+             .order_by(DutySession.starts_at.desc(), Attendance.id.desc()))
+    return query.paginate(page=page, per_page=per_page, error_out=False)
+
+
 def attendance_of(volunteer: User, session: DutySession) -> Attendance | None:
     return Attendance.query.filter_by(session_id=session.id, volunteer_id=volunteer.id).one_or_none()
 
@@ -412,6 +421,12 @@ def confirm(actor: User, attendance: Attendance, now: datetime, points_override:
             return attendance
         raise NotPresent()
     return attendance
+
+
+def awaiting_confirmation(session: DutySession) -> list[Attendance]:
+    """Who checked in or out and waits for staff to confirm (and award points), in check-in order."""
+    return (session.attendances.filter(Attendance.status.in_(PRESENT))
+            .order_by(Attendance.checked_in_at, Attendance.id).all())
 
 
 @atomic

@@ -1,13 +1,13 @@
 """Duty pages: the volunteer's session page and QR check-in, and the grid worker's sessions and roster."""
 from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.models import STAFF_ROLES
-from ..auth.forms import ConfirmForm
-from ..auth.permissions import roles_required
+from ..auth.forms import ConfirmForm, LoginForm
+from ..auth.permissions import public, roles_required
 from ..auth.service import get_user, search_volunteers
 from ..clock import local_span, utcnow
 from ..community.service import active_teams, team_by_id
@@ -41,10 +41,16 @@ def session(session_id):
 
 
 @bp.route("/c/<token>")
-@roles_required("volunteer")
+@public
 def scan(token):
-    """The printed QR code's address: after login (which returns here) it shows the check-in button."""
-    return _session_page(duty.session_by_token(token))
+    """The printed QR code's address. Logged out: what is being checked into (title, time, place) above the
+    login form, which comes back here; logged in as a volunteer: the check-in button."""
+    session = duty.session_by_token(token)
+    if not current_user.is_authenticated:
+        return render_template("auth/login.html", form=LoginForm(), next_url=request.path, checking_into=session)
+    if current_user.role != "volunteer":
+        abort(403)
+    return _session_page(session)
 
 
 VOLUNTEER_ACTIONS = {
@@ -145,7 +151,7 @@ def _roster_page(session, status=200, error=None, query=""):
         "duty/roster.html", session=session, rows=duty.roster(session), now=utcnow(), error=error, query=query,
         candidates=search_volunteers(query).limit(10).all() if query else [],
         reason_form=ReasonForm(), correct_form=CorrectPointsForm(), mark_form=MarkPresentForm(),
-        placed_count=duty.place_holders(session)), status
+        placed_count=duty.place_holders(session), waiting=duty.awaiting_confirmation(session)), status
 
 
 @bp.route("/staff/duty/<id:session_id>")
@@ -155,10 +161,12 @@ def roster(session_id):
 
 
 def _row_answer(session, attendance, error=None):
-    """htmx swaps the one row; without JavaScript the roster is shown again (with the message)."""
+    """htmx swaps the one row (and, out of band, the "confirm all" button with the count that waits now);
+    without JavaScript the roster is shown again (with the message)."""
     if is_fragment_request():
-        return render_template("duty/_attendance.html", session=session, row=attendance, now=utcnow(), error=error,
-                               reason_form=ReasonForm(), correct_form=CorrectPointsForm()), 422 if error else 200
+        return render_template("duty/_attendance_answer.html", session=session, row=attendance, now=utcnow(),
+                               error=error, reason_form=ReasonForm(), correct_form=CorrectPointsForm(),
+                               waiting=duty.awaiting_confirmation(session)), 422 if error else 200
     if error:
         flash(error, "error")
     return redirect(url_for("duty.roster", session_id=session.id), 303)
@@ -203,8 +211,14 @@ def correct(session_id, attendance_id):
 @bp.route("/staff/duty/<id:session_id>/confirm-all", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def confirm_all(session_id):
+    """Awarding points to everyone waiting takes a confirmation: a page listing them (without JavaScript),
+    or the browser's dialog (htmx sends ``confirmed``) — then one service call, and back to the roster."""
     session = duty.get_session(session_id)
-    if ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if form.validate_on_submit() and request.form.get("confirmed") != "1":
+        return render_template("duty/confirm_all.html", session=session,
+                               waiting=duty.awaiting_confirmation(session))
+    if form.validate_on_submit():
         try:
             count = duty.confirm_all_present(current_user, session, utcnow())
             db.session.commit()
@@ -213,7 +227,10 @@ def confirm_all(session_id):
             flash(exc.message, "error")
         else:
             flash(_("已确认 %(n)d 人的出勤，积分已发放。", n=count) if count else _("没有待确认的出勤。"), "success")
-    return redirect(url_for("duty.roster", session_id=session.id), 303)
+    roster_url = url_for("duty.roster", session_id=session.id)
+    if is_fragment_request():
+        return "", 204, {"HX-Redirect": roster_url}
+    return redirect(roster_url, 303)
 
 
 @bp.route("/staff/duty/<id:session_id>/mark-present", methods=["POST"])

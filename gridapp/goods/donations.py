@@ -23,6 +23,15 @@ class DonationInUse(DomainError):
     default_message = _l("这批物品已有兑换出库（%(item)s），不能作废。如需更正，请联系管理员做盘点调整。")
 
 
+class ItemNameTaken(DomainError):
+    default_message = _l("已有物品“%(name)s”（单位：%(unit)s，%(price)d 分）。如果就是它，请在“物品”一栏选择它；"
+                         "如果是另一种物品，请换一个名称（如加上规格）。")
+
+    def __init__(self, item: Item):
+        super().__init__(name=item.name, unit=item.unit, price=item.points_price)
+        self.item = item
+
+
 @dataclass(frozen=True)
 class Line:
     item: Item
@@ -33,10 +42,15 @@ class Line:
 def create_item(actor, *, name: str, unit: str, points_price: int, category: str = "",
                 monthly_limit: int | None = None, household_monthly_limit: int | None = None,
                 low_stock_threshold: int = 5, active: bool = True) -> Item:
-    """Staff add a kind of goods. Raises DomainError for an unknown unit, a non-positive price or a taken name.
+    """Staff add a kind of goods (also on the spot, in a donation's row). A name already taken is never
+    merged silently into the existing item (its unit and price may differ from what was typed):
+    ItemNameTaken names the existing item, its unit and price, so staff use it or choose another name.
 
     ``monthly_limit`` caps what one volunteer takes in a month; ``household_monthly_limit`` what one
-    household takes in a month, all its members together (每户每月最多 N 件; the counter enforces both)."""
+    household takes in a month, all its members together (每户每月最多 N 件; the counter enforces both).
+
+    Raises ItemNameTaken, DomainError for a blank name, an unknown unit or a non-positive price.
+    """
     require_role(actor, *STAFF_ROLES)
     name = (name or "").strip()
     if not name:
@@ -45,16 +59,17 @@ def create_item(actor, *, name: str, unit: str, points_price: int, category: str
         raise DomainError(_l("单位需为：%(units)s。"), units="/".join(UNITS))
     if not points_price or points_price <= 0:
         raise DomainError(_l("兑换积分必须大于0。"))
-    if Item.query.filter_by(name=name).first() is not None:
-        raise DomainError(_l("已有名为“%(name)s”的物品。"), name=name)
+    existing = Item.query.filter_by(name=name).first()
+    if existing is not None:
+        raise ItemNameTaken(existing)
     item = Item(name=name, unit=unit, category=category, points_price=points_price,
                 monthly_limit=monthly_limit or None, household_monthly_limit=household_monthly_limit or None,
                 low_stock_threshold=low_stock_threshold, active=active)
     try:
         with db.session.begin_nested():
             db.session.add(item)
-    except IntegrityError as exc:
-        raise DomainError(_l("已有名为“%(name)s”的物品。"), name=name) from exc
+    except IntegrityError as exc:  # created a moment ago by another request
+        raise ItemNameTaken(Item.query.filter_by(name=name).one()) from exc
     return item
 
 

@@ -14,6 +14,7 @@ from .models import SPONSOR_KINDS, UNITS
 DEFAULT_LINES = 5
 MAX_FORM_LINES = 30
 MAX_LINE_QUANTITY = 10000  # per donation line; the database says the same (CHECK quantity <= 10000)
+MORE_LINES = 5  # "需要更多行" adds this many
 
 
 class DonationLineForm(Form):

@@ -1,5 +1,5 @@
 """The sponsor portal: a sponsor's own donations, receipts and what became of its goods. Nothing else."""
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
 
 from ..auth.permissions import roles_required

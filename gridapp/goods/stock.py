@@ -167,3 +167,10 @@ def history(item: Item, page: int = 1, per_page: int = 30):
     return (StockMovement.query.filter_by(item_id=item.id)
             .options(db.joinedload(StockMovement.created_by), db.joinedload(StockMovement.lot))
             .order_by(StockMovement.id.desc()).paginate(page=page, per_page=per_page, error_out=False))
+
+
+def within_points(points: int, limit: int = 3) -> tuple[int, list[Item]]:
+    """What ``points`` can buy at the counter: how many kinds of active, in-stock goods cost no more,
+    and the ``limit`` dearest of them (a volunteer's "what I can get")."""
+    query = Item.query.filter(Item.active.is_(True), Item.stock > 0, Item.points_price <= points)
+    return query.count(), query.order_by(Item.points_price.desc(), Item.id).limit(limit).all()

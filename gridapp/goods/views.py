@@ -11,7 +11,7 @@ from ..extensions import db
 from ..formtools import commit_or_explain
 from ..numbers import page_number, parse_id, parse_int
 from . import donations, sponsors, stock
-from .forms import (DEFAULT_LINES, MAX_FORM_LINES, DonationForm, ItemForm, SponsorForm, VoidForm,
+from .forms import (DEFAULT_LINES, MAX_FORM_LINES, MORE_LINES, DonationForm, ItemForm, SponsorForm, VoidForm,
                     yuan_to_fen)
 from .models import Item
 
@@ -81,7 +81,8 @@ def donation_list():
 
 
 def _donation_lines(form: DonationForm) -> list[donations.Line]:
-    """The filled rows as service lines; an item named on the spot is created first."""
+    """The filled rows as service lines; an item named on the spot is created first (a name that exists
+    is the service's ItemNameTaken, shown on its row)."""
     lines = []
     for row in form.lines:
         if row.is_blank:
@@ -89,8 +90,12 @@ def _donation_lines(form: DonationForm) -> list[donations.Line]:
         if row.item.data:
             item = get_item(row.item.data)
         else:
-            item = Item.query.filter_by(name=row.new_name.data).one_or_none() or donations.create_item(
-                current_user, name=row.new_name.data, unit=row.new_unit.data, points_price=row.new_price.data)
+            try:
+                item = donations.create_item(current_user, name=row.new_name.data, unit=row.new_unit.data,
+                                             points_price=row.new_price.data)
+            except donations.ItemNameTaken as exc:
+                row.new_name.errors = [*row.new_name.errors, exc.message]
+                raise
         lines.append(donations.Line(item, row.quantity.data, yuan_to_fen(row.unit_value.data)))
     return lines
 
@@ -100,20 +105,27 @@ def _donation_lines(form: DonationForm) -> list[donations.Line]:
 def new_donation():
     rows = parse_int(request.args.get("rows"), low=DEFAULT_LINES, high=MAX_FORM_LINES, default=DEFAULT_LINES)
     form = DonationForm()
+    # "需要更多行" is a submit button of this form: what was typed comes back with five more empty rows.
+    more_rows = request.method == "POST" and "more_rows" in request.form
+    if more_rows:
+        rows = min(len(form.lines) + MORE_LINES, MAX_FORM_LINES)
     while len(form.lines) < rows:
         form.lines.append_entry()
     form.set_choices(sponsors.all_sponsors(), Item.query.filter_by(active=True).order_by(Item.name).all())
     if request.method == "GET":
         form.received_on.data = local_today()
-    if form.validate_on_submit():
+    if not more_rows and form.validate_on_submit():
+        errors = []
         ok, donation = commit_or_explain(lambda: donations.issue(
             current_user, sponsor=sponsors.get_sponsor(form.sponsor.data), received_on=form.received_on.data,
-            lines=_donation_lines(form), note=form.note.data), form.form_errors)
+            lines=_donation_lines(form), note=form.note.data), errors)
         if ok:
             flash(_("已开具捐赠接收凭证 %(no)s。", no=donation.receipt_no), "success")
             return redirect(url_for("goods.donation", donation_id=donation.id), 303)
+        if not any(message in row.new_name.errors for message in errors for row in form.lines):
+            form.form_errors.extend(errors)
     return render_template("goods/new_donation.html", form=form, rows=len(form.lines), max_rows=MAX_FORM_LINES), (
-        422 if request.method == "POST" else 200)
+        422 if request.method == "POST" and not more_rows else 200)
 
 
 @bp.route("/staff/donations/<id:donation_id>")

@@ -5,14 +5,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth.permissions import login_required, public, roles_required
 from ..auth.views import safe_next
-from ..campaigns import service as campaigns
 from ..clock import local_today, utcnow
 from ..counter.schedule import next_counter_day
-from ..duty import service as duty
+from ..duty.forms import OnceForm
 from ..extensions import db
+from ..once import new_token
 from ..pdf import font_problem
 from ..points import service as points
 from ..reports import service as reports
+from .service import volunteer_home
 
 bp = Blueprint("home", __name__)
 
@@ -32,11 +33,11 @@ def index():
 @bp.route("/me")
 @roles_required("volunteer")
 def volunteer():
-    now = utcnow()
-    return render_template("home/volunteer.html", counter_day=next_counter_day(local_today()), now=now,
-                           campaigns=campaigns.campaigns_for_volunteer(current_user, now),
-                           sessions=campaigns.without_other_zones(duty.sessions_for_volunteer(current_user, now)),
-                           balance=points.balance(current_user))
+    now, today = utcnow(), local_today()
+    home = volunteer_home(current_user, now, today, next_counter_day(today),
+                          place=current_app.config["COUNTER_PLACE"], hours=current_app.config["COUNTER_HOURS"])
+    return render_template("home/volunteer.html", home=home, now=now, balance=points.balance(current_user),
+                           form=OnceForm(token=new_token()))
 
 
 @bp.route("/staff")

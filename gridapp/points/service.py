@@ -115,6 +115,14 @@ def balance(volunteer: User) -> int:
     return volunteer.points_balance
 
 
+def balance_after(entry: PointsEntry) -> int:
+    """The volunteer's balance right after ``entry``: the sum of their entries up to and including it
+    (entries are append-only, so this never changes — a receipt shows it as 剩余积分)."""
+    total = (db.session.query(func.coalesce(func.sum(PointsEntry.delta), 0))
+             .filter(PointsEntry.volunteer_id == entry.volunteer_id, PointsEntry.id <= entry.id).scalar())
+    return int(total)
+
+
 def earned_since(volunteer: User, since: datetime) -> int:
     """Points earned (awards less reversed awards) since ``since``, for "this month"."""
     earning = or_(PointsEntry.kind == "award", and_(PointsEntry.kind == "reversal", PointsEntry.delta < 0))

@@ -1,5 +1,5 @@
 """我的积分: the volunteer's balance, this month's earnings and history."""
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
 
 from ..auth.permissions import roles_required

@@ -3,7 +3,8 @@
 Playwright drives the system Chromium at /usr/bin/chromium (never a downloaded one); the tests
 are skipped when it is not installed. ``open_phone``/``open_laptop`` make a browser context shaped
 like the device, recording every request and every console error, uncaught exception and CSP
-violation; ``throttle`` slows a page down to a weak mobile connection.
+violation (any of which fails the test: ``no_console_errors``); ``throttle`` slows a page down to a
+weak mobile connection.
 """
 from pathlib import Path
 
@@ -47,6 +48,22 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+# Every context a test opens registers its error list here; ``no_console_errors`` fails the test
+# on any of them, whether or not the test looked.
+_OPENED: list[list[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_console_errors():
+    """Every browser test fails on any console error, uncaught exception or CSP violation in any page
+    it opened (collected by ``open_context``), after the test's own assertions."""
+    _OPENED.clear()
+    yield
+    errors = [error for collected in _OPENED for error in collected]
+    _OPENED.clear()
+    assert not errors, f"browser console errors: {errors}"
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
@@ -73,7 +90,9 @@ def open_context(browser, device: dict, **options):
     requests, errors = [], []
     context.on("request", lambda request: requests.append(request.url))
     context.on("weberror", lambda web_error: errors.append(str(web_error.error)))
-    context.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    context.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url', '')})")
+               if message.type == "error" else None)
+    _OPENED.append(errors)
     context.expose_function("reportCspViolation", lambda text: errors.append(text))
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     return context, context.new_page(), requests, errors

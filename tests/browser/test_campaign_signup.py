@@ -57,7 +57,7 @@ def test_volunteer_signs_up_for_a_zone_from_the_notice_qr_link(app, live_server,
 
         page.get_by_role("link", name="首页").first.tap()
         page.wait_for_url(f"{live_server.url}/me")
-        card = page.locator("a.session-item", has_text=title)
+        card = page.locator("section.card", has_text=title)
         assert "我的区域：北门片区" in card.inner_text() and "集合：迪祥佳苑B区南门广场" in card.inner_text()
         assert page.locator(f'a[href="/duty/{zone_session}"]').count() == 1  # where to check in on the day
         assert_fits_phone(page)

@@ -59,9 +59,9 @@ def path_of(page) -> str:
     return urlsplit(page.url).path
 
 
-def log_in(page, phone, password, expected_path):
+def log_in(page, phone, password, expected_path, login_path="/login"):
     """Fill in the login form already on ``page`` and follow the redirect to ``expected_path``."""
-    assert path_of(page) == "/login"
+    assert path_of(page) == login_path
     page.fill("input[name=phone]", phone)
     page.fill("input[name=password]", password)
     with page.expect_navigation():
@@ -93,12 +93,15 @@ def test_volunteer_checks_in_by_qr_and_staff_confirms(app, live_server, browser,
     try:
         throttle(phone, phone_page)
 
-        # The volunteer scans the QR code: not logged in yet, so the login page, which returns here.
+        # The volunteer scans the QR code: not logged in yet, so what is being checked into above the
+        # login form, which returns here.
         phone_page.goto(f"{live_server.url}/c/{token}")
-        assert path_of(phone_page) == "/login"
-        assert parse_qs(urlsplit(phone_page.url).query)["next"] == [f"/c/{token}"]
+        assert path_of(phone_page) == f"/c/{token}"
+        assert TITLE in phone_page.locator("h1").inner_text() and PLACE in phone_page.locator("main").inner_text()
+        action = phone_page.locator("form[action^='/login']").get_attribute("action")
+        assert parse_qs(urlsplit(action).query)["next"] == [f"/c/{token}"]
         assert_fits_phone(phone_page)
-        log_in(phone_page, volunteer_phone, factories.PASSWORD, f"/c/{token}")
+        log_in(phone_page, volunteer_phone, factories.PASSWORD, f"/c/{token}", login_path=f"/c/{token}")
         assert phone_page.locator("h1").inner_text() == TITLE
         assert PLACE in phone_page.locator("main").inner_text()
         check_in = phone_page.get_by_role("button", name="签到", exact=True)

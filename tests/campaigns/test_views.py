@@ -59,7 +59,7 @@ def test_quick_snow_for_a_past_day_says_so(client, staff):
 def test_new_campaign_form_starts_from_the_snow_texts_and_saves_a_draft(client, staff):
     client.login(staff.phone)
     page = client.get("/staff/campaigns/new").get_data(as_text=True)
-    assert "关于开展扫雪除冰志愿服务活动的通知" in page and "按照区域分工" in page
+    assert "日扫雪除冰\"" in page and "按照区域分工" in page
     day = (to_local(utcnow()) + timedelta(days=1)).date().isoformat()
     data = {"title": "关于开展扫雪除冰志愿服务活动的通知", "duty_type": "0", "day": day, "start": "10:00",
             "end": "12:00", "meeting_point": "B区南门广场", "organiser": "屯坪社区党总支", "contact_name": "艾力努尔•拜克力",

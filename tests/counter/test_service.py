@@ -1,5 +1,5 @@
 """The exchange counter: one-transaction redemptions, limits, voids, sessions, and concurrency."""
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 

@@ -1,5 +1,5 @@
 """Duty rules: scheduling, sign-up, check-in window and capacity, roster, confirming and correcting points."""
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 

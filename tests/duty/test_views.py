@@ -38,13 +38,17 @@ def check_in_form(client, url):
             "token": TOKEN.search(html).group(1)}
 
 
-def test_scan_link_sends_to_login_and_back(client, open_session):
+def test_scan_link_shows_what_is_checked_into_above_the_login_and_comes_back(client, open_session):
     volunteer = factories.make_user()
     response = client.get(f"/c/{open_session.token}")
-    assert response.status_code == 302 and "next=%2Fc%2F" in response.location
-    token = client.csrf_token(response.location)
-    back = client.post(response.location, data={"csrf_token": token, "phone": volunteer.phone,
-                                                "password": factories.PASSWORD})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "签到：南门夜间巡逻" in page and "B区南门岗亭" in page and "请先登录" not in page
+    login_url = re.search(r'<form method="post" action="(/login\?next=[^"]+)"', page).group(1)
+    assert login_url == f"/login?next=/c/{open_session.token}"
+    token = client.csrf_token(f"/c/{open_session.token}")
+    back = client.post(login_url, data={"csrf_token": token, "phone": volunteer.phone,
+                                        "password": factories.PASSWORD})
     assert back.location == f"/c/{open_session.token}"
     page = client.get(back.location).get_data(as_text=True)
     assert "南门夜间巡逻" in page and ">签到</button>" in page
@@ -127,7 +131,8 @@ def test_staff_marks_present_by_phone_tail_and_confirms_all(client, open_session
     marked = client.submit(f"/staff/duty/{open_session.id}/mark-present", {"volunteer_id": str(elderly.id)},
                            page=f"/staff/duty/{open_session.id}")
     assert marked.status_code == 303
-    confirmed = client.submit(f"/staff/duty/{open_session.id}/confirm-all", page=f"/staff/duty/{open_session.id}")
+    confirmed = client.submit(f"/staff/duty/{open_session.id}/confirm-all", {"confirmed": "1"},
+                              page=f"/staff/duty/{open_session.id}")
     assert confirmed.status_code == 303
     db.session.refresh(elderly)
     assert elderly.points_balance == 10
@@ -179,7 +184,8 @@ def test_unknown_qr_token_is_a_chinese_404(client):
 def test_volunteer_home_lists_open_sessions(client, open_session):
     client.login(factories.make_user().phone)
     home = client.get("/me").get_data(as_text=True)
-    assert "南门夜间巡逻" in home and "可签到" in home
+    assert "南门夜间巡逻" in home and "现在可以签到" in home
+    assert f'action="/duty/{open_session.id}/check-in"' in home
 
 
 def test_my_points_empty_state(client):
