@@ -4,7 +4,7 @@ PDF), the 积分超市 page's weight and speed next to the volunteer home, and a
 
 Two databases, both throwaway:
 
-- the demo world (``flask seed-demo``): GET /staff, GET /staff/reports/<last month>, the report PDF,
+- the demo world (``flask seed-demo``): GET /staff, GET /staff/monthly/<last month>, the report PDF,
   and /me/goods next to /me (bytes raw and gzipped with the stylesheet; requests per second through
   the Flask test client in this process, one after another: a relative figure, not a server's);
 - the ledger-scale fixture of bench/ledger_scale.py (its ``grow``: volunteers with award entries
@@ -95,12 +95,12 @@ def pages(app, label, target, with_pdf=True) -> dict:
     key = last_month_key(app)
     out = {}
     out["dashboard"], _ = timed(client, "/staff", SAMPLE)
-    out["report"], _ = timed(client, f"/staff/reports/{key}", SAMPLE)
+    out["report"], _ = timed(client, f"/staff/monthly/{key}", SAMPLE)
     print(line(f"GET /staff ({label})", out["dashboard"], target))
-    print(line(f"GET /staff/reports/{key} ({label})", out["report"], target))
+    print(line(f"GET /staff/monthly/{key} ({label})", out["report"], target))
     if with_pdf:
-        out["pdf"], pdf = timed(client, f"/staff/reports/{key}.pdf", PDF_SAMPLE, warmup=2)
-        print(line(f"GET /staff/reports/{key}.pdf ({label}, rendered)", out["pdf"], PDF_TARGET_MS)
+        out["pdf"], pdf = timed(client, f"/staff/monthly/{key}.pdf", PDF_SAMPLE, warmup=2)
+        print(line(f"GET /staff/monthly/{key}.pdf ({label}, rendered)", out["pdf"], PDF_TARGET_MS)
               + f"   {len(pdf) / 1024:.0f} KB")
     return out
 

@@ -159,7 +159,9 @@ def test_a_session_across_the_year_end_counts_its_points_in_the_month_it_is_conf
     at("2027-01-01T08:30")  # the grid worker confirms the next morning
     client.logout()
     client.login(staff.phone)
-    assert client.submit(f"/staff/duty/{session.id}/confirm-all", page=f"/staff/duty/{session.id}").status_code == 303
+    confirm_all = client.submit(f"/staff/duty/{session.id}/confirm-all", {"confirmed": "1"},
+                                page=f"/staff/duty/{session.id}")
+    assert confirm_all.status_code == 303
     attendance = duty.attendance_of(volunteer, session)
     assert attendance.status == "confirmed" and attendance.auto_checked_out
     assert attendance.checked_out_at == utc("2027-01-01T02:00", community_zone)

@@ -28,7 +28,7 @@ def month_or_404(key: str) -> Month:
     return month
 
 
-@bp.route("/staff/reports")
+@bp.route("/staff/monthly")
 @roles_required(*STAFF_ROLES)
 def reports():
     """The month picker (a GET form) lands on that month's report; default: this month."""
@@ -36,7 +36,7 @@ def reports():
     return redirect(url_for("reporting.report", month=month.key))
 
 
-@bp.route("/staff/reports/<month>")
+@bp.route("/staff/monthly/<month>")
 @roles_required(*STAFF_ROLES)
 def report(month):
     m = month_or_404(month)
@@ -47,7 +47,7 @@ def report_context(report) -> dict:
     return dict(r=report, organisation=ORGANISATION, branch=BRANCH, made_on=local_today(), local=to_local)
 
 
-@bp.route("/staff/reports/<month>.pdf")
+@bp.route("/staff/monthly/<month>.pdf")
 @roles_required(*STAFF_ROLES)
 def report_pdf(month):
     """The report as an A4 PDF for the farm and the division; its ETag is a fingerprint of the figures
@@ -69,7 +69,7 @@ def download(book: exports.Book, fmt: str) -> Response:
     return response
 
 
-@bp.route("/staff/reports/<month>.<fmt>")
+@bp.route("/staff/monthly/<month>.<fmt>")
 @roles_required(*STAFF_ROLES)
 def report_tables(month, fmt):
     if fmt not in FORMATS:

@@ -15,13 +15,14 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -79,6 +80,23 @@ def _jpeg(image: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
+
+_STRICT_LOADING = threading.Lock()
+
+
+def _load_whole(image) -> None:
+    """Decode every pixel, refusing a truncated file. WeasyPrint switches Pillow's global
+    LOAD_TRUNCATED_IMAGES on when it is imported (for its own images), which would let a cut-off
+    upload through as a half-grey photo; turn it off for this decode only."""
+    with _STRICT_LOADING:
+        lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            image.load()
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+
+
 def process(data: bytes, number: int = 1) -> ProcessedPhoto:
     """Decode ``data`` as a JPEG, PNG or WebP photo and return its clean re-encoded sizes.
 
@@ -97,7 +115,7 @@ def process(data: bytes, number: int = 1) -> ProcessedPhoto:
                 scale = FULL_EDGE / max(width, height)
                 if image.format == "JPEG" and scale < 1:
                     image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
-                image.load()
+                _load_whole(image)
                 upright = ImageOps.exif_transpose(image)
                 clean = _flatten(upright)
                 clean.info = {}

@@ -87,7 +87,7 @@ def test_home_page_puts_counter_then_my_duty_then_my_zone_then_the_rest(client, 
     client.login(volunteer.phone)
     page = client.get("/me").get_data(as_text=True)
     main = page[page.index("<main"):]
-    order = [main.index(text) for text in ("本月积分兑换日", "现在可以签到", "我的区域：北门片区", "后天的巡逻")]
+    order = [main.index(text) for text in ("下一个积分兑换日", "现在可以签到", "我的区域：北门片区", "后天的巡逻")]
     assert order == sorted(order), order
     assert f'action="/duty/{session.id}/check-in"' in main
     assert main.count("北门片区") == 1

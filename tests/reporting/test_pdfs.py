@@ -22,7 +22,7 @@ def squashed(text: str) -> str:
 def test_the_monthly_report_pdf_is_a4_with_the_cjk_font_and_reads_right(client):
     client.login("13800000002", "gridapp2026")
     month = Month.of(utcnow()).previous()
-    response = client.get(f"/staff/reports/{month.key}.pdf")
+    response = client.get(f"/staff/monthly/{month.key}.pdf")
     pdf = response.get_data()
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     pages, width, height = page_info(pdf)
@@ -33,7 +33,7 @@ def test_the_monthly_report_pdf_is_a4_with_the_cjk_font_and_reads_right(client):
                   "环保小卫士", "五、兑换最多的物品", "六、各爱心企业捐赠", "填报人", "审核人", "（盖章）"):
         assert words in text, words
     assert text.index("一、主要指标") < text.index("二、各志愿服务队") < text.index("填报人")
-    again = client.get(f"/staff/reports/{month.key}.pdf", headers={"If-None-Match": response.headers["ETag"]})
+    again = client.get(f"/staff/monthly/{month.key}.pdf", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
 
 

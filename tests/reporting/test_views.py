@@ -39,18 +39,18 @@ def test_the_dashboard_shows_the_months_and_three_valid_svg_charts_with_tables(c
 def test_a_past_months_report_can_be_reopened(client):
     client.login("13800000002", "gridapp2026")
     month = Month.of(utcnow()).previous().previous()
-    page = client.get(f"/staff/reports/{month.key}")
+    page = client.get(f"/staff/monthly/{month.key}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and f"月度报表 · {month.label()}" in html
     assert "各志愿服务队" in html and "填报人" in html and "审核人" in html
-    assert client.get("/staff/reports?month=" + month.key).headers["Location"].endswith(f"/staff/reports/{month.key}")
-    assert client.get("/staff/reports/2999-01").status_code == 404
+    assert client.get("/staff/monthly?month=" + month.key).headers["Location"].endswith(f"/staff/monthly/{month.key}")
+    assert client.get("/staff/monthly/2999-01").status_code == 404
 
 
 def test_volunteers_cannot_see_dashboard_reports_or_exports(client, login_as):
     login_as("volunteer")
-    for url in ("/staff", "/staff/reports/2026-11", "/staff/reports/2026-11.pdf", "/staff/exports",
-                "/staff/exports/points.csv?start=2026-11-01&end=2026-11-30", "/staff/reports/2026-11.xlsx"):
+    for url in ("/staff", "/staff/monthly/2026-11", "/staff/monthly/2026-11.pdf", "/staff/exports",
+                "/staff/exports/points.csv?start=2026-11-01&end=2026-11-30", "/staff/monthly/2026-11.xlsx"):
         assert client.get(url).status_code == 403, url
 
 
@@ -112,10 +112,10 @@ def test_every_export_opens_in_both_formats(client, dataset):
 def test_the_monthly_reports_tables_export_as_sheets(client):
     client.login("13800000002", "gridapp2026")
     month = Month.of(utcnow()).previous()
-    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/staff/reports/{month.key}.xlsx").get_data()))
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/staff/monthly/{month.key}.xlsx").get_data()))
     assert book.sheetnames == ["主要指标", "捐赠价值", "各服务队", "各服务类型", "扫雪除冰", "兑换最多的物品", "各爱心企业捐赠"]
     assert book["各服务队"].max_row == 12  # header, 10 teams, 未加入服务队
-    text = client.get(f"/staff/reports/{month.key}.csv").get_data().decode("utf-8-sig")
+    text = client.get(f"/staff/monthly/{month.key}.csv").get_data().decode("utf-8-sig")
     assert "各爱心企业捐赠" in text and "参与人次" in text
 
 

@@ -74,3 +74,13 @@ def test_the_store_refuses_names_that_are_not_photo_keys(app, tmp_path):
             store.write(name, b"x")
     store.write("a" * 24 + ".jpg", b"x")
     assert store.names() == {"a" * 24 + ".jpg"}
+
+
+def test_a_truncated_jpeg_is_refused_even_after_weasyprint_made_pillow_lenient(app, monkeypatch):
+    """WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES when a worker renders its first PDF."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(photos.BadPhoto):
+        photos.process(truncated_jpeg(), 1)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # WeasyPrint's own images still load as before

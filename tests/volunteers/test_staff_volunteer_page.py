@@ -79,11 +79,15 @@ def test_staff_cannot_reset_a_staff_or_admin_password(app):
 
 def test_end_all_sessions_invalidates_every_cookie(app):
     volunteer = factories.make_user()
-    cookie_id = volunteer.get_id()
+    cookies = []
+    for _device in range(2):
+        accounts.start_session(volunteer)
+        cookies.append(volunteer.get_id())
+    db.session.commit()
+    assert all(accounts.load_session_user(cookie) is not None for cookie in cookies)
     accounts.end_all_sessions(volunteer)
     db.session.commit()
-    assert accounts.load_session_user(cookie_id) is None
-    assert accounts.load_session_user(volunteer.get_id()) is not None
+    assert [accounts.load_session_user(cookie) for cookie in cookies] == [None, None]
 
 
 def test_volunteer_page_shows_details_balance_and_paged_histories(client, login_as):
