@@ -103,6 +103,10 @@ class Databases:
         template = self._demo_template() if demo else "gridapp_template"
         return self._create(f"test_{next(_counter)}", template)
 
+    def empty(self) -> str:
+        """A new database with nothing in it, not even the schema (``createdb``; a new SQLite file)."""
+        return self._create(f"test_{next(_counter)}")
+
     def drop(self, url: str):
         if POSTGRES_URL:
             name = sa.engine.make_url(url).database
