@@ -123,3 +123,13 @@ def run_tool(tool: str, engine: Engine, arguments: list[str]) -> None:
     if result.returncode != 0:
         detail = "\n".join(result.stderr.strip().splitlines()[-12:]) or "-"
         raise ToolFailed(tool=tool, code=result.returncode, detail=detail)
+
+
+def other_connections(engine: Engine) -> list[str]:
+    """Who else is connected to the engine's database (app servers, psql …), as ``name@address`` lines."""
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT coalesce(nullif(application_name, ''), '?'), coalesce(host(client_addr), 'local') "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "ORDER BY pid").all()
+    return [f"{name}@{address}" for name, address in rows]

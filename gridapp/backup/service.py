@@ -40,6 +40,7 @@ DATABASE_MEMBER = {"sqlite": "database.sqlite3", "postgresql": "database.dump"}
 DATABASE_NAME = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # What `flask restore` reports: the accounts, both ledgers and the redemptions.
 COUNTED_TABLES = ("users", "points_entries", "stock_movements", "redemptions")
+SQLITE_LOCK_WAIT_SECONDS = 30
 
 
 class BackupExists(DomainError):
@@ -60,6 +61,10 @@ class WrongDatabase(DomainError):
 
 class TargetHasData(DomainError):
     default_message = _l("当前数据库里已有数据，恢复会覆盖它们。确认要覆盖时加上 --force。")
+
+
+class DatabaseBusy(DomainError):
+    default_message = _l("数据库正被其他程序使用（%(detail)s）：请先停止应用，再恢复。")
 
 
 class UploadsHaveFiles(DomainError):
@@ -213,7 +218,9 @@ def restore_backup(engine: Engine, path: Path, uploads: Path, force: bool = Fals
     folder that has files, unless ``force``. The database is replaced as a whole or not at all
     (SQLite: the online backup API in one step; PostgreSQL: ``pg_restore --single-transaction``);
     the uploads only after it. Raises NotABackup, WrongDatabase (a SQLite backup cannot go into
-    PostgreSQL or back), CopyUnsound, postgres.ToolMissing/ToolTooOld/ToolFailed. Close every
+    PostgreSQL or back), CopyUnsound, DatabaseBusy (SQLite: another program holds the write lock;
+    PostgreSQL: another connection is open),
+    postgres.ToolMissing/ToolTooOld/ToolFailed. Close every
     session on the engine first; its pooled connections are dropped.
     """
     kind = engine.dialect.name
@@ -237,6 +244,13 @@ def restore_backup(engine: Engine, path: Path, uploads: Path, force: bool = Fals
         if kind == "sqlite":
             _sqlite_restore(database_file, engine.url.database)
         else:
+            # A running app server would keep its tables locked and make pg_restore wait for ever
+            # (the dump turns lock_timeout off): refuse while anyone else is connected.
+            others = postgres.other_connections(engine)
+            engine.dispose()
+            if others:
+                raise DatabaseBusy(detail=f"{len(others)}: {', '.join(others[:5])}")
+            # One transaction: all or nothing.
             postgres.run_tool("pg_restore", engine, ["--clean", "--if-exists", "--no-owner", "--no-privileges",
                                                      "--single-transaction", str(database_file)])
         engine.dispose()
@@ -273,8 +287,14 @@ def _sqlite_restore(copy_path: Path, target_path: str) -> None:
         result = [row[0] for row in copy.execute("PRAGMA integrity_check")]
         if result != ["ok"]:
             raise CopyUnsound(detail="; ".join(result[:5]))
-        target = sqlite3.connect(target_path, timeout=30)
+        target = sqlite3.connect(target_path, timeout=SQLITE_LOCK_WAIT_SECONDS, isolation_level=None)
         try:
+            # The backup API would wait for the write lock for ever; wait a bounded time, say why.
+            try:
+                target.execute("BEGIN IMMEDIATE")
+                target.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                raise DatabaseBusy(detail=str(exc)) from exc
             copy.backup(target)
         finally:
             target.close()

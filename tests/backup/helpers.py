@@ -10,8 +10,10 @@ from gridapp.config import PROJECT_ROOT
 
 
 def invoke(app, *args):
-    """Run a ``flask`` command in-process against ``app`` (its own app context and session)."""
-    return app.test_cli_runner().invoke(args=list(args))
+    """Run a ``flask`` command in-process against ``app``, in a context of its own (the CLI runner would
+    otherwise reuse whichever app context is current: the test's ``app``)."""
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=list(args))
 
 
 def flask_cli(*args, database_url: str, instance: Path, timeout: float = 300):
