@@ -112,7 +112,8 @@ def has_harfbuzz_subset() -> bool:
 
 @click.command("doctor")
 def doctor_command():
-    """Check what the server needs: a CJK font, fast font subsetting, a reachable and migrated database."""
+    """Check what the server needs: a CJK font, fast font subsetting, a reachable and migrated database
+    (and on PostgreSQL the pg_dump and pg_restore that backups run)."""
     from .invariants import database_revisions, migration_heads
 
     problems = []
@@ -136,6 +137,8 @@ def doctor_command():
         else:
             problems.append(f"database at revision {sorted(current) or 'none'}, code expects {sorted(heads)}: "
                             "run 'flask db upgrade'")
+        if db.engine.dialect.name == "postgresql":
+            problems += _check_pg_tools()
     except SQLAlchemyError as exc:
         problems.append(f"database not reachable ({url}): {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}")
     for problem in problems:
@@ -143,6 +146,23 @@ def doctor_command():
     if problems:
         sys.exit(1)
     click.echo("Everything this server needs is in place.")
+
+
+def _check_pg_tools() -> list[str]:
+    """pg_dump and pg_restore of the server's version, which `flask backup` and `flask restore` run."""
+    from flask_babel import force_locale
+
+    from .backup import postgres
+    from .errors import DomainError
+
+    problems = []
+    for tool in ("pg_dump", "pg_restore"):
+        try:
+            click.echo(f"ok   {tool} for backups: {postgres.find_tool(tool, db.engine)}")
+        except DomainError as exc:
+            with force_locale("en"):
+                problems.append(exc.message)
+    return problems
 
 
 def in_both_languages(error) -> str:

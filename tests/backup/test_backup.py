@@ -164,3 +164,14 @@ def test_pg_dump_gets_the_apps_connection_with_the_password_only_in_its_environm
                                      "sslmode=require"}
     assert arguments[2:] == ["--format=custom", "--file=x.dump"]
     assert (tmp_path / "record.password").read_text() == "s3cr@t pw"
+
+
+def test_doctor_checks_the_pg_tools_backups_need(app, tmp_path, monkeypatch):
+    only_postgres()
+    found = invoke(app, "doctor")
+    assert "ok   pg_dump for backups" in found.output and "ok   pg_restore for backups" in found.output
+    monkeypatch.setattr(postgres, "PG_BIN_GLOB", str(tmp_path / "pg" / "*" / "bin"))
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    missing = invoke(app, "doctor")
+    assert missing.exit_code == 1
+    assert "FAIL pg_dump not found" in missing.output and "FAIL pg_restore not found" in missing.output
