@@ -133,6 +133,7 @@ def make_backup(engine: Engine, path: Path, uploads: Path, now: datetime) -> Bac
             tar.add(database_file, arcname=database_file.name)
             if has_uploads:
                 tar.add(uploads, arcname=UPLOADS, filter=plain_only)
+        os.chmod(archive, 0o600)  # names, phone numbers and password hashes: for the app's user only
         _fsync(archive)
         if path.exists():  # made meanwhile by someone else: theirs stays
             raise BackupExists(path=str(path))
@@ -180,15 +181,6 @@ def _fsync(path: Path) -> None:
 
 # --- restore ----------------------------------------------------------------------------
 
-def read_manifest(path: Path) -> dict:
-    """The manifest of the backup at ``path``. Raises NotABackup for any other file."""
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            return _manifest(tar, path)
-    except (OSError, tarfile.TarError) as exc:
-        raise NotABackup(path=str(path), detail=str(exc)) from exc
-
-
 def _manifest(tar: tarfile.TarFile, path: Path) -> dict:
     try:
         manifest = json.load(tar.extractfile(MANIFEST))
@@ -219,9 +211,8 @@ def restore_backup(engine: Engine, path: Path, uploads: Path, force: bool = Fals
     (SQLite: the online backup API in one step; PostgreSQL: ``pg_restore --single-transaction``);
     the uploads only after it. Raises NotABackup, WrongDatabase (a SQLite backup cannot go into
     PostgreSQL or back), CopyUnsound, DatabaseBusy (SQLite: another program holds the write lock;
-    PostgreSQL: another connection is open),
-    postgres.ToolMissing/ToolTooOld/ToolFailed. Close every
-    session on the engine first; its pooled connections are dropped.
+    PostgreSQL: another connection is open), postgres.ToolMissing/ToolTooOld/ToolFailed.
+    Close every session on the engine first; its pooled connections are dropped.
     """
     kind = engine.dialect.name
     try:

@@ -49,6 +49,7 @@ def test_backup_is_one_archive_with_the_database_and_the_uploaded_files(app, tmp
     else:
         assert database.startswith(b"PGDMP")  # pg_dump's custom format
     assert sorted(p.name for p in target.parent.iterdir()) == ["grid.tar.gz"]  # no working files left beside it
+    assert target.stat().st_mode & 0o777 == 0o600
 
 
 def test_backup_without_an_uploads_folder_says_so(app, tmp_path):
