@@ -1,7 +1,6 @@
-"""Operations commands: flask seed-demo / create-user / verify / doctor / backup."""
+"""Operations commands: flask seed-demo / create-user / verify / doctor / backup / restore."""
 import ctypes.util
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,8 @@ from .extensions import db
 
 
 def register_cli(app):
-    for command in (seed_demo_command, create_user_command, verify_command, doctor_command, backup_command):
+    for command in (seed_demo_command, create_user_command, verify_command, doctor_command, backup_command,
+                    restore_command):
         app.cli.add_command(command)
 
 
@@ -74,6 +74,13 @@ def create_user_command(role, name, phone, sponsor_name, password):
 @click.command("verify")
 def verify_command():
     """Run every invariant check; exit 1 naming each broken row."""
+    if report_invariants():
+        sys.exit(1)
+    click.echo("All invariants hold.")
+
+
+def report_invariants() -> int:
+    """Run every invariant check, print each one's outcome and broken rows; the number of violations."""
     from .database import reading_only
     from .invariants import run_all
 
@@ -88,8 +95,7 @@ def verify_command():
         failures += len(violations)
     if failures:
         click.echo(f"{failures} violation(s) found.", err=True)
-        sys.exit(1)
-    click.echo("All invariants hold.")
+    return failures
 
 
 def cjk_font_families() -> list[str]:
@@ -107,7 +113,7 @@ def has_harfbuzz_subset() -> bool:
 @click.command("doctor")
 def doctor_command():
     """Check what the server needs: compiled message catalogs, a CJK font, fast font subsetting, a
-    reachable and migrated database."""
+    reachable and migrated database (and on PostgreSQL the pg_dump and pg_restore that backups run)."""
     from .invariants import database_revisions, migration_heads
 
     problems = catalog_problems(translations_dir(), current_app.config["LANGUAGES"],
@@ -136,6 +142,8 @@ def doctor_command():
         else:
             problems.append(f"database at revision {sorted(current) or 'none'}, code expects {sorted(heads)}: "
                             "run 'flask db upgrade'")
+        if db.engine.dialect.name == "postgresql":
+            problems += _check_pg_tools()
     except SQLAlchemyError as exc:
         problems.append(f"database not reachable ({url}): {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}")
     for problem in problems:
@@ -180,33 +188,88 @@ def catalog_problems(folder: Path, languages, default: str) -> list[str]:
     return problems
 
 
+def _check_pg_tools() -> list[str]:
+    """pg_dump and pg_restore of the server's version, which `flask backup` and `flask restore` run."""
+    from flask_babel import force_locale
+
+    from .backup import postgres
+    from .errors import DomainError
+
+    problems = []
+    for tool in ("pg_dump", "pg_restore"):
+        try:
+            click.echo(f"ok   {tool} for backups: {postgres.find_tool(tool, db.engine)}")
+        except DomainError as exc:
+            with force_locale("en"):
+                problems.append(exc.message)
+    return problems
+
+
+def in_both_languages(error) -> str:
+    """A domain error's message in Chinese, then in English (operators read either)."""
+    from flask_babel import force_locale
+
+    texts = []
+    for locale in ("zh_CN", "en"):
+        with force_locale(locale):
+            texts.append(error.message)
+    return "\n".join(dict.fromkeys(texts))
+
+
 @click.command("backup")
-@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(path):
-    """Copy the SQLite database to PATH while the app keeps running (online backup API)."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        raise click.ClickException(
-            "This database is PostgreSQL: back it up with pg_dump, e.g.\n"
-            "  pg_dump --format=custom --file=gridapp.dump \"$GRIDAPP_DATABASE_URL\"\n"
-            "and restore with: pg_restore --clean --dbname=\"$GRIDAPP_DATABASE_URL\" gridapp.dump"
-        )
-    if path.exists():
-        raise click.ClickException(f"{path} exists already; choose a new file name.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(engine.url.database)
-    target = sqlite3.connect(path)
+    """Back up the database and the uploaded files to one new file PATH while the app keeps running.
+
+    SQLite: the online backup API; PostgreSQL: pg_dump of the server's major version. Nothing is left
+    at PATH unless the whole backup succeeded.
+    """
+    from .backup.service import DATABASE_NAME, make_backup, uploads_folder
+    from .clock import utcnow
+    from .errors import DomainError
+
+    db.session.remove()
     try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
-    check = sqlite3.connect(path)
+        result = make_backup(db.engine, path, uploads_folder(current_app.instance_path), utcnow())
+    except DomainError as exc:
+        raise click.ClickException(in_both_languages(exc)) from exc
+    except OSError as exc:  # disk full, no permission …: nothing was left at PATH
+        raise click.ClickException(f"backup failed, nothing written to {path}: {exc}") from exc
+    uploads = ("no uploads folder" if result.uploaded_files is None
+               else f"{result.uploaded_files} uploaded file(s)")
+    click.echo(f"Backup written to {result.path} ({result.size} bytes): {DATABASE_NAME[result.database]} database "
+               f"at revision {', '.join(result.revision) or 'none'}, {uploads}.")
+    current_app.logger.info("backup written to %s", result.path)
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite a database that has data (and the uploaded files).")
+def restore_command(path, force):
+    """Restore a backup made by 'flask backup' into the configured database (and the uploads folder),
+    then check the migrations and every invariant. Stop the app first."""
+    from .backup.service import DATABASE_NAME, restore_backup, uploads_folder
+    from .errors import DomainError
+    from .invariants import database_revisions, migration_heads
+
+    db.session.remove()
     try:
-        ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    finally:
-        check.close()
-    if not ok:
-        raise click.ClickException(f"backup written to {path} failed its integrity check")
-    click.echo(f"Backup written to {path} ({path.stat().st_size} bytes, integrity ok).")
-    current_app.logger.info("backup written to %s", path)
+        result = restore_backup(db.engine, path, uploads_folder(current_app.instance_path), force=force)
+    except DomainError as exc:
+        raise click.ClickException(in_both_languages(exc)) from exc
+    click.echo(f"Restored {DATABASE_NAME[result.database]} backup made {result.made_at} "
+               f"(revision {', '.join(result.revision) or 'none'}).")
+    click.echo("  " + ", ".join(f"{count} {table}" for table, count in result.counts.items()))
+    click.echo("  " + ("the backup has no uploads folder; the local one was left as it was"
+                       if result.uploaded_files is None else f"{result.uploaded_files} uploaded file(s) restored"))
+    current_app.logger.info("backup %s restored", path)
+    heads, current = migration_heads(), database_revisions()
+    db.session.rollback()
+    if heads != current:
+        click.echo(f"FAIL the restored database is at revision {sorted(current) or 'none'}, this code expects "
+                   f"{sorted(heads)}: run 'flask db upgrade', then 'flask verify'.")
+        sys.exit(1)
+    click.echo(f"ok   migrations: the database is at the code's revision ({', '.join(sorted(current))})")
+    if report_invariants():
+        sys.exit(1)
+    click.echo("All invariants hold: the restore is ready to serve.")

@@ -146,6 +146,10 @@ class Databases:
             self.shared[demo] = self._create(f"shared_{WORKER}_{'demo' if demo else 'plain'}", self._template(demo))
         return self.shared[demo]
 
+    def empty(self) -> str:
+        """A new database with nothing in it, not even the schema (``createdb``; a new SQLite file)."""
+        return self._create(f"test_{next(_counter)}")
+
     def drop(self, url: str):
         if POSTGRES_URL:
             name = sa.engine.make_url(url).database

@@ -1,4 +1,4 @@
-"""The operations commands: seed-demo, verify, doctor, backup, create-user."""
+"""The operations commands: seed-demo, verify, doctor, create-user (backup and restore: tests/backup/)."""
 import sqlite3
 
 import pytest
@@ -87,22 +87,6 @@ def test_doctor_reports_database_and_fonts(runner):
     assert "database reachable" in result.output
     assert "database migrated" in result.output
     assert ("CJK font" in result.output) and ("harfbuzz-subset" in result.output)
-
-
-@pytest.mark.demo
-def test_backup_makes_a_sound_copy(runner, tmp_path):
-    if db.engine.dialect.name != "sqlite":
-        result = runner.invoke(args=["backup", str(tmp_path / "x.dump")])
-        assert result.exit_code != 0 and "pg_dump" in result.output
-        return
-    target = tmp_path / "backup.sqlite3"
-    result = runner.invoke(args=["backup", str(target)])
-    assert result.exit_code == 0, result.output
-    copy = sqlite3.connect(target)
-    assert copy.execute("SELECT count(*) FROM households").fetchone()[0] == 550
-    copy.close()
-    again = runner.invoke(args=["backup", str(target)])
-    assert again.exit_code != 0 and "exists already" in again.output
 
 
 def test_create_user_makes_an_active_admin(runner):
