@@ -12,6 +12,11 @@ _numbers = itertools.count(1)
 _hash_cache: dict[str, str] = {}
 
 
+def password_hash(password: str = PASSWORD) -> str:
+    """The stored hash of ``password`` (the factories' accounts all use PASSWORD)."""
+    return _hash(password)
+
+
 def next_phone() -> str:
     return f"1370000{next(_numbers):04d}"
 

@@ -11,6 +11,9 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing.converters import AnyConverter
 
+from gridapp.clock import to_local, utcnow
+from gridapp.publicity.models import Posting
+from gridapp.reports.models import Report, ReportPhoto
 from gridapp.auth.models import User
 from gridapp.campaigns.models import CampaignZone
 from gridapp.counter.models import CounterSession, Redemption
@@ -80,6 +83,10 @@ def demo_world():
         "sponsor_id": Sponsor.query.first().id, "stocktake_id": stocktake.id if stocktake else 1,
         "duty_token": session.token, "receipt_token": receipts.make_token(donation),
         "uncarded": f"ids={','.join(str(u.id) for u in uncarded)}",
+        "user_id": volunteer.id, "month": to_local(utcnow()).strftime("%Y-%m"), "fmt": "csv",
+        "dataset": "volunteers", "report_id": Report.query.order_by(Report.id).first().id,
+        "key": ReportPhoto.query.order_by(ReportPhoto.id).first().key,
+        "posting_id": Posting.query.order_by(Posting.id).first().id,
         "query": {"counter_pdfs.cards": [f"ids={','.join(str(u.id) for u in uncarded)}",
                                          f"ids={','.join(str(u.id) for u in carded)}"],
                   "counter.volunteer": f"add={Item.query.first().id}", "counter.index": f"q={volunteer.phone[-4:]}",
