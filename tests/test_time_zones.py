@@ -39,11 +39,13 @@ def staff(app):
 
 
 def schedule_by_form(client, day: str, start: str, end: str, title="南门夜间巡逻") -> DutySession:
-    if DutyType.query.filter_by(name="安全巡逻").first() is None:
-        db.session.add(DutyType(name="安全巡逻", default_points=10))
+    patrol = DutyType.query.filter_by(name="安全巡逻").first()
+    if patrol is None:
+        patrol = DutyType(name="安全巡逻", default_points=10)
+        db.session.add(patrol)
         db.session.commit()
     response = client.submit("/staff/duty/new", {
-        "duty_type": "1", "title": title, "place": "B区南门岗亭", "day": day, "start": start, "end": end,
+        "duty_type": str(patrol.id), "title": title, "place": "B区南门岗亭", "day": day, "start": start, "end": end,
         "points": "", "capacity": "", "team": "0", "opens_before": "30", "repeat_weeks": "1"})
     assert response.status_code == 303, response.get_data(as_text=True)
     return DutySession.query.filter_by(title=title).one()
