@@ -52,10 +52,19 @@ def atomic(operation):
 
     @wraps(operation)
     def run(*args, **kwargs):
-        with db.session.begin_nested():
+        if _in_atomic.get():  # called by another atomic operation: its savepoint covers this one too
             return operation(*args, **kwargs)
+        token = _in_atomic.set(True)
+        try:
+            with db.session.begin_nested():
+                return operation(*args, **kwargs)
+        finally:
+            _in_atomic.reset(token)
 
     return run
+
+
+_in_atomic: ContextVar[bool] = ContextVar("in_atomic", default=False)
 
 
 def _sqlite_on_begin(connection):
