@@ -38,6 +38,7 @@ from ..community.models import Team
 from ..community.service import active_teams
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..formtools import commit_or_explain
 from ..goods.receipts import BRANCH, ORGANISATION
 from ..numbers import parse_id
 from ..pdf import BASE_STYLESHEET, pdf_response, render_pdf, template_stylesheet
@@ -285,8 +286,7 @@ def cards():
     selection = {key: args[key] for key in ("ids", "phones", "team", "unused") if args.get(key)}
     if request.method == "POST":
         if ConfirmForm().validate_on_submit():
-            counter.give_codes(volunteers)
-            db.session.commit()
+            commit_or_explain(lambda: counter.give_codes(volunteers))
         return redirect(url_for("counter_pdfs.cards", **selection), 303)
     missing = counter.without_code(volunteers)
     if missing:
