@@ -8,6 +8,7 @@ import secrets
 
 from sqlalchemy.exc import IntegrityError
 
+from .auth.service import owns
 from .clock import utcnow
 from .errors import DomainError
 from .extensions import db
@@ -18,6 +19,7 @@ class FormSubmission(db.Model):
     """A form token that has been used, by whom, and where its result is shown."""
 
     __tablename__ = "form_submissions"
+    owner_column = "user_id"  # whose it is: auth.service.require_owner
 
     token = db.Column(db.String(64), primary_key=True)
     user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
@@ -34,7 +36,7 @@ def earlier_result(token: str | None, user) -> str | None:
     if not token:
         return None
     row = db.session.get(FormSubmission, token)
-    return row.result_url if row is not None and row.user_id == user.id else None
+    return row.result_url if row is not None and owns(user, row) else None
 
 
 def record(token: str, user, result_url: str) -> bool:

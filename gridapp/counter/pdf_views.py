@@ -33,6 +33,7 @@ from flask_login import current_user
 from ..auth.forms import ConfirmForm
 from ..auth.models import STAFF_ROLES, User
 from ..auth.permissions import roles_required
+from ..auth.service import require_owner
 from ..clock import local_today, to_local
 from ..community.models import Team
 from ..community.service import active_teams
@@ -183,10 +184,7 @@ def staff_receipt(redemption_id):
 @bp.route("/me/redemptions/<id:redemption_id>/receipt.pdf")
 @roles_required("volunteer")
 def my_receipt(redemption_id):
-    redemption = counter.get_redemption(redemption_id)
-    if redemption.volunteer_id != current_user.id:
-        raise NotFound()  # another volunteer's receipt does not exist, as far as this one knows
-    return receipt_response(redemption)
+    return receipt_response(require_owner(current_user, counter.get_redemption(redemption_id)))
 
 
 # --- volunteer cards -----------------------------------------------------------------------

@@ -9,8 +9,9 @@ from flask_login import current_user
 from ..auth.models import STAFF_ROLES
 from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
+from ..auth.service import require_owner
 from ..clock import local_today, utcnow
-from ..errors import DomainError, NotFound
+from ..errors import DomainError
 from ..formtools import commit_or_explain
 from ..htmx import render
 from ..numbers import parse_id, parse_int
@@ -200,8 +201,6 @@ def my_redemptions():
 @bp.route("/me/redemptions/<id:redemption_id>")
 @roles_required("volunteer")
 def my_redemption(redemption_id):
-    redemption = counter.get_redemption(redemption_id)
-    if redemption.volunteer_id != current_user.id:
-        raise NotFound()
+    redemption = require_owner(current_user, counter.get_redemption(redemption_id))
     return render_template("counter/my_redemption.html", redemption=redemption,
                            balance_after=counter.balance_after(redemption))
