@@ -8,14 +8,18 @@ import secrets
 
 from sqlalchemy.exc import IntegrityError
 
+from .auth.service import owns
 from .clock import utcnow
+from .errors import DomainError
 from .extensions import db
+from .formtools import commit_or_explain
 
 
 class FormSubmission(db.Model):
     """A form token that has been used, by whom, and where its result is shown."""
 
     __tablename__ = "form_submissions"
+    owner_column = "user_id"  # whose it is: auth.service.require_owner
 
     token = db.Column(db.String(64), primary_key=True)
     user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
@@ -32,7 +36,7 @@ def earlier_result(token: str | None, user) -> str | None:
     if not token:
         return None
     row = db.session.get(FormSubmission, token)
-    return row.result_url if row is not None and row.user_id == user.id else None
+    return row.result_url if row is not None and owns(user, row) else None
 
 
 def record(token: str, user, result_url: str) -> bool:
@@ -45,28 +49,39 @@ def record(token: str, user, result_url: str) -> bool:
     return True
 
 
+class _AlreadyRecorded(DomainError):
+    """The token was recorded by a concurrent submission first (a double tap that won the race)."""
+
+    def __init__(self, url: str):
+        super().__init__()
+        self.url = url
+
+
 def run_once(token: str | None, user, action) -> str:
-    """Run ``action()`` (which returns the URL of its result) at most once per form token, and commit.
+    """Run ``action()`` (which returns the URL of its result) at most once per form token, and commit
+    (through ``formtools.commit_or_explain``: the effect and the token are one unit of work).
 
     Returns the URL to redirect to: the earlier result when the token was used before. A
     DomainError from ``action`` is raised after a rollback, unless an earlier submission of
     the same token (a double tap that lost the race) answers instead.
     """
-    from .errors import DomainError
-
     earlier = earlier_result(token, user)
     if earlier:
         return earlier
-    try:
+
+    def action_and_token():
         url = action()
         if token and not record(token, user, url):
-            db.session.rollback()
-            return earlier_result(token, user) or url
-        db.session.commit()
+            raise _AlreadyRecorded(url)
         return url
-    except DomainError:
-        db.session.rollback()
+
+    try:
+        _ok, url = commit_or_explain(action_and_token)
+    except DomainError as exc:
         earlier = earlier_result(token, user)
         if earlier:
             return earlier
+        if isinstance(exc, _AlreadyRecorded):
+            return exc.url
         raise
+    return url

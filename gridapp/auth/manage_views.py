@@ -4,7 +4,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..community.service import active_teams
-from ..errors import DomainError
 from ..extensions import db
 from ..formtools import commit_or_explain, error_text
 from ..goods.models import Sponsor
@@ -77,15 +76,10 @@ def _review(user_id: int, approve: bool):
     elif not approve and not form.reason.data:
         error = _("请填写不通过的原因，居民登录时会看到。")
     else:
-        try:
-            if approve:
-                service.approve_registration(current_user, user)
-            else:
-                service.reject_registration(current_user, user, form.reason.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            error = exc.message
+        errors = []
+        commit_or_explain(lambda: service.approve_registration(current_user, user) if approve
+                          else service.reject_registration(current_user, user, form.reason.data), errors)
+        error = " ".join(errors) or None
     if is_fragment_request():
         return render_template("accounts/_registration.html", user=user, error=error, form=ReviewForm()), (
             422 if error else 200)
@@ -124,14 +118,10 @@ def new_account():
     form.set_sponsor_choices(Sponsor.query.order_by(Sponsor.id).all())
     if form.validate_on_submit():
         sponsor = db.session.get(Sponsor, form.sponsor.data) if form.sponsor.data else None
-        try:
-            user = service.create_account(current_user, role=form.role.data, name=form.name.data,
-                                          phone=form.phone.data, password=form.password.data, sponsor=sponsor)
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-        else:
-            db.session.commit()
+        ok, user = commit_or_explain(lambda: service.create_account(
+            current_user, role=form.role.data, name=form.name.data, phone=form.phone.data,
+            password=form.password.data, sponsor=sponsor), form.form_errors)
+        if ok:
             flash(_("已创建%(role)s账号：%(name)s（%(phone)s）。", role=user.role_label, name=user.name,
                     phone=user.phone), "success")
             return redirect(url_for("accounts.accounts"), 303)

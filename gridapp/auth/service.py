@@ -62,6 +62,27 @@ def require_role(actor: User | None, *roles: str) -> None:
         raise PermissionDenied()
 
 
+def owns(user: User, obj) -> bool:
+    """Whether ``obj`` belongs to ``user``. Its model names the owner with ``owner_column``: a column
+    naming a user (``volunteer_id``, ``reporter_id``, ``user_id``), or ``sponsor_id`` for what a
+    sponsor gave, which belongs to that sponsor's accounts."""
+    column = type(obj).owner_column
+    owner = user.sponsor_id if column == "sponsor_id" else user.id
+    return owner is not None and getattr(obj, column) == owner
+
+
+def require_owner(user: User, obj, *, staff_too: bool = False, error=NotFound):
+    """``obj`` if it belongs to ``user`` (see ``owns``) or, with ``staff_too``, if ``user`` is staff:
+    the one check behind every "my redemption / my receipt / my report / my line" page and action.
+
+    Otherwise raises ``error`` (a DomainError class or instance), by default NotFound: someone
+    else's redemption, receipt or report does not exist, as far as this user knows.
+    """
+    if owns(user, obj) or (staff_too and user.role in STAFF_ROLES):
+        return obj
+    raise error
+
+
 def _add_user(user: User) -> User:
     """Insert ``user``; a phone number already taken (even by a racing request) raises PhoneTaken."""
     if User.query.filter_by(phone=user.phone).first() is not None:

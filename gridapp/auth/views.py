@@ -9,7 +9,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..clock import utcnow
 from ..community.service import active_teams
-from ..errors import DomainError
 from ..extensions import db, limiter
 from ..formtools import commit_or_explain
 from . import service, throttle
@@ -50,12 +49,7 @@ def _counted(keys_and_limits: dict) -> None:
     if not throttle.uses_database():
         return
     limits = {key: throttle.limit_of(config_key) for key, config_key in keys_and_limits.items()}
-    try:
-        throttle.count_attempt(limits, utcnow())
-        db.session.commit()
-    except DomainError:
-        db.session.rollback()
-        raise
+    commit_or_explain(lambda: throttle.count_attempt(limits, utcnow()))
 
 
 # The Flask-Limiter option (GRIDAPP_RATELIMIT_STORAGE_URI=redis://…): the same limits, counted there.
@@ -96,15 +90,16 @@ def login():
     if form.validate_on_submit():
         keys = {_ip_key("login"): "LOGIN_LIMIT_PER_IP", _phone_key("login"): "LOGIN_LIMIT_PER_PHONE"}
         _counted(keys)
-        try:
+
+        def log_in():
             user = service.authenticate(form.phone.data, form.password.data)
-        except DomainError as exc:
-            form.form_errors.append(exc.message)
-        else:
             if throttle.uses_database():
                 throttle.give_back(keys, utcnow())
             service.start_session(user, user_agent=request.user_agent.string, now=utcnow())
-            db.session.commit()
+            return user
+
+        ok, user = commit_or_explain(log_in, form.form_errors)
+        if ok:
             session.clear()  # a fresh session on login: nothing from before survives
             login_user(user)
             return redirect(next_url or url_for("home.index"), 303)
@@ -118,8 +113,7 @@ def logout():
     form = ConfirmForm()
     if form.validate_on_submit():
         # The login ends on the server: a copy of the cookie is worth nothing from now on.
-        service.end_session(current_user.login_session, reason="logout")
-        db.session.commit()
+        commit_or_explain(lambda: service.end_session(current_user.login_session, reason="logout"))
         logout_user()
         session.clear()
         flash(_("您已退出登录。"), "info")
@@ -131,8 +125,8 @@ def logout():
 def end_other_sessions():
     """退出其他设备: every login of this account but this one ends."""
     if ConfirmForm().validate_on_submit():
-        count = service.end_other_sessions(current_user, current_user.login_session.id)
-        db.session.commit()
+        _ok, count = commit_or_explain(
+            lambda: service.end_other_sessions(current_user, current_user.login_session.id))
         flash(_("已退出其他 %(n)d 台设备。", n=count) if count else _("没有其他设备登录。"), "success")
     return redirect(url_for("home.account"), 303)
 
@@ -167,12 +161,9 @@ def registered():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            service.change_password(current_user, form.current.data, form.password.data)
-        except DomainError as exc:
-            form.current.errors.append(exc.message)
-        else:
-            db.session.commit()
+        ok, _user = commit_or_explain(lambda: service.change_password(current_user, form.current.data,
+                                                                      form.password.data), form.current.errors)
+        if ok:
             flash(_("密码已修改。其他设备上的登录已失效。"), "success")
             return redirect(url_for("home.index"), 303)
     status = 422 if request.method == "POST" else 200

@@ -13,6 +13,7 @@ from ..duty.forms import OnceForm
 from ..duty.models import DutyType
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..formtools import commit_or_explain
 from ..htmx import is_fragment_request
 from ..numbers import parse_id
 from ..once import new_token, run_once
@@ -213,13 +214,9 @@ def _campaign_form(campaign=None):
 def new():
     form = _campaign_form()
     if form.validate_on_submit():
-        try:
-            campaign = campaigns.create_campaign(current_user, _details(form), utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            form.end.errors.append(exc.message)
-        else:
-            db.session.commit()
+        ok, campaign = commit_or_explain(lambda: campaigns.create_campaign(current_user, _details(form), utcnow()),
+                                         form.end.errors)
+        if ok:
             flash(_("已保存草稿。请添加区域后发布。"), "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id), 303)
     return render_template("campaigns/edit.html", form=form, campaign=None), 422 if request.method == "POST" else 200
@@ -232,12 +229,10 @@ def edit(campaign_id):
     form = _campaign_form(campaign)
     if form.validate_on_submit():
         try:
-            campaigns.update_campaign(current_user, campaign, _details(form), utcnow())
+            commit_or_explain(lambda: campaigns.update_campaign(current_user, campaign, _details(form), utcnow()))
         except DomainError as exc:
-            db.session.rollback()
             (form.end if isinstance(exc, campaigns.BadTimes) else form.day).errors.append(exc.message)
         else:
-            db.session.commit()
             flash(_("已保存。通知已随之更新，请重新打印。") if not campaign.is_draft else _("已保存。"), "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id), 303)
     return render_template("campaigns/edit.html", form=form, campaign=campaign), (
@@ -261,12 +256,10 @@ def _campaign_action(campaign_id, action, success):
     """A staff button on the campaign page (CSRFProtect has checked the token): one service call,
     committed; a refusal shows the page again with the message (422) and changes nothing."""
     campaign = campaigns.get_campaign(campaign_id)
-    try:
-        result = action(campaign)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _detail_page(campaign, 422, exc.message)
+    errors = []
+    ok, result = commit_or_explain(lambda: action(campaign), errors)
+    if not ok:
+        return _detail_page(campaign, 422, " ".join(errors))
     flash(success(result), "success")
     return redirect(url_for("campaigns.detail", campaign_id=campaign.id), 303)
 
@@ -289,12 +282,10 @@ def finish(campaign_id):
 @roles_required(*STAFF_ROLES)
 def delete(campaign_id):
     campaign = campaigns.get_campaign(campaign_id)
-    try:
-        campaigns.delete_draft(current_user, campaign)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _detail_page(campaign, 422, exc.message)
+    errors = []
+    ok, _none = commit_or_explain(lambda: campaigns.delete_draft(current_user, campaign), errors)
+    if not ok:
+        return _detail_page(campaign, 422, " ".join(errors))
     flash(_("草稿已删除。"), "success")
     return redirect(url_for("campaigns.staff_list"), 303)
 
@@ -312,12 +303,9 @@ def add_zone(campaign_id):
     form = ZoneForm()
     if not form.validate_on_submit():
         return _detail_page(campaign, 422, zone_form=form)
-    try:
-        zone = campaigns.add_zone(current_user, campaign, _zone_details(form))
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        form.name.errors.append(exc.message)
+    ok, zone = commit_or_explain(lambda: campaigns.add_zone(current_user, campaign, _zone_details(form)),
+                                 form.name.errors)
+    if not ok:
         return _detail_page(campaign, 422, zone_form=form)
     flash(_("已添加区域：%(zone)s。", zone=zone.name), "success")
     return redirect(url_for("campaigns.detail", campaign_id=campaign.id) + "#zones", 303)
@@ -346,10 +334,8 @@ def edit_zone(campaign_id, zone_id):
     form = ZoneForm(obj=zone)
     if form.validate_on_submit():
         try:
-            campaigns.update_zone(current_user, zone, _zone_details(form))
-            db.session.commit()
+            commit_or_explain(lambda: campaigns.update_zone(current_user, zone, _zone_details(form)))
         except DomainError as exc:
-            db.session.rollback()
             (form.name if isinstance(exc, campaigns.DuplicateZone) else form.needed).errors.append(exc.message)
         else:
             flash(_("已保存区域：%(zone)s。", zone=zone.name), "success")
@@ -364,12 +350,10 @@ def delete_zone(campaign_id, zone_id):
     campaign = campaigns.get_campaign(campaign_id)
     zone = campaigns.get_zone(campaign, zone_id)
     name = zone.name
-    try:
-        campaigns.delete_zone(current_user, zone)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _detail_page(campaign, 422, exc.message)
+    errors = []
+    ok, _none = commit_or_explain(lambda: campaigns.delete_zone(current_user, zone), errors)
+    if not ok:
+        return _detail_page(campaign, 422, " ".join(errors))
     flash(_("已删除区域：%(zone)s。", zone=name), "success")
     return redirect(url_for("campaigns.detail", campaign_id=campaign.id) + "#zones", 303)
 
@@ -377,12 +361,10 @@ def delete_zone(campaign_id, zone_id):
 def _person_action(campaign_id, zone_id, volunteer_id, action, success):
     zone = campaigns.get_zone(campaigns.get_campaign(campaign_id), zone_id)
     volunteer = get_user(volunteer_id)
-    try:
-        action(zone, volunteer)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _zone_page(zone, 422, exc.message)
+    errors = []
+    ok, _none = commit_or_explain(lambda: action(zone, volunteer), errors)
+    if not ok:
+        return _zone_page(zone, 422, " ".join(errors))
     flash(success(zone, volunteer), "success")
     return redirect(url_for("campaigns.zone", campaign_id=campaign_id, zone_id=zone.id), 303)
 

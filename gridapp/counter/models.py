@@ -43,6 +43,7 @@ class Redemption(db.Model):
     """
 
     __tablename__ = "redemptions"
+    owner_column = "volunteer_id"  # whose it is: auth.service.require_owner
     __table_args__ = (
         UniqueConstraint("receipt_year", "receipt_seq", name="uq_redemptions_receipt"),
         CheckConstraint("total_points > 0", name="total_positive"),

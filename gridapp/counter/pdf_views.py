@@ -33,11 +33,13 @@ from flask_login import current_user
 from ..auth.forms import ConfirmForm
 from ..auth.models import STAFF_ROLES, User
 from ..auth.permissions import roles_required
+from ..auth.service import require_owner
 from ..clock import local_today, to_local
 from ..community.models import Team
 from ..community.service import active_teams
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..formtools import commit_or_explain
 from ..goods.receipts import BRANCH, ORGANISATION
 from ..numbers import parse_id
 from ..pdf import BASE_STYLESHEET, pdf_response, render_pdf, template_stylesheet
@@ -182,10 +184,7 @@ def staff_receipt(redemption_id):
 @bp.route("/me/redemptions/<id:redemption_id>/receipt.pdf")
 @roles_required("volunteer")
 def my_receipt(redemption_id):
-    redemption = counter.get_redemption(redemption_id)
-    if redemption.volunteer_id != current_user.id:
-        raise NotFound()  # another volunteer's receipt does not exist, as far as this one knows
-    return receipt_response(redemption)
+    return receipt_response(require_owner(current_user, counter.get_redemption(redemption_id)))
 
 
 # --- volunteer cards -----------------------------------------------------------------------
@@ -285,8 +284,7 @@ def cards():
     selection = {key: args[key] for key in ("ids", "phones", "team", "unused") if args.get(key)}
     if request.method == "POST":
         if ConfirmForm().validate_on_submit():
-            counter.give_codes(volunteers)
-            db.session.commit()
+            commit_or_explain(lambda: counter.give_codes(volunteers))
         return redirect(url_for("counter_pdfs.cards", **selection), 303)
     missing = counter.without_code(volunteers)
     if missing:

@@ -9,9 +9,10 @@ from flask_login import current_user
 from ..auth.models import STAFF_ROLES
 from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
+from ..auth.service import require_owner
 from ..clock import local_today, utcnow
-from ..errors import DomainError, NotFound
-from ..extensions import db
+from ..errors import DomainError
+from ..formtools import commit_or_explain
 from ..htmx import render
 from ..numbers import parse_id, parse_int
 from ..once import new_token, run_once
@@ -64,13 +65,13 @@ def index():
 def open_session():
     form = OpenSessionForm()
     if form.validate_on_submit():
-        try:
-            counter.open_session(current_user, local_today(), form.reason.data or "")
-            db.session.commit()
+        errors = []
+        ok, _session = commit_or_explain(lambda: counter.open_session(current_user, local_today(),
+                                                                      form.reason.data or ""), errors)
+        if ok:
             flash(_("已开台，可以开始兑换。"), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        for error in errors:
+            flash(error, "error")
     return redirect(url_for("counter.index"), 303)
 
 
@@ -83,13 +84,12 @@ def add_day():
     except ValueError:
         day = None
     if form.validate_on_submit() and day:
-        try:
-            counter.add_redemption_day(current_user, day, form.reason.data)
-            db.session.commit()
+        errors = []
+        ok, _day = commit_or_explain(lambda: counter.add_redemption_day(current_user, day, form.reason.data), errors)
+        if ok:
             flash(_("已增加兑换日：%(day)s。", day=day.isoformat()), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        for error in errors:
+            flash(error, "error")
     else:
         flash(_("请填写日期和原因。"), "error")
     return redirect(url_for("counter.index"), 303)
@@ -149,13 +149,9 @@ def void(redemption_id):
         return render_template("counter/void_confirm.html", redemption=redemption, form=form,
                                balance_after=counter.balance_after(redemption))
     if form.validate_on_submit():
-        try:
-            counter.void(current_user, redemption, form.reason.data, utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.reason.errors.append(exc.message)
-        else:
+        ok, _voided = commit_or_explain(lambda: counter.void(current_user, redemption, form.reason.data, utcnow()),
+                                        form.reason.errors)
+        if ok:
             flash(_("%(no)s 已作废：积分已退回，物品已回到原批次。", no=redemption.receipt_no), "success")
             return redirect(url_for("counter.receipt", redemption_id=redemption.id), 303)
     return render_template("counter/receipt.html", redemption=redemption, form=form,
@@ -174,8 +170,7 @@ def summary(session_id):
 def close(session_id):
     session = counter.get_session(session_id)
     if ConfirmForm().validate_on_submit():
-        counter.close_session(current_user, session, utcnow())
-        db.session.commit()
+        commit_or_explain(lambda: counter.close_session(current_user, session, utcnow()))
         flash(_("已日结。下面是今天的汇总，可以打印留存。"), "success")
     return redirect(url_for("counter.summary", session_id=session.id), 303)
 
@@ -189,8 +184,7 @@ def card():
     cards existed) gets a button that makes one (POST)."""
     form = ConfirmForm()
     if form.validate_on_submit():
-        counter.give_codes([current_user])
-        db.session.commit()
+        commit_or_explain(lambda: counter.give_codes([current_user]))
         return redirect(url_for("counter.card"), 303)
     code = current_user.volunteer_code
     return render_template("counter/card.html", code=code, qr=qr_svg(code, scale=8) if code else None, form=form)
@@ -207,8 +201,6 @@ def my_redemptions():
 @bp.route("/me/redemptions/<id:redemption_id>")
 @roles_required("volunteer")
 def my_redemption(redemption_id):
-    redemption = counter.get_redemption(redemption_id)
-    if redemption.volunteer_id != current_user.id:
-        raise NotFound()
+    redemption = require_owner(current_user, counter.get_redemption(redemption_id))
     return render_template("counter/my_redemption.html", redemption=redemption,
                            balance_after=counter.balance_after(redemption))

@@ -177,13 +177,9 @@ def _row_action(session_id, attendance_id, form, action):
     attendance = duty.get_attendance(session, attendance_id)
     if not form.validate_on_submit():
         return _row_answer(session, attendance, error_text(form))
-    try:
-        action(attendance)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _row_answer(session, attendance, exc.message)
-    return _row_answer(session, attendance)
+    errors = []
+    commit_or_explain(lambda: action(attendance), errors)
+    return _row_answer(session, attendance, " ".join(errors) or None)
 
 
 @bp.route("/staff/duty/<id:session_id>/attendances/<id:attendance_id>/confirm", methods=["POST"])
@@ -219,13 +215,11 @@ def confirm_all(session_id):
         return render_template("duty/confirm_all.html", session=session,
                                waiting=duty.awaiting_confirmation(session))
     if form.validate_on_submit():
-        try:
-            count = duty.confirm_all_present(current_user, session, utcnow())
-            db.session.commit()
-        except DomainError as exc:  # all or nothing: one refused award (a campaign pays once) stops the batch
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
+        errors = []  # all or nothing: one refused award (a campaign pays once) stops the batch
+        ok, count = commit_or_explain(lambda: duty.confirm_all_present(current_user, session, utcnow()), errors)
+        for error in errors:
+            flash(error, "error")
+        if ok:
             flash(_("已确认 %(n)d 人的出勤，积分已发放。", n=count) if count else _("没有待确认的出勤。"), "success")
     roster_url = url_for("duty.roster", session_id=session.id)
     if is_fragment_request():
@@ -242,11 +236,9 @@ def mark_present(session_id):
     if not form.validate_on_submit() or volunteer_id is None:
         raise NotFound()
     volunteer = get_user(volunteer_id)
-    try:
-        attendance = duty.mark_present(current_user, session, volunteer, utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _roster_page(session, 422, exc.message)
+    errors = []
+    ok, attendance = commit_or_explain(lambda: duty.mark_present(current_user, session, volunteer, utcnow()), errors)
+    if not ok:
+        return _roster_page(session, 422, " ".join(errors))
     flash(" ".join([_("已为 %(name)s 签到。", name=volunteer.name), *attendance.notes]), "success")
     return redirect(url_for("duty.roster", session_id=session.id), 303)

@@ -93,6 +93,7 @@ class Donation(db.Model):
     """
 
     __tablename__ = "donations"
+    owner_column = "sponsor_id"  # whose it is: auth.service.require_owner
     __table_args__ = (
         UniqueConstraint("receipt_year", "receipt_seq", name="uq_donations_receipt"),
         CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_has_reason"),

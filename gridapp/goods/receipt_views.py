@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth.permissions import public, roles_required
+from ..auth.service import require_owner
 from .. import pdf
 from ..errors import NotFound
 from . import donations, receipts
@@ -32,10 +33,7 @@ def staff_receipt(donation_id):
 @bp.route("/sponsor/donations/<id:donation_id>/receipt.pdf")
 @roles_required("sponsor")
 def sponsor_receipt(donation_id):
-    donation = donations.get_donation(donation_id)
-    if donation.sponsor_id != current_user.sponsor_id:
-        raise NotFound()  # another sponsor's receipt does not exist, as far as this sponsor knows
-    return pdf_response(donation)
+    return pdf_response(require_owner(current_user, donations.get_donation(donation_id)))
 
 
 @bp.route("/v/<token>")

@@ -3,7 +3,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from ..auth.permissions import roles_required
-from ..errors import NotFound
+from ..auth.service import require_owner
 from ..numbers import page_number
 from . import donations
 
@@ -12,10 +12,7 @@ bp = Blueprint("sponsor_portal", __name__)
 
 def own_donation(donation_id: int):
     """The current sponsor's donation with this id; another sponsor's answers 404, as if it did not exist."""
-    donation = donations.get_donation(donation_id)
-    if donation.sponsor_id != current_user.sponsor_id:
-        raise NotFound()
-    return donation
+    return require_owner(current_user, donations.get_donation(donation_id))
 
 
 @bp.route("/sponsor")

@@ -8,7 +8,7 @@ from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
 from ..clock import local_today, utcnow
 from ..errors import DomainError
-from ..extensions import db
+from ..formtools import commit_or_explain
 from ..numbers import page_number
 from . import stocktake as stocktakes
 from .stocktake_forms import CountsForm
@@ -34,12 +34,10 @@ def stocktake_list():
 def start():
     if not ConfirmForm().validate_on_submit():
         return _list_page(422, _("请求无效，请刷新页面后重试。"))
-    try:
-        started = stocktakes.start(current_user, utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _list_page(422, exc.message)
+    errors = []
+    ok, started = commit_or_explain(lambda: stocktakes.start(current_user, utcnow()), errors)
+    if not ok:
+        return _list_page(422, " ".join(errors))
     flash(_("已开始盘点，共 %(n)d 项物品。可以先打印盘点表。", n=len(started.lines)), "success")
     return redirect(url_for("stocktake.stocktake", stocktake_id=started.id), 303)
 
@@ -82,12 +80,11 @@ def save_counts(stocktake_id):
     if not form.read_lines(stocktakes.lines_of(stocktake), request.form):
         return _page(stocktake, mode="count", status=422, form=form,
                      error=_("有 %(n)d 行填写有误，没有保存。请改正标出的行。", n=len(form.errors_by_line)))
-    try:
-        counted = stocktakes.save_counts(current_user, stocktake, form.counts, form.reasons)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _page(stocktake, mode="count", status=422, form=form, error=exc.message)
+    errors = []
+    ok, counted = commit_or_explain(lambda: stocktakes.save_counts(current_user, stocktake, form.counts, form.reasons),
+                                    errors)
+    if not ok:
+        return _page(stocktake, mode="count", status=422, form=form, error=" ".join(errors))
     if request.form.get("next") == "review":
         return redirect(url_for("stocktake.review", stocktake_id=stocktake.id), 303)
     flash(_("已保存草稿：%(counted)d / %(total)d 项已盘点。", counted=counted, total=len(stocktake.lines)), "success")
@@ -107,12 +104,11 @@ def confirm(stocktake_id):
     stocktake = stocktakes.get_stocktake(stocktake_id)
     if not ConfirmForm().validate_on_submit():
         return _page(stocktake, mode="review", status=422, error=_("请求无效，请刷新页面后重试。"))
-    try:
-        confirmed_now = stocktakes.confirm(current_user, stocktake, on=local_today(), now=utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _page(stocktake, mode="review", status=422, error=exc.message)
+    errors = []
+    ok, confirmed_now = commit_or_explain(lambda: stocktakes.confirm(current_user, stocktake, on=local_today(),
+                                                                     now=utcnow()), errors)
+    if not ok:
+        return _page(stocktake, mode="review", status=422, error=" ".join(errors))
     if confirmed_now:
         flash(_("盘点已确认，%(n)d 项差异已调整库存。", n=stocktakes.difference_counts([stocktake]).get(stocktake.id, 0)),
               "success")

@@ -38,6 +38,7 @@ class PostingLine(db.Model):
     """A volunteer's line on a posting: points earned and spent in the month, balance at its end."""
 
     __tablename__ = "posting_lines"
+    owner_column = "volunteer_id"  # whose it is: auth.service.require_owner
     __table_args__ = (UniqueConstraint("posting_id", "volunteer_id", name="uq_posting_lines_volunteer"),)
 
     id = db.Column(db.Integer, primary_key=True)

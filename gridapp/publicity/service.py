@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import STAFF_ROLES, User
-from ..auth.service import require_role
+from ..auth.service import require_owner, require_role
 from ..community.models import Household
 from ..duty import service as duty
 from ..duty.models import Attendance
@@ -167,8 +167,9 @@ def raise_objection(volunteer: User, line: PostingLine, reason: str, now: dateti
 
     Raises NotYourLine (someone else's line), PostingClosed (outside the window), AlreadyObjected
     (a second objection on the line; UNIQUE line_id backs it), DomainError without a reason."""
-    if volunteer.role != "volunteer" or line.volunteer_id != volunteer.id:
+    if volunteer.role != "volunteer":
         raise NotYourLine()
+    require_owner(volunteer, line, error=NotYourLine)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("请写明异议的理由。"))

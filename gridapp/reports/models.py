@@ -89,6 +89,7 @@ class Report(db.Model):
     """One hazard or micro-wish, from its report to its resolution."""
 
     __tablename__ = "reports"
+    owner_column = "reporter_id"  # whose it is: auth.service.require_owner
     __table_args__ = (
         CheckConstraint(f"kind IN {KINDS!r}", name="kind_known"),
         CheckConstraint(f"category IN {tuple(CATEGORIES)!r}", name="category_known"),

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import STAFF_ROLES, User
-from ..auth.service import require_role
+from ..auth.service import require_owner, require_role
 from ..clock import start_of_local_month, to_local
 from ..community.service import normalise_address_part
 from ..duty.models import PRESENT, Attendance, DutySession
@@ -199,10 +199,7 @@ def get_report(report_id: int) -> Report:
 
 def visible_report(viewer: User, report_id: int) -> Report:
     """The report, for its reporter or staff. Anyone else gets NotFound (as if it did not exist)."""
-    report = get_report(report_id)
-    if viewer.role in STAFF_ROLES or report.reporter_id == viewer.id:
-        return report
-    raise NotFound(_l("找不到这条上报。"))
+    return require_owner(viewer, get_report(report_id), staff_too=True, error=NotFound(_l("找不到这条上报。")))
 
 
 def my_reports(reporter: User, page: int = 1):
@@ -400,10 +397,10 @@ def photo_for(viewer: User | None, key: str) -> tuple[ReportPhoto, bool]:
     report = photo.report
     if report.status == "solved" and report.on_wall:
         return photo, True
-    if viewer is not None and viewer.is_authenticated and viewer.is_active and (
-            viewer.role in STAFF_ROLES or viewer.id == report.reporter_id):
-        return photo, False
-    raise NotFound()
+    if viewer is None or not viewer.is_authenticated or not viewer.is_active:
+        raise NotFound()
+    require_owner(viewer, report, staff_too=True)
+    return photo, False
 
 
 # --- the echo wall -------------------------------------------------------------------------
