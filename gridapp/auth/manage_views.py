@@ -7,7 +7,6 @@ from ..community.service import active_teams
 from ..errors import DomainError
 from ..extensions import db
 from ..formtools import commit_or_explain, error_text
-from ..goods.models import Sponsor
 from ..htmx import is_fragment_request
 from ..numbers import page_number
 from . import service
@@ -74,8 +73,6 @@ def _review(user_id: int, approve: bool):
     error = None
     if not form.validate_on_submit():
         error = error_text(form)
-    elif not approve and not form.reason.data:
-        error = _("请填写不通过的原因，居民登录时会看到。")
     else:
         try:
             if approve:
@@ -121,9 +118,9 @@ def accounts():
 @roles_required("admin")
 def new_account():
     form = AccountForm()
-    form.set_sponsor_choices(Sponsor.query.order_by(Sponsor.id).all())
+    form.set_sponsor_choices(service.sponsors())
     if form.validate_on_submit():
-        sponsor = db.session.get(Sponsor, form.sponsor.data) if form.sponsor.data else None
+        sponsor = service.sponsor_by_id(form.sponsor.data) if form.sponsor.data else None
         try:
             user = service.create_account(current_user, role=form.role.data, name=form.name.data,
                                           phone=form.phone.data, password=form.password.data, sponsor=sponsor)

@@ -1,7 +1,7 @@
 """Sponsors (爱心企业/商铺): the businesses and institutions that donate goods."""
 from flask_babel import lazy_gettext as _l
 
-from ..auth.service import require_role
+from ..auth.service import provide_sponsors, require_role
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from .models import SPONSOR_KINDS, Sponsor
@@ -13,11 +13,18 @@ def all_sponsors() -> list[Sponsor]:
     return Sponsor.query.order_by(Sponsor.id).all()
 
 
+def find_sponsor(sponsor_id: int) -> Sponsor | None:
+    return db.session.get(Sponsor, sponsor_id)
+
+
 def get_sponsor(sponsor_id: int) -> Sponsor:
-    sponsor = db.session.get(Sponsor, sponsor_id)
+    sponsor = find_sponsor(sponsor_id)
     if sponsor is None:
         raise NotFound()
     return sponsor
+
+
+provide_sponsors(all_sponsors, find_sponsor)  # auth (below goods) lists and finds sponsors through these
 
 
 def save_sponsor(actor, sponsor: Sponsor | None, **fields) -> Sponsor:
