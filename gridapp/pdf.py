@@ -42,12 +42,15 @@ import os
 import subprocess
 import threading
 from collections import OrderedDict
+from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import Response, current_app, has_request_context, render_template, request
+from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import safe_join
 
+from .clock import to_local
 from .errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -133,6 +136,21 @@ def font_config():
     from weasyprint.text.fonts import FontConfiguration
 
     return FontConfiguration()
+
+
+PAPER_LOCALE = "zh_CN"  # the papers the community hands out are Chinese, whatever the page language
+
+
+def paper_date(value, pattern: str = "y年M月d日") -> str:
+    """A date, or a moment on the community clock, as the papers print it: Flask-Babel's
+    ``format_date``/``format_datetime`` with a CLDR ``pattern``, always in Chinese.
+
+    "y年M月d日" -> 2026年12月26日; "y年M月d日（EEEE）" -> 2026年12月26日（星期六）; a datetime (UTC, as
+    stored) with "yyyy-MM-dd HH:mm" -> 2026-12-26 07:30 (local)."""
+    with force_locale(PAPER_LOCALE):
+        if isinstance(value, datetime):
+            return format_datetime(to_local(value), pattern, rebase=False)
+        return format_date(value, pattern)
 
 
 def template_stylesheet(template_name: str) -> str:

@@ -9,11 +9,10 @@ The notice shows only the campaign's own text (not how many signed up), so sign-
 change it. The sign-in sheet lists the people, so each sign-up gives a new sheet.
 """
 import functools
-from datetime import date
 
 from .. import pdf
 from ..clock import to_local, utcnow
-from ..pdf import render_pdf
+from ..pdf import paper_date, render_pdf
 from ..qr import qr_svg
 from ..urls import public_url
 from . import service
@@ -23,11 +22,6 @@ NOTICE_TEMPLATE = "pdf/campaign_notice.html"
 SHEET_TEMPLATE = "pdf/sign_in_sheet.html"
 SHEET_MIN_ROWS = 16  # a sheet has at least this many rows (one A4 page); blank ones are for walk-ins
 SHEET_BLANK_ROWS = 6  # and at least this many blank rows
-WEEKDAYS = "一二三四五六日"
-
-
-def chinese_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _lines(text: str) -> list[str]:
@@ -38,8 +32,9 @@ def _when(campaign: Campaign) -> dict:
     start, end = to_local(campaign.starts_at), to_local(campaign.ends_at)
     same_day = start.date() == end.date()
     return {
-        "date": f"{chinese_date(start.date())}（星期{WEEKDAYS[start.weekday()]}）",
-        "time": f"{start:%H:%M}—{'' if same_day else chinese_date(end.date()) + ' '}{end:%H:%M}",
+        "date": paper_date(start.date(), "y年M月d日（EEEE）"),
+        "time": (f"{paper_date(campaign.starts_at, 'HH:mm')}—{'' if same_day else paper_date(end.date()) + ' '}"
+                 f"{paper_date(campaign.ends_at, 'HH:mm')}"),
     }
 
 
@@ -65,7 +60,7 @@ def notice_context(campaign: Campaign) -> dict:
         "tools": campaign.tools,
         "safety": _lines(campaign.safety),
         "organiser": campaign.organiser,
-        "issued_on": chinese_date(campaign.issued_on),
+        "issued_on": paper_date(campaign.issued_on),
         "draft": campaign.is_draft,
         "signup_url": signup_url(campaign),
     }
@@ -76,7 +71,7 @@ def sheet_context(zone: CampaignZone) -> dict:
     """The zone's sign-in sheet: who holds a place (name, last 4 phone digits), then blank rows."""
     campaign = zone.campaign
     people = [{"no": n, "name": a.volunteer.name, "phone_tail": a.volunteer.phone_tail,
-               "checked_in": to_local(a.checked_in_at).strftime("%H:%M") if a.checked_in_at else ""}
+               "checked_in": paper_date(a.checked_in_at, "HH:mm") if a.checked_in_at else ""}
               for n, a in enumerate(service.people_in(zone), 1)]
     blank = max(SHEET_BLANK_ROWS, SHEET_MIN_ROWS - len(people))
     return {
@@ -94,7 +89,7 @@ def sheet_context(zone: CampaignZone) -> dict:
         "blank_rows": list(range(len(people) + 1, len(people) + blank + 1)),
         "organiser": campaign.organiser,
         "draft": campaign.is_draft,
-        "printed_on": chinese_date(to_local(utcnow()).date()),
+        "printed_on": paper_date(to_local(utcnow()).date()),
     }
 
 

@@ -29,14 +29,14 @@ from flask_login import current_user
 from ..auth.forms import ConfirmForm
 from ..auth.models import STAFF_ROLES, User
 from ..auth.permissions import roles_required
-from ..clock import local_today, to_local
+from ..clock import local_today
 from ..community.models import Team
 from ..community.service import active_teams
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..goods.receipts import BRANCH, ORGANISATION
 from ..numbers import parse_id
-from ..pdf import fingerprint, pdf_response, render_pdf
+from ..pdf import fingerprint, paper_date, pdf_response, render_pdf
 from ..qr import qr_svg
 from . import service as counter
 
@@ -87,7 +87,7 @@ def household_label(household) -> str | None:
 
 
 def local_time(moment) -> str | None:
-    return to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
+    return paper_date(moment, "yyyy-MM-dd HH:mm") if moment else None
 
 
 def receipt_context(redemption) -> dict:

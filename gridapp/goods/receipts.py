@@ -9,15 +9,13 @@ renamed). The PDF is therefore keyed by a fingerprint of exactly what it shows, 
 layout's version: the fingerprint is the response's ETag, and rendered PDFs are kept in the
 PDF cache under it (``gridapp.pdf``), so a repeated request is never rendered twice.
 """
-from datetime import date
-
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
 from ..clock import to_local
 from ..money import fen_to_yuan
 from ..extensions import db
-from ..pdf import cached_pdf, fingerprint, render_pdf
+from ..pdf import cached_pdf, fingerprint, paper_date, render_pdf
 from ..qr import qr_svg
 from ..urls import public_url
 from .models import Donation
@@ -69,10 +67,6 @@ def yuan(fen: int) -> str:
     return fen_to_yuan(fen)
 
 
-def chinese_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def public_summary(donation: Donation) -> dict:
     """What the public verification page may show: no people, no phone numbers, no void reason."""
     return {
@@ -101,7 +95,7 @@ def receipt_context(donation: Donation, staff_name: str) -> dict:
     return {
         "receipt_no": donation.receipt_no,
         "sponsor_name": donation.sponsor.name,
-        "received_on": chinese_date(donation.received_on),
+        "received_on": paper_date(donation.received_on),
         "lines": lines,
         "total_quantity": donation.total_quantity,
         "total_value": yuan(donation.total_value_fen),
@@ -112,7 +106,7 @@ def receipt_context(donation: Donation, staff_name: str) -> dict:
         "staff_name": staff_name,
         "verify_url": verify_url(donation),
         "voided": voided_at is not None,
-        "voided_on": chinese_date(voided_at.date()) if voided_at else None,
+        "voided_on": paper_date(voided_at.date()) if voided_at else None,
         "void_reason": donation.void_reason,
     }
 

@@ -2,6 +2,7 @@
 to their own line and see the outcome; the A4 PDF for the noticeboard; the 光荣榜 opt-out."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -63,7 +64,8 @@ def _staff_page(posting, status=200, forms=None):
 def _accept_form(objection, formdata=None):
     form = AcceptForm(formdata=formdata, prefix=f"a{objection.id}")
     entries = publicity.correctable_entries(objection)
-    form.entry_id.choices = [(e.id, f"{to_local(e.created_at):%m-%d} {e.description}（{e.delta}分）") for e in entries]
+    form.entry_id.choices = [(e.id, f"{format_datetime(to_local(e.created_at), 'MM-dd', rebase=False)} {e.description}"
+                                   f"（{e.delta}分）") for e in entries]
     return form
 
 

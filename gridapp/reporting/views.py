@@ -5,7 +5,7 @@ from flask import Blueprint, Response, redirect, render_template, request, strea
 
 from ..auth.models import STAFF_ROLES
 from ..auth.permissions import roles_required
-from ..clock import local_today, to_local, utcnow
+from ..clock import local_today, utcnow
 from ..errors import DomainError, NotFound
 from ..goods.receipts import BRANCH, ORGANISATION
 from ..pdf import fingerprint, pdf_response, render_pdf
@@ -42,7 +42,7 @@ def report(month):
 
 
 def report_context(report) -> dict:
-    return dict(r=report, organisation=ORGANISATION, branch=BRANCH, made_on=local_today(), local=to_local)
+    return dict(r=report, organisation=ORGANISATION, branch=BRANCH, made_on=local_today())
 
 
 @bp.route("/staff/monthly/<month>.pdf")
@@ -51,8 +51,8 @@ def report_pdf(month):
     """The report as an A4 PDF for the farm and the division; its ETag is a fingerprint of the figures
     (and of the day it is made, printed on it), so a repeat request for the same content gets 304."""
     report = service.monthly_report(month_or_404(month))
-    return pdf_response(fingerprint(REPORT_TEMPLATE, (report, local_today())), lambda: render_pdf(REPORT_TEMPLATE, **report_context(report)),
-                        f"report-{month}.pdf")
+    return pdf_response(fingerprint(REPORT_TEMPLATE, (report, local_today())),
+                        lambda: render_pdf(REPORT_TEMPLATE, **report_context(report)), f"report-{month}.pdf")
 
 
 def download(book: exports.Book, fmt: str) -> Response:
