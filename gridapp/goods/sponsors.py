@@ -1,5 +1,6 @@
 """Sponsors (爱心企业/商铺): the businesses and institutions that donate goods."""
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from ..auth.service import provide_sponsors, require_role
 from ..errors import DomainError, NotFound
@@ -10,7 +11,7 @@ FIELDS = ("name", "kind", "contact_person", "phone", "address")
 
 
 def all_sponsors() -> list[Sponsor]:
-    return Sponsor.query.order_by(Sponsor.id).all()
+    return list(db.session.scalars(select(Sponsor).order_by(Sponsor.id)))
 
 
 def find_sponsor(sponsor_id: int) -> Sponsor | None:
