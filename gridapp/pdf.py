@@ -440,7 +440,9 @@ def cached_pdf(key: str, render) -> bytes:
             return cache["pdfs"][key]
     pdf = render()
     with cache["lock"]:
-        if key not in cache["pdfs"]:
+        if key in cache["pdfs"]:  # another thread made it meanwhile: keep theirs
+            cache["pdfs"].move_to_end(key)
+        else:
             cache["pdfs"][key] = pdf
             cache["bytes"] += len(pdf)
         while cache["bytes"] > CACHE_BYTES and len(cache["pdfs"]) > 1:
