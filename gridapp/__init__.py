@@ -55,6 +55,7 @@ def create_app(config=None) -> Flask:
     from .counter import checks as _counter_checks  # noqa: F401
     from .duty import checks as _duty_checks  # noqa: F401
     from .goods import checks as _goods_checks  # noqa: F401
+    from .goods import sponsors as _sponsors  # noqa: F401  importing gives auth its sponsor lookups
     from .points import checks as _points_checks  # noqa: F401
     from .reports import checks as _reports_checks  # noqa: F401
     from .auth.manage_views import bp as accounts_bp

@@ -1,4 +1,7 @@
-"""Engine tuning for SQLite, a way to read without the write lock, and the append-only triggers migrations use.
+"""Engine tuning for SQLite, and a way to read without the write lock.
+
+The ledgers' append-only triggers are SQL frozen in the migrations that create them
+(0002, 0003): a migration never imports gridapp, so editing the app never rewrites history.
 
 SQLite (the embedded default) needs care to be safe with two gunicorn workers:
 WAL so readers never block the writer, a busy timeout so writers queue instead of
@@ -83,36 +86,3 @@ def configure_engine(app):
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
-
-
-# --- used by migrations: ledgers are append-only in the database itself ------------------
-
-def create_append_only_triggers(op, table):
-    """The ledger is append-only: the database itself refuses UPDATE and DELETE (and TRUNCATE)."""
-    if op.get_bind().dialect.name == "sqlite":
-        for action in ("UPDATE", "DELETE"):
-            op.execute(f"""
-                CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table}
-                BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} refused'); END""")
-    else:
-        op.execute("""
-            CREATE OR REPLACE FUNCTION refuse_ledger_change() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
-                    USING ERRCODE = 'integrity_constraint_violation';
-            END $$ LANGUAGE plpgsql""")
-        op.execute(f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
-                       FOR EACH ROW EXECUTE FUNCTION refuse_ledger_change()""")
-        op.execute(f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
-                       FOR EACH STATEMENT EXECUTE FUNCTION refuse_ledger_change()""")
-
-
-def drop_append_only_triggers(op, table, drop_function=True):
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-    else:
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-        if drop_function:
-            op.execute("DROP FUNCTION IF EXISTS refuse_ledger_change()")

@@ -13,6 +13,10 @@
   a template, never something to fetch.
 - WeasyPrint is imported on first use: it costs ~1 s of start-up that pages, CLI
   commands and tests without PDFs should not pay.
+- A PDF view serves through ``pdf_response(fingerprint(template, content), render, filename)``:
+  the fingerprint of what the PDF shows (and of its layout) is the ETag, a client holding it
+  gets 304 unrendered, and rendered PDFs are kept in one in-process cache under it
+  (``cached_pdf``), so the same content is never rendered twice.
 
 The compact CJK font: WeasyPrint subsets a font but keeps its glyph ids. Noto Sans CJK has
 65,000 glyphs and Chinese punctuation sits near the end, so every PDF carried the metrics
@@ -30,16 +34,23 @@ log, ``/healthz`` says "degraded" with the reason), and every PDF view answers a
 """
 import ctypes.util
 import functools
+import hashlib
+import json
 import logging
 import mimetypes
 import os
 import subprocess
+import threading
+from collections import OrderedDict
+from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import Response, current_app, has_request_context, render_template, request
+from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import safe_join
 
+from .clock import to_local
 from .errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -127,6 +138,21 @@ def font_config():
     return FontConfiguration()
 
 
+PAPER_LOCALE = "zh_CN"  # the papers the community hands out are Chinese, whatever the page language
+
+
+def paper_date(value, pattern: str = "y年M月d日") -> str:
+    """A date, or a moment on the community clock, as the papers print it: Flask-Babel's
+    ``format_date``/``format_datetime`` with a CLDR ``pattern``, always in Chinese.
+
+    "y年M月d日" -> 2026年12月26日; "y年M月d日（EEEE）" -> 2026年12月26日（星期六）; a datetime (UTC, as
+    stored) with "yyyy-MM-dd HH:mm" -> 2026-12-26 07:30 (local)."""
+    with force_locale(PAPER_LOCALE):
+        if isinstance(value, datetime):
+            return format_datetime(to_local(value), pattern, rebase=False)
+        return format_date(value, pattern)
+
+
 def template_stylesheet(template_name: str) -> str:
     """The stylesheet that goes with a PDF template: pdf/notice.html -> pdf/notice.css (optional)."""
     return template_name.rsplit(".", 1)[0] + ".css"
@@ -154,15 +180,31 @@ def stylesheet(name: str):
     return cache[name]
 
 
-def _base_stylesheet():
-    """_base.css, parsed (also for code that lays a document out itself, as campaigns/notice.py does)."""
+def base_stylesheet():
+    """_base.css, parsed once per app (with the compact font declared): every PDF's first stylesheet."""
     return stylesheet(BASE_STYLESHEET)
 
 
-def _stylesheets(template_name: str) -> list:
-    """_base.css, then the template's own stylesheet if it has one."""
+def stylesheets(template_name: str, *extra) -> list:
+    """What a template's PDF is laid out with: _base.css, then ``extra`` (parsed stylesheets; None is
+    left out), then the template's own stylesheet if it has one."""
     own = stylesheet(template_stylesheet(template_name))
-    return [_base_stylesheet()] + ([own] if own is not None else [])
+    return [base_stylesheet(), *(sheet for sheet in extra if sheet is not None)] + ([own] if own is not None else [])
+
+
+def parse_css(source: str):
+    """CSS text as a WeasyPrint stylesheet with the app's fetcher and fonts. Not cached: for text made
+    per document (a notice's heading font); files go through ``stylesheet()``."""
+    from weasyprint import CSS
+
+    return CSS(string=source, base_url=BASE_URL, url_fetcher=static_fetcher(), font_config=font_config())
+
+
+def heading_stylesheet(text: str):
+    """The parsed @font-face of the serif heading face cut down to ``text`` (``serif_font_face``), or
+    None when the font cannot be made (the stylesheet then falls back to the system serif font)."""
+    face = serif_font_face(text)
+    return parse_css(face) if face else None
 
 
 def static_prefix() -> str:
@@ -207,15 +249,22 @@ def static_fetcher():
     return _fetcher_class()(current_app.static_folder, static_prefix())
 
 
-def render_pdf(template_name: str, **context) -> bytes:
-    """Render ``templates/<template_name>`` to PDF bytes, styled by templates/pdf/_base.css and the
-    template's own stylesheet (``pdf/x.html`` -> ``pdf/x.css``) when there is one."""
+def layout(template_name: str, *, extra_stylesheets=(), **context):
+    """Lay out ``templates/<template_name>`` as a WeasyPrint document (its ``pages``; ``write_pdf()``),
+    styled by ``stylesheets(template_name, *extra_stylesheets)``. For a document that tries several
+    layouts (a notice that must fit one page); everything else calls ``render_pdf``."""
     from weasyprint import HTML
 
     require_cjk_font()
     html = render_template(template_name, **context)
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=static_fetcher())
-    return document.write_pdf(stylesheets=_stylesheets(template_name), font_config=font_config())
+    return document.render(stylesheets=stylesheets(template_name, *extra_stylesheets), font_config=font_config())
+
+
+def render_pdf(template_name: str, **context) -> bytes:
+    """Render ``templates/<template_name>`` to PDF bytes, styled by templates/pdf/_base.css and the
+    template's own stylesheet (``pdf/x.html`` -> ``pdf/x.css``) when there is one."""
+    return layout(template_name, **context).write_pdf()
 
 
 # --- the compact CJK font (see the module docstring) --------------------------------------
@@ -340,15 +389,77 @@ def _subset(pattern: str, code_points: tuple[int, ...]) -> bytes | None:
     return font or None
 
 
+# --- fingerprints, the cache of rendered PDFs, and the response ------------------------------
+#
+# A PDF shows plain values. A fingerprint of those values and of the layout (the template and its
+# stylesheets) is its ETag, and the key under which the rendered bytes are kept: the same content is
+# never rendered twice in a process, and a browser that holds it gets 304 without any rendering.
+
+CACHE_BYTES = 16 * 1024 * 1024  # rendered PDFs kept per process (receipts ~30 KB, notices ~90 KB)
+CACHE_KEY = "gridapp.pdf_cache"
+
+
+def _cache() -> dict:
+    return current_app.extensions.setdefault(
+        CACHE_KEY, {"pdfs": OrderedDict(), "bytes": 0, "lock": threading.Lock(), "layouts": {}})
+
+
+def layout_version(template_name: str) -> str:
+    """A hash of the template, its own stylesheet and _base.css (once per app; re-read in debug):
+    a new layout means new fingerprints."""
+    app, cache = current_app._get_current_object(), _cache()
+    if template_name not in cache["layouts"] or app.debug:
+        from jinja2 import TemplateNotFound
+
+        sources = []
+        for name in (template_name, template_stylesheet(template_name), BASE_STYLESHEET):
+            try:
+                sources.append(app.jinja_env.loader.get_source(app.jinja_env, name)[0])
+            except TemplateNotFound:
+                sources.append("")
+        cache["layouts"][template_name] = hashlib.sha256("\0".join(sources).encode()).hexdigest()[:16]
+    return cache["layouts"][template_name]
+
+
+def fingerprint(template_name: str, content) -> str:
+    """The ETag of the PDF ``template_name`` makes showing ``content``: plain values (JSON; anything
+    else by its repr, which must not depend on memory addresses). Changes exactly when what the PDF
+    shows, or its layout, changes; so everything printed on it (even the day it is made) belongs in
+    ``content``."""
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, default=repr)
+    return hashlib.sha256(f"{template_name}\0{layout_version(template_name)}\0{text}".encode()).hexdigest()[:32]
+
+
+def cached_pdf(key: str, render) -> bytes:
+    """The PDF fingerprinted ``key``: from the cache if it was made before, else ``render()`` now and
+    kept (least recently used ones go first, at most CACHE_BYTES per process)."""
+    cache = _cache()
+    with cache["lock"]:
+        if key in cache["pdfs"]:
+            cache["pdfs"].move_to_end(key)
+            return cache["pdfs"][key]
+    pdf = render()
+    with cache["lock"]:
+        if key in cache["pdfs"]:  # another thread made it meanwhile: keep theirs
+            cache["pdfs"].move_to_end(key)
+        else:
+            cache["pdfs"][key] = pdf
+            cache["bytes"] += len(pdf)
+        while cache["bytes"] > CACHE_BYTES and len(cache["pdfs"]) > 1:
+            cache["bytes"] -= len(cache["pdfs"].popitem(last=False)[1])
+        return cache["pdfs"][key]
+
+
 def pdf_response(etag: str, render, filename: str) -> Response:
-    """A PDF shown inline with ``etag`` (a fingerprint of its content): a client that already holds
-    this version gets 304 and ``render()`` is not called. Private (PDFs name people), revalidated
-    each time (a void or an edit changes the fingerprint). Without a Chinese font: FontMissing (503)."""
+    """A PDF shown inline with ``etag`` (its ``fingerprint``): a client that already holds this
+    version gets 304 and ``render()`` is not called; else the bytes come from ``cached_pdf(etag,
+    render)``. Private (PDFs name people), revalidated each time (a void or an edit changes the
+    fingerprint). Without a Chinese font: FontMissing (503)."""
     require_cjk_font()
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        response = Response(render(), mimetype="application/pdf")
+        response = Response(cached_pdf(etag, render), mimetype="application/pdf")
         response.headers["Content-Disposition"] = (
             f'inline; filename="{filename}"' if filename.isascii() else f"inline; filename*=UTF-8''{quote(filename)}")
     response.set_etag(etag)

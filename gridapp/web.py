@@ -189,9 +189,13 @@ def until_cn(end, start) -> str:
 
 
 def register_template_helpers(app):
+    """Every template filter of the app is here. Dates and times go through Flask-Babel (the page's
+    language; a datetime, stored in UTC, on the community clock): ``date_cn`` and ``datetime_cn`` take
+    an optional CLDR pattern, ``{{ made_on|date_cn('yyyy年MM月dd日') }}`` (never ``strftime``)."""
     app.add_template_global(page_url)
-    app.add_template_filter(lambda day: format_date(day, "full"), "date_cn")
-    app.add_template_filter(lambda moment: format_datetime(moment, "short") if moment else "—", "datetime_cn")
+    app.add_template_filter(lambda day, pattern="full": format_date(day, pattern), "date_cn")
+    app.add_template_filter(lambda moment, pattern="short": format_datetime(moment, pattern) if moment else "—",
+                            "datetime_cn")
     app.add_template_filter(lambda moment: format_datetime(moment, "HH:mm") if moment else "—", "time_cn")
     app.add_template_filter(until_cn, "until_cn")
     app.add_template_filter(lambda day: format_date(day, "medium") if day else "—", "date_short")

@@ -1,4 +1,7 @@
 """The schema comes from migrations: they build an empty database, and they match the models."""
+import ast
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -25,6 +28,19 @@ def test_migrations_downgrade_to_empty_and_upgrade_again(app):
     assert tables == set()
     upgrade()
     assert {"users", "households", "teams", "sponsors"} <= set(sa.inspect(db.engine).get_table_names())
+
+
+def test_no_migration_imports_the_app_so_editing_it_never_rewrites_history():
+    """A revision is history: SQL it needs (the ledgers' triggers) is frozen in it, never imported."""
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    importing = []
+    for path in sorted(versions.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            importing += [f"{path.name}: {name}" for name in names if name.split(".")[0] == "gridapp"]
+    assert len(list(versions.glob("*.py"))) > 10
+    assert importing == []
 
 
 def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(app):

@@ -4,9 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..community.service import active_teams
-from ..extensions import db
 from ..formtools import commit_or_explain, error_text
-from ..goods.models import Sponsor
 from ..htmx import is_fragment_request
 from ..numbers import page_number
 from . import service
@@ -73,8 +71,6 @@ def _review(user_id: int, approve: bool):
     error = None
     if not form.validate_on_submit():
         error = error_text(form)
-    elif not approve and not form.reason.data:
-        error = _("请填写不通过的原因，居民登录时会看到。")
     else:
         errors = []
         commit_or_explain(lambda: service.approve_registration(current_user, user) if approve
@@ -115,9 +111,9 @@ def accounts():
 @roles_required("admin")
 def new_account():
     form = AccountForm()
-    form.set_sponsor_choices(Sponsor.query.order_by(Sponsor.id).all())
+    form.set_sponsor_choices(service.sponsors())
     if form.validate_on_submit():
-        sponsor = db.session.get(Sponsor, form.sponsor.data) if form.sponsor.data else None
+        sponsor = service.sponsor_by_id(form.sponsor.data) if form.sponsor.data else None
         ok, user = commit_or_explain(lambda: service.create_account(
             current_user, role=form.role.data, name=form.name.data, phone=form.phone.data,
             password=form.password.data, sponsor=sponsor), form.form_errors)

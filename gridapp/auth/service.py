@@ -56,6 +56,10 @@ class NotPending(DomainError):
     default_message = _l("该注册已处理过，无需重复操作。")
 
 
+class RejectionNeedsReason(DomainError):
+    default_message = _l("请填写不通过的原因，居民登录时会看到。")
+
+
 def require_role(actor: User | None, *roles: str) -> None:
     """Raise PermissionDenied unless ``actor`` is an active user with one of ``roles``."""
     if actor is None or not actor.is_authenticated or not actor.is_active or actor.role not in roles:
@@ -156,6 +160,36 @@ def create_account(actor: User | None, *, role, name, phone, password, sponsor=N
     return _add_user(user)
 
 
+# --- sponsors, as far as accounts need them ---------------------------------------------------
+# A sponsor account belongs to one sponsor (goods.models.Sponsor). Goods is a capability above auth,
+# so auth never imports it: goods hands auth its two lookups when gridapp.goods.sponsors is imported
+# (``provide_sponsors``), as campaigns hand duty their attendance rules.
+
+_SPONSOR_LOOKUPS: dict = {}
+
+
+def provide_sponsors(list_all, find) -> None:
+    """Goods tells auth how to list every sponsor (``list_all()``, by id) and find one by id
+    (``find(sponsor_id)``, None if there is none)."""
+    _SPONSOR_LOOKUPS.update(list_all=list_all, find=find)
+
+
+def _sponsor_lookup(name: str):
+    if name not in _SPONSOR_LOOKUPS:
+        raise RuntimeError("gridapp.goods.sponsors has not been imported: auth cannot look sponsors up")
+    return _SPONSOR_LOOKUPS[name]
+
+
+def sponsors() -> list:
+    """Every sponsor, by id (what a sponsor account may belong to)."""
+    return _sponsor_lookup("list_all")()
+
+
+def sponsor_by_id(sponsor_id: int):
+    """The sponsor with this id, or None."""
+    return _sponsor_lookup("find")(sponsor_id)
+
+
 def _household_match(query: str):
     """Households whose address is ``query`` written as 3-2-401, 3栋2单元401室 or 3 2 401 (None if it is not one)."""
     parts = [p for p in re.split(r"[\s\-－/栋号楼单元室]+", query) if p]
@@ -226,10 +260,15 @@ def approve_registration(actor: User, user: User) -> User:
 
 
 def reject_registration(actor: User, user: User, reason: str) -> User:
-    """Staff turn down a pending self-registration, with a reason the resident is shown at login.
+    """Staff turn down a pending self-registration, with a reason the resident is shown at login:
+    a rejection without a reason is refused.
 
-    Raises PermissionDenied for non-staff, NotPending if it was already approved or rejected.
+    Raises PermissionDenied for non-staff, RejectionNeedsReason for a blank reason, NotPending if it
+    was already approved or rejected.
     """
+    require_role(actor, *STAFF_ROLES)
+    if not (reason or "").strip():
+        raise RejectionNeedsReason()
     return _review(actor, user, "rejected", reason)
 
 

@@ -1,41 +1,27 @@
 """The campaign's printed papers: the A4 notice (通知) and each zone's sign-in sheet (签到表).
 
 Both PDFs are made from plain-value contexts (what the paper shows, nothing else). The context's
-fingerprint, with a hash of the template and the base stylesheet, is the response's ETag and
-the key of a small in-process cache: the same campaign text gives the same PDF without
+fingerprint, with a hash of the template and its stylesheets, is the response's ETag and
+the key of the PDF cache (``gridapp.pdf``): the same campaign text gives the same PDF without
 rendering it again; any change to what the paper shows gives a new one.
 
 The notice shows only the campaign's own text (not how many signed up), so sign-ups do not
 change it. The sign-in sheet lists the people, so each sign-up gives a new sheet.
 """
 import functools
-import hashlib
-import json
-import threading
-from collections import OrderedDict
-from datetime import date
-
-from flask import current_app, render_template
 
 from .. import pdf
 from ..clock import to_local, utcnow
-from ..pdf import BASE_STYLESHEET, render_pdf
+from ..pdf import paper_date, render_pdf
 from ..qr import qr_svg
 from ..urls import public_url
 from . import service
 from .models import Campaign, CampaignZone
 
 NOTICE_TEMPLATE = "pdf/campaign_notice.html"
-NOTICE_STYLESHEET = "pdf/campaign_notice.css"
 SHEET_TEMPLATE = "pdf/sign_in_sheet.html"
-CACHE_SIZE = 32  # rendered PDFs kept per process (~50–90 KB each)
 SHEET_MIN_ROWS = 16  # a sheet has at least this many rows (one A4 page); blank ones are for walk-ins
 SHEET_BLANK_ROWS = 6  # and at least this many blank rows
-WEEKDAYS = "一二三四五六日"
-
-
-def chinese_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _lines(text: str) -> list[str]:
@@ -46,8 +32,9 @@ def _when(campaign: Campaign) -> dict:
     start, end = to_local(campaign.starts_at), to_local(campaign.ends_at)
     same_day = start.date() == end.date()
     return {
-        "date": f"{chinese_date(start.date())}（星期{WEEKDAYS[start.weekday()]}）",
-        "time": f"{start:%H:%M}—{'' if same_day else chinese_date(end.date()) + ' '}{end:%H:%M}",
+        "date": paper_date(start.date(), "y年M月d日（EEEE）"),
+        "time": (f"{paper_date(campaign.starts_at, 'HH:mm')}—{'' if same_day else paper_date(end.date()) + ' '}"
+                 f"{paper_date(campaign.ends_at, 'HH:mm')}"),
     }
 
 
@@ -73,7 +60,7 @@ def notice_context(campaign: Campaign) -> dict:
         "tools": campaign.tools,
         "safety": _lines(campaign.safety),
         "organiser": campaign.organiser,
-        "issued_on": chinese_date(campaign.issued_on),
+        "issued_on": paper_date(campaign.issued_on),
         "draft": campaign.is_draft,
         "signup_url": signup_url(campaign),
     }
@@ -84,7 +71,7 @@ def sheet_context(zone: CampaignZone) -> dict:
     """The zone's sign-in sheet: who holds a place (name, last 4 phone digits), then blank rows."""
     campaign = zone.campaign
     people = [{"no": n, "name": a.volunteer.name, "phone_tail": a.volunteer.phone_tail,
-               "checked_in": to_local(a.checked_in_at).strftime("%H:%M") if a.checked_in_at else ""}
+               "checked_in": paper_date(a.checked_in_at, "HH:mm") if a.checked_in_at else ""}
               for n, a in enumerate(service.people_in(zone), 1)]
     blank = max(SHEET_BLANK_ROWS, SHEET_MIN_ROWS - len(people))
     return {
@@ -102,66 +89,24 @@ def sheet_context(zone: CampaignZone) -> dict:
         "blank_rows": list(range(len(people) + 1, len(people) + blank + 1)),
         "organiser": campaign.organiser,
         "draft": campaign.is_draft,
-        "printed_on": chinese_date(to_local(utcnow()).date()),
+        "printed_on": paper_date(to_local(utcnow()).date()),
     }
 
 
-# --- fingerprints and the cache --------------------------------------------------------------
+# --- fingerprints and the PDF cache (both in gridapp.pdf) ------------------------------------
 
-STYLESHEETS = {NOTICE_TEMPLATE: NOTICE_STYLESHEET}
 DENSITIES = ("", "dense", "tight")  # body classes of the notice, from the ordinary size to the smallest
-
-
-def _cache() -> dict:
-    return current_app.extensions.setdefault(
-        "gridapp.campaign_pdfs", {"pdfs": OrderedDict(), "lock": threading.Lock(), "layout": {}, "css": {}})
-
-
-def _source(name: str) -> str:
-    app = current_app
-    return app.jinja_env.loader.get_source(app.jinja_env, name)[0]
-
-
-def _layout_version(template: str) -> str:
-    """A hash of the template and its stylesheets: a new layout means new ETags."""
-    cache = _cache()
-    if template not in cache["layout"] or current_app.debug:
-        names = [template, BASE_STYLESHEET] + ([STYLESHEETS[template]] if template in STYLESHEETS else [])
-        cache["layout"][template] = hashlib.sha256("\0".join(map(_source, names)).encode()).hexdigest()[:16]
-    return cache["layout"][template]
 
 
 def fingerprint(template: str, context: dict) -> str:
     """The ETag of the PDF ``template`` makes from ``context``: changes exactly when either does."""
-    content = json.dumps(context, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(f"{template}\0{_layout_version(template)}\0{content}".encode()).hexdigest()[:32]
+    return pdf.fingerprint(template, context)
 
 
 @functools.lru_cache(maxsize=64)
 def _qr(url: str) -> str:
     """The QR code of a sign-up URL (encoding it costs ~10 ms; a campaign's URL never changes)."""
     return qr_svg(url, scale=4)
-
-
-def _stylesheet(name: str):
-    """``templates/<name>`` as a parsed WeasyPrint stylesheet, once per app (re-read in debug)."""
-    cache = _cache()["css"]
-    if name not in cache or current_app.debug:
-        from weasyprint import CSS
-
-        cache[name] = CSS(string=_source(name), base_url=pdf.BASE_URL, url_fetcher=pdf.static_fetcher(),
-                          font_config=pdf.font_config())
-    return cache[name]
-
-
-def _heading_face(text: str):
-    """The @font-face of the headings' serif face, parsed (None when the system font is used instead)."""
-    from weasyprint import CSS
-
-    face = pdf.serif_font_face(text)
-    if not face:
-        return None
-    return CSS(string=face, base_url=pdf.BASE_URL, url_fetcher=pdf.static_fetcher(), font_config=pdf.font_config())
 
 
 def render_notice(context: dict) -> bytes:
@@ -171,20 +116,14 @@ def render_notice(context: dict) -> bytes:
     many zones), again in the "dense" and then the "tight" size, and the first layout that fits
     (or the tightest) is written. Ordinary notices are laid out once.
 
-    Like ``pdf.render_pdf`` (same base stylesheet, fonts and static-only fetcher) plus the notice's
-    own stylesheet, parsed once: parsing it and compiling its selectors on every render cost a
-    third of the render time.
+    Laid out by ``pdf.layout`` (the base stylesheet, the heading face, then the notice's own
+    stylesheet, parsed once per app: parsing it on every render cost a third of the render time).
     """
-    from weasyprint import HTML
-
-    pdf.require_cjk_font()
     # The masthead and title are set in a serif face cut down to their characters (a small sheet of its own).
-    headings = [pdf._base_stylesheet(), _heading_face(context["organiser"] + context["title"])]
-    stylesheets = [sheet for sheet in headings if sheet is not None] + [_stylesheet(NOTICE_STYLESHEET)]
+    heading = pdf.heading_stylesheet(context["organiser"] + context["title"])
     for density in DENSITIES:
-        html = render_template(NOTICE_TEMPLATE, n=context, density=density, qr=_qr(context["signup_url"]))
-        document = HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.static_fetcher()).render(
-            stylesheets=stylesheets, font_config=pdf.font_config())
+        document = pdf.layout(NOTICE_TEMPLATE, extra_stylesheets=[heading], n=context, density=density,
+                              qr=_qr(context["signup_url"]))
         if len(document.pages) == 1:
             break
     return document.write_pdf()
@@ -198,22 +137,5 @@ RENDERERS = {NOTICE_TEMPLATE: render_notice, SHEET_TEMPLATE: render_sheet}
 
 
 def cached_pdf(template: str, context: dict, key: str | None = None) -> bytes:
-    """The PDF for ``context``: from the cache when this content was rendered before, else rendered now."""
-    key = key or fingerprint(template, context)
-    cache = _cache()
-    with cache["lock"]:
-        if key in cache["pdfs"]:
-            cache["pdfs"].move_to_end(key)
-            return cache["pdfs"][key]
-    pdf = RENDERERS[template](context)
-    with cache["lock"]:
-        cache["pdfs"][key] = pdf
-        while len(cache["pdfs"]) > CACHE_SIZE:
-            cache["pdfs"].popitem(last=False)
-    return pdf
-
-
-def is_cached(key: str) -> bool:
-    cache = _cache()
-    with cache["lock"]:
-        return key in cache["pdfs"]
+    """The PDF for ``context``: from the PDF cache when this content was rendered before, else rendered now."""
+    return pdf.cached_pdf(key or fingerprint(template, context), lambda: RENDERERS[template](context))

@@ -33,6 +33,7 @@ Every function flushes but never commits: the view's transaction makes each acti
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -207,7 +208,7 @@ def _check_times(starts_at: datetime, ends_at: datetime) -> None:
 
 
 def _local_time(value: datetime) -> str:
-    return to_local(value).strftime("%m-%d %H:%M")
+    return format_datetime(to_local(value), "MM-dd HH:mm", rebase=False)
 
 
 def _check_future(starts_at: datetime, now: datetime) -> None:

@@ -83,9 +83,9 @@ def cancel(campaign_id):
 
 def pdf_response(template: str, context: dict, filename: str) -> Response:
     """The PDF inline, with its content fingerprint as ETag: a browser that holds this version gets
-    304 without any rendering; the same content is rendered once per process (notice.cached_pdf)."""
-    etag = notice.fingerprint(template, context)
-    return pdf.pdf_response(etag, lambda: notice.cached_pdf(template, context, etag), filename)
+    304 without any rendering; the same content is rendered once per process (``pdf.pdf_response``)."""
+    return pdf.pdf_response(notice.fingerprint(template, context), lambda: notice.RENDERERS[template](context),
+                            filename)
 
 
 def pdf_ready(template: str, context: dict, pdf_url: str, label: str):

@@ -5,7 +5,7 @@ phone to show their QR code on.
 The receipt is served like the donation receipt (gridapp/goods/receipt_views.py): what it shows
 is fixed once issued except for a void, so the PDF is keyed by a fingerprint of exactly what it
 shows plus the layout's version. The fingerprint is the ETag (a request holding it gets 304,
-unrendered), and rendered PDFs are kept in a small in-process cache under it.
+unrendered), and rendered PDFs are kept in the PDF cache under it (``gridapp.pdf.pdf_response``).
 
 Which cards ``/counter/cards.pdf`` prints (the counter index page has the form), the first given wins:
 
@@ -19,14 +19,10 @@ Unknown or inactive volunteers: 404 naming them, nothing printed. At most MAX_CA
 
 Always Chinese, whatever the page language: documents the community hands out.
 """
-import hashlib
-import json
 import math
-import threading
 import unicodedata
-from collections import OrderedDict
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -34,7 +30,7 @@ from ..auth.forms import ConfirmForm
 from ..auth.models import STAFF_ROLES, User
 from ..auth.permissions import roles_required
 from ..auth.service import require_owner
-from ..clock import local_today, to_local
+from ..clock import local_today
 from ..community.models import Team
 from ..community.service import active_teams
 from ..errors import DomainError, NotFound
@@ -42,7 +38,7 @@ from ..extensions import db
 from ..formtools import commit_or_explain
 from ..goods.receipts import BRANCH, ORGANISATION
 from ..numbers import parse_id
-from ..pdf import BASE_STYLESHEET, pdf_response, render_pdf, template_stylesheet
+from ..pdf import fingerprint, paper_date, pdf_response, render_pdf
 from ..qr import qr_svg
 from . import service as counter
 
@@ -50,7 +46,6 @@ bp = Blueprint("counter_pdfs", __name__)
 
 RECEIPT_TEMPLATE = "pdf/redemption_receipt.html"
 CARDS_TEMPLATE = "pdf/volunteer_cards.html"
-CACHE_SIZE = 64  # rendered receipts kept per process (~20–40 KB each)
 MAX_CARDS = 200  # 25 A4 sheets, ~5 s of rendering (~25 ms a card); more is a job for batches
 CARDS_PER_SHEET = 8  # 2 × 4, each 85.6 × 54 mm (bank-card size, fits a card sleeve)
 
@@ -94,7 +89,7 @@ def household_label(household) -> str | None:
 
 
 def local_time(moment) -> str | None:
-    return to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
+    return paper_date(moment, "yyyy-MM-dd HH:mm") if moment else None
 
 
 def receipt_context(redemption) -> dict:
@@ -133,46 +128,11 @@ def print_height_mm(redemption) -> int:
     return min(PRINT_MAX_MM, math.ceil(height / PRINT_STEP_MM) * PRINT_STEP_MM)
 
 
-def _cache() -> dict:
-    return current_app.extensions.setdefault(
-        "gridapp.counter_receipts", {"pdfs": OrderedDict(), "lock": threading.Lock(), "layout": None})
-
-
-def _layout_version() -> str:
-    """A hash of the receipt template and its stylesheets: a new layout means new ETags."""
-    app, cache = current_app, _cache()
-    if cache["layout"] is None or app.debug:
-        names = (RECEIPT_TEMPLATE, template_stylesheet(RECEIPT_TEMPLATE), BASE_STYLESHEET)
-        sources = [app.jinja_env.loader.get_source(app.jinja_env, name)[0] for name in names]
-        cache["layout"] = hashlib.sha256("\0".join(sources).encode()).hexdigest()[:16]
-    return cache["layout"]
-
-
-def receipt_etag(context: dict) -> str:
-    content = json.dumps(context, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(f"{_layout_version()}\0{content}".encode()).hexdigest()[:32]
-
-
-def receipt_pdf(context: dict, key: str) -> bytes:
-    """The receipt PDF for ``context`` (rendered once per fingerprint ``key``; then from the cache)."""
-    cache = _cache()
-    with cache["lock"]:
-        if key in cache["pdfs"]:
-            cache["pdfs"].move_to_end(key)
-            return cache["pdfs"][key]
-    pdf = render_pdf(RECEIPT_TEMPLATE, r=context)
-    with cache["lock"]:
-        cache["pdfs"][key] = pdf
-        while len(cache["pdfs"]) > CACHE_SIZE:
-            cache["pdfs"].popitem(last=False)
-    return pdf
-
-
 def receipt_response(redemption) -> Response:
     """The receipt inline, with an ETag: a request that already holds this version gets 304, unrendered."""
     context = receipt_context(redemption)
-    etag = receipt_etag(context)
-    return pdf_response(etag, lambda: receipt_pdf(context, etag), f"{redemption.receipt_no}.pdf")
+    return pdf_response(fingerprint(RECEIPT_TEMPLATE, context), lambda: render_pdf(RECEIPT_TEMPLATE, r=context),
+                        f"{redemption.receipt_no}.pdf")
 
 
 @bp.route("/counter/redemptions/<id:redemption_id>/receipt.pdf")

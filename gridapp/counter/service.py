@@ -190,9 +190,25 @@ def _used_this_month(item_ids, since: datetime, *, volunteer: User | None = None
     return {item_id: int(total) for item_id, total in query.group_by(RedemptionLine.item_id)}
 
 
+@dataclass(frozen=True)
+class MonthlyLimit:
+    """One of an item's monthly limits as it stands for one volunteer: 每人 (theirs) or 每户 (their household's)."""
+
+    whose: str
+    limit: int
+    used: int  # this month, not counting voided redemptions
+
+    @property
+    def left(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
 @dataclass
 class ItemState:
-    """One item as the counter shows it for one volunteer: how many more they may take, and why not."""
+    """One item as the counter shows it for one volunteer: how many more they may take, and why not.
+
+    The monthly-limit rule lives here alone (``limits``, ``check_limits``): the basket and the shelf
+    show what it allows, and ``redeem`` enforces it."""
 
     item: Item
     quantity: int = 0  # in the basket
@@ -200,13 +216,25 @@ class ItemState:
     used_by_household: int = 0
 
     @property
+    def limits(self) -> list[MonthlyLimit]:
+        """The item's monthly limits that apply: per volunteer, then per household."""
+        return [MonthlyLimit(whose, limit, used) for limit, used, whose in (
+            (self.item.monthly_limit, self.used_by_volunteer, _l("每人")),
+            (self.item.household_monthly_limit, self.used_by_household, _l("每户"))) if limit]
+
+    @property
     def left_by_limits(self) -> int | None:
-        lefts = []
-        if self.item.monthly_limit:
-            lefts.append(self.item.monthly_limit - self.used_by_volunteer)
-        if self.item.household_monthly_limit:
-            lefts.append(self.item.household_monthly_limit - self.used_by_household)
-        return max(min(lefts), 0) if lefts else None
+        """How many more this month's limits allow; None when the item has no monthly limit."""
+        limits = self.limits
+        return min(limit.left for limit in limits) if limits else None
+
+    def check_limits(self, quantity: int) -> None:
+        """Raise LimitReached (naming the limit, this month's use and what is left) if taking
+        ``quantity`` more would break one of the item's monthly limits."""
+        for limit in self.limits:
+            if quantity > limit.left:
+                raise LimitReached(item=self.item.name, whose=limit.whose, limit=limit.limit, used=limit.used,
+                                   unit=self.item.unit, left=limit.left)
 
     @property
     def can_take_more(self) -> int:
@@ -303,11 +331,8 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
         item = items.get(item_id)
         if item is None or not item.active:
             raise DomainError(_l("这件物品已停止兑换，请从篮子里移除。"))
-        for limit, used, whose in ((item.monthly_limit, mine.get(item_id, 0), _l("每人")),
-                                   (item.household_monthly_limit, home.get(item_id, 0), _l("每户"))):
-            if limit and used + quantity > limit:
-                raise LimitReached(item=item.name, whose=whose, limit=limit, used=used, unit=item.unit,
-                                   left=max(limit - used, 0))
+        ItemState(item, used_by_volunteer=mine.get(item_id, 0),
+                  used_by_household=home.get(item_id, 0)).check_limits(quantity)
     total = sum(items[i].points_price * q for i, q in wanted.items())
     year = to_local(now).year
     seq = next_number(RECEIPT_SERIES, year)

@@ -28,6 +28,7 @@ and wanted at that month's counter.
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -79,7 +80,7 @@ class BadSchedule(DomainError):
 
 
 def _time(value: datetime) -> str:
-    return to_local(value).strftime("%m-%d %H:%M")
+    return format_datetime(to_local(value), "MM-dd HH:mm", rebase=False)
 
 
 # --- rules that capabilities above duty add to some sessions -------------------------------

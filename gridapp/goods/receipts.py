@@ -6,22 +6,16 @@ says whether it was voided. The token is the donation id signed with the app's s
 
 A receipt's content is fixed once issued, except that it may be voided (and the sponsor
 renamed). The PDF is therefore keyed by a fingerprint of exactly what it shows, plus the
-layout's version: the fingerprint is the response's ETag, and rendered PDFs are kept in a
-small in-process cache under it, so a repeated request is never rendered twice.
+layout's version: the fingerprint is the response's ETag, and rendered PDFs are kept in the
+PDF cache under it (``gridapp.pdf``), so a repeated request is never rendered twice.
 """
-import hashlib
-import json
-import threading
-from collections import OrderedDict
-from datetime import date
-
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
 from ..clock import to_local
 from ..money import fen_to_yuan
 from ..extensions import db
-from ..pdf import BASE_STYLESHEET, render_pdf, template_stylesheet
+from ..pdf import cached_pdf, fingerprint, paper_date, render_pdf
 from ..qr import qr_svg
 from ..urls import public_url
 from .models import Donation
@@ -31,7 +25,6 @@ MAX_TOKEN_LENGTH = 100
 TEMPLATE = "pdf/donation_receipt.html"
 ORGANISATION = "屯坪社区"
 BRANCH = "迪祥佳苑B区网格党支部"
-CACHE_SIZE = 64  # rendered PDFs kept per process (~30–60 KB each)
 
 
 # --- the verification token -----------------------------------------------------------
@@ -74,10 +67,6 @@ def yuan(fen: int) -> str:
     return fen_to_yuan(fen)
 
 
-def chinese_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def public_summary(donation: Donation) -> dict:
     """What the public verification page may show: no people, no phone numbers, no void reason."""
     return {
@@ -106,7 +95,7 @@ def receipt_context(donation: Donation, staff_name: str) -> dict:
     return {
         "receipt_no": donation.receipt_no,
         "sponsor_name": donation.sponsor.name,
-        "received_on": chinese_date(donation.received_on),
+        "received_on": paper_date(donation.received_on),
         "lines": lines,
         "total_quantity": donation.total_quantity,
         "total_value": yuan(donation.total_value_fen),
@@ -117,37 +106,16 @@ def receipt_context(donation: Donation, staff_name: str) -> dict:
         "staff_name": staff_name,
         "verify_url": verify_url(donation),
         "voided": voided_at is not None,
-        "voided_on": chinese_date(voided_at.date()) if voided_at else None,
+        "voided_on": paper_date(voided_at.date()) if voided_at else None,
         "void_reason": donation.void_reason,
     }
 
 
-# --- the PDF and its cache ------------------------------------------------------------
-
-def _cache() -> dict:
-    """This app's receipt cache: rendered PDFs by fingerprint (LRU), and the layout version."""
-    return current_app.extensions.setdefault(
-        "gridapp.receipts", {"pdfs": OrderedDict(), "lock": threading.Lock(), "layout": None})
-
-
-def _layout_version() -> str:
-    """A hash of the receipt template and its stylesheets: a new layout means new ETags."""
-    app, cache = current_app, _cache()
-    if cache["layout"] is None or app.debug:
-        names = (TEMPLATE, template_stylesheet(TEMPLATE), BASE_STYLESHEET)
-        sources = [app.jinja_env.loader.get_source(app.jinja_env, name)[0] for name in names]
-        cache["layout"] = hashlib.sha256("\0".join(sources).encode()).hexdigest()[:16]
-    return cache["layout"]
-
-
-def _fingerprint(context: dict) -> str:
-    content = json.dumps(context, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(f"{_layout_version()}\0{content}".encode()).hexdigest()[:32]
-
+# --- the PDF -------------------------------------------------------------------------
 
 def receipt_etag(donation: Donation, staff_name: str) -> str:
     """The receipt's ETag: changes exactly when what the PDF shows (or its layout) changes."""
-    return _fingerprint(receipt_context(donation, staff_name))
+    return fingerprint(TEMPLATE, receipt_context(donation, staff_name))
 
 
 def render_receipt(context: dict) -> bytes:
@@ -156,17 +124,6 @@ def render_receipt(context: dict) -> bytes:
 
 
 def receipt_pdf(donation: Donation, staff_name: str) -> bytes:
-    """The receipt as an A5 PDF (rendered once per content; later calls come from the cache)."""
+    """The receipt as an A5 PDF (rendered once per content; later calls come from the PDF cache)."""
     context = receipt_context(donation, staff_name)
-    key = _fingerprint(context)
-    cache = _cache()
-    with cache["lock"]:
-        if key in cache["pdfs"]:
-            cache["pdfs"].move_to_end(key)
-            return cache["pdfs"][key]
-    pdf = render_receipt(context)
-    with cache["lock"]:
-        cache["pdfs"][key] = pdf
-        while len(cache["pdfs"]) > CACHE_SIZE:
-            cache["pdfs"].popitem(last=False)
-    return pdf
+    return cached_pdf(fingerprint(TEMPLATE, context), lambda: render_receipt(context))

@@ -1,7 +1,8 @@
 """Sponsors (爱心企业/商铺): the businesses and institutions that donate goods."""
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
-from ..auth.service import require_role
+from ..auth.service import provide_sponsors, require_role
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from .models import SPONSOR_KINDS, Sponsor
@@ -10,14 +11,21 @@ FIELDS = ("name", "kind", "contact_person", "phone", "address")
 
 
 def all_sponsors() -> list[Sponsor]:
-    return Sponsor.query.order_by(Sponsor.id).all()
+    return list(db.session.scalars(select(Sponsor).order_by(Sponsor.id)))
+
+
+def find_sponsor(sponsor_id: int) -> Sponsor | None:
+    return db.session.get(Sponsor, sponsor_id)
 
 
 def get_sponsor(sponsor_id: int) -> Sponsor:
-    sponsor = db.session.get(Sponsor, sponsor_id)
+    sponsor = find_sponsor(sponsor_id)
     if sponsor is None:
         raise NotFound()
     return sponsor
+
+
+provide_sponsors(all_sponsors, find_sponsor)  # auth (below goods) lists and finds sponsors through these
 
 
 def save_sponsor(actor, sponsor: Sponsor | None, **fields) -> Sponsor:

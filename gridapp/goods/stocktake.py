@@ -9,6 +9,7 @@ confirm and adjusts nothing twice. Functions flush but never commit.
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -56,7 +57,7 @@ def _names(lines) -> str:
 
 
 def _local_date(moment: datetime) -> str:
-    return to_local(moment).strftime("%Y-%m-%d")
+    return format_datetime(to_local(moment), "yyyy-MM-dd", rebase=False)
 
 
 # --- reading ---------------------------------------------------------------------------

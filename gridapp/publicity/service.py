@@ -8,6 +8,7 @@ published (one INSERT … SELECT aggregate over the ledger): what was posted is 
 """
 from datetime import datetime, timedelta
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -177,7 +178,7 @@ def raise_objection(volunteer: User, line: PostingLine, reason: str, now: dateti
     if not posting.is_open(now):
         from ..clock import to_local
 
-        raise PostingClosed(closed=to_local(posting.closes_at).strftime("%Y-%m-%d %H:%M"))
+        raise PostingClosed(closed=format_datetime(to_local(posting.closes_at), "yyyy-MM-dd HH:mm", rebase=False))
     if db.session.scalar(select(Objection.id).where(Objection.line_id == line.id)) is not None:
         raise AlreadyObjected()
     objection = Objection(line_id=line.id, posting_id=posting.id, volunteer_id=volunteer.id, reason=reason[:300],

@@ -1,8 +1,8 @@
 """积分公示 pages: staff publish a month and resolve objections; volunteers read the posting, object
 to their own line and see the outcome; the A4 PDF for the noticeboard; the 光荣榜 opt-out."""
-import hashlib
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,7 +12,7 @@ from ..clock import local_today, to_local, utcnow
 from ..extensions import db
 from ..formtools import commit_or_explain
 from ..goods.receipts import BRANCH, ORGANISATION
-from ..pdf import pdf_response, render_pdf
+from ..pdf import fingerprint, pdf_response, render_pdf
 from ..points.models import PointsEntry
 from ..qr import qr_svg
 from ..reporting.months import Month
@@ -24,7 +24,6 @@ bp = Blueprint("publicity", __name__)
 READERS = ("volunteer",) + STAFF_ROLES
 PER_PAGE = 100
 PDF_TEMPLATE = "pdf/points_posting.html"
-PDF_LAYOUT = "1"
 
 
 # --- staff -------------------------------------------------------------------------------------
@@ -65,7 +64,8 @@ def _staff_page(posting, status=200, forms=None):
 def _accept_form(objection, formdata=None):
     form = AcceptForm(formdata=formdata, prefix=f"a{objection.id}")
     entries = publicity.correctable_entries(objection)
-    form.entry_id.choices = [(e.id, f"{to_local(e.created_at):%m-%d} {e.description}（{e.delta}分）") for e in entries]
+    form.entry_id.choices = [(e.id, f"{format_datetime(to_local(e.created_at), 'MM-dd', rebase=False)} {e.description}"
+                                   f"（{e.delta}分）") for e in entries]
     return form
 
 
@@ -164,12 +164,13 @@ def posting_pdf(posting_id):
     shown = [(publicity.mask_name(u.name), publicity.building_unit(h), line.earned, line.spent, line.balance)
              for line, u, h in rows]
     roll = [(publicity.mask_name(u.name), n) for u, n in honour]
-    fingerprint = hashlib.sha256(repr((PDF_LAYOUT, posting.id, posting.closes_at, shown, roll, page_url))
-                                 .encode()).hexdigest()[:32]
+    made_on = local_today()
+    shows = (posting.id, posting.opens_at, posting.closes_at, posting.note, shown, roll, page_url, made_on)
+    etag = fingerprint(PDF_TEMPLATE, shows)
     context = dict(posting=posting, month=publicity.month_of(posting), rows=shown, honour=roll,
                    opens=to_local(posting.opens_at), closes=to_local(posting.closes_at), qr=qr_svg(page_url, scale=3),
-                   page_url=page_url, organisation=ORGANISATION, branch=BRANCH, made_on=local_today())
-    return pdf_response(fingerprint, lambda: render_pdf(PDF_TEMPLATE, **context),
+                   page_url=page_url, organisation=ORGANISATION, branch=BRANCH, made_on=made_on)
+    return pdf_response(etag, lambda: render_pdf(PDF_TEMPLATE, **context),
                         f"points-posting-{posting.month:%Y-%m}.pdf")
 
 

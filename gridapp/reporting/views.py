@@ -1,22 +1,20 @@
 """Staff pages for figures: the monthly report (page, A4 PDF, its tables as CSV/XLSX) and the exports."""
-import hashlib
 from datetime import date
 
 from flask import Blueprint, Response, redirect, render_template, request, stream_with_context, url_for
 
 from ..auth.models import STAFF_ROLES
 from ..auth.permissions import roles_required
-from ..clock import local_today, to_local, utcnow
+from ..clock import local_today, utcnow
 from ..errors import DomainError, NotFound
 from ..goods.receipts import BRANCH, ORGANISATION
-from ..pdf import pdf_response, render_pdf
+from ..pdf import fingerprint, pdf_response, render_pdf
 from . import exports, service
 from .months import Month
 
 bp = Blueprint("reporting", __name__)
 
 REPORT_TEMPLATE = "pdf/monthly_report.html"
-REPORT_LAYOUT = "1"  # bump when the PDF's layout changes: a new ETag for every month
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -44,7 +42,7 @@ def report(month):
 
 
 def report_context(report) -> dict:
-    return dict(r=report, organisation=ORGANISATION, branch=BRANCH, made_on=local_today(), local=to_local)
+    return dict(r=report, organisation=ORGANISATION, branch=BRANCH, made_on=local_today())
 
 
 @bp.route("/staff/monthly/<month>.pdf")
@@ -53,9 +51,8 @@ def report_pdf(month):
     """The report as an A4 PDF for the farm and the division; its ETag is a fingerprint of the figures
     (and of the day it is made, printed on it), so a repeat request for the same content gets 304."""
     report = service.monthly_report(month_or_404(month))
-    fingerprint = hashlib.sha256(repr((REPORT_LAYOUT, report, local_today())).encode()).hexdigest()[:32]
-    return pdf_response(fingerprint, lambda: render_pdf(REPORT_TEMPLATE, **report_context(report)),
-                        f"report-{month}.pdf")
+    return pdf_response(fingerprint(REPORT_TEMPLATE, (report, local_today())),
+                        lambda: render_pdf(REPORT_TEMPLATE, **report_context(report)), f"report-{month}.pdf")
 
 
 def download(book: exports.Book, fmt: str) -> Response:

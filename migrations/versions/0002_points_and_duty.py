@@ -8,14 +8,44 @@ Create Date: 2026-11-25
 from alembic import op
 import sqlalchemy as sa
 
-from gridapp.database import create_append_only_triggers, drop_append_only_triggers
-
 
 # revision identifiers, used by Alembic.
 revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
+
+
+# Frozen SQL (a migration never imports gridapp: editing the app must not rewrite history).
+# The ledger is append-only: the database itself refuses UPDATE and DELETE (and TRUNCATE).
+def create_append_only_triggers(table):
+    if op.get_bind().dialect.name == "sqlite":
+        for action in ("UPDATE", "DELETE"):
+            op.execute(f"""
+                CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table}
+                BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} refused'); END""")
+    else:
+        op.execute("""
+            CREATE OR REPLACE FUNCTION refuse_ledger_change() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END $$ LANGUAGE plpgsql""")
+        op.execute(f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                       FOR EACH ROW EXECUTE FUNCTION refuse_ledger_change()""")
+        op.execute(f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                       FOR EACH STATEMENT EXECUTE FUNCTION refuse_ledger_change()""")
+
+
+def drop_append_only_triggers(table, drop_function=True):
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+    else:
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        if drop_function:
+            op.execute("DROP FUNCTION IF EXISTS refuse_ledger_change()")
 
 
 def upgrade():
@@ -127,12 +157,12 @@ def upgrade():
         batch_op.add_column(sa.Column('points_balance', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_check_constraint('points_balance_not_negative', 'points_balance >= 0')
 
-    create_append_only_triggers(op, 'points_entries')
+    create_append_only_triggers('points_entries')
 
 
 
 def downgrade():
-    drop_append_only_triggers(op, 'points_entries')
+    drop_append_only_triggers('points_entries')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_constraint('points_balance_not_negative', type_='check')
         batch_op.drop_column('points_balance')

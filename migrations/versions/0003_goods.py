@@ -8,14 +8,44 @@ Create Date: 2026-11-25
 from alembic import op
 import sqlalchemy as sa
 
-from gridapp.database import create_append_only_triggers, drop_append_only_triggers
-
 
 # revision identifiers, used by Alembic.
 revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
+
+
+# Frozen SQL (a migration never imports gridapp: editing the app must not rewrite history).
+# The ledger is append-only: the database itself refuses UPDATE and DELETE (and TRUNCATE).
+def create_append_only_triggers(table):
+    if op.get_bind().dialect.name == "sqlite":
+        for action in ("UPDATE", "DELETE"):
+            op.execute(f"""
+                CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table}
+                BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} refused'); END""")
+    else:
+        op.execute("""
+            CREATE OR REPLACE FUNCTION refuse_ledger_change() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END $$ LANGUAGE plpgsql""")
+        op.execute(f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                       FOR EACH ROW EXECUTE FUNCTION refuse_ledger_change()""")
+        op.execute(f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                       FOR EACH STATEMENT EXECUTE FUNCTION refuse_ledger_change()""")
+
+
+def drop_append_only_triggers(table, drop_function=True):
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+    else:
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        if drop_function:
+            op.execute("DROP FUNCTION IF EXISTS refuse_ledger_change()")
 
 
 def upgrade():
@@ -155,12 +185,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_stock_movements_lot_id'), ['lot_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stock_movements_reference'), ['reference'], unique=False)
 
-    create_append_only_triggers(op, 'stock_movements')
+    create_append_only_triggers('stock_movements')
 
 
 def downgrade():
     # The points ledger still uses the trigger function: keep it.
-    drop_append_only_triggers(op, 'stock_movements', drop_function=False)
+    drop_append_only_triggers('stock_movements', drop_function=False)
     with op.batch_alter_table('stock_movements', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stock_movements_reference'))
         batch_op.drop_index(batch_op.f('ix_stock_movements_lot_id'))

@@ -60,6 +60,30 @@ def test_rejected_user_is_told_the_reason(app):
     assert "非本小区住户" in caught.value.message
 
 
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_a_rejection_needs_a_reason_and_without_one_changes_nothing(app, reason):
+    staff = factories.make_user(role="staff")
+    user = service.register_resident(**RESIDENT)
+    db.session.commit()
+    with pytest.raises(service.RejectionNeedsReason) as caught:
+        service.reject_registration(staff, user, reason)
+    db.session.rollback()
+    assert caught.value.message == "请填写不通过的原因，居民登录时会看到。"
+    db.session.refresh(user)
+    assert (user.status, user.reviewed_by_id, user.rejection_reason) == ("pending", None, None)
+
+
+def test_sponsor_accounts_find_their_sponsor_through_goods_without_auth_importing_it(app):
+    sponsor = factories.make_sponsor("新疆丝路天山国际食品城")
+    db.session.commit()
+    assert sponsor in service.sponsors() and service.sponsor_by_id(sponsor.id) is sponsor
+    assert service.sponsor_by_id(sponsor.id + 1000) is None
+    admin = factories.make_user(role="admin")
+    account = service.create_account(admin, role="sponsor", name="李海燕", phone="13800001112",
+                                     password="snowyday2026", sponsor=service.sponsor_by_id(sponsor.id))
+    assert account.sponsor is sponsor
+
+
 def test_a_rejected_resident_may_apply_again(app):
     staff = factories.make_user(role="staff")
     user = service.register_resident(**RESIDENT)

@@ -132,6 +132,34 @@ def test_a_voided_redemption_frees_the_limit(staff, session, shelf):
     assert points.balance(volunteer) == 380
 
 
+def test_the_basket_and_the_shelf_offer_exactly_what_redeem_accepts_under_the_limits(staff, session):
+    """One monthly-limit rule (ItemState): what the counter and the shelf say is left is what redeem allows."""
+    from gridapp.counter.shelf import shelf as volunteer_shelf
+
+    towels = factories.make_item("毛巾", unit="条", points_price=10, monthly_limit=4, household_monthly_limit=5)
+    factories.donate(staff, factories.make_sponsor("物业公司"), (towels, 20), received_on=date(2026, 9, 1))
+    home = factories.make_household("3", "2", "402")
+    husband, wife = volunteer_with(500, home), volunteer_with(500, home)
+    counter.redeem(staff, session, husband, {towels.id: 3}, token="t1", now=NOW)
+    db.session.commit()
+
+    def left(volunteer):
+        state = next(s for s in counter.basket(volunteer, {}, NOW).states if s.item.id == towels.id)
+        on_shelf = next(i for i in volunteer_shelf(volunteer, NOW) if i.name == "毛巾")
+        assert on_shelf.limit_left == state.left_by_limits
+        return state.left_by_limits
+
+    assert (left(husband), left(wife)) == (1, 2)  # his own limit (4 - 3); the household's (5 - 3)
+    with pytest.raises(counter.LimitReached) as too_many:
+        counter.redeem(staff, session, wife, {towels.id: left(wife) + 1}, token="t2", now=NOW)
+    db.session.rollback()
+    assert too_many.value.message == "毛巾每户每月限兑 5条，本月已兑 3条，这次最多还能兑 2条。"
+    counter.redeem(staff, session, wife, {towels.id: left(wife)}, token="t3", now=NOW)
+    db.session.commit()
+    assert (left(husband), left(wife)) == (0, 0)
+    assert_invariants_hold()
+
+
 def test_the_same_token_gives_the_same_redemption(staff, session, shelf):
     _, tissues, _ = shelf
     volunteer = volunteer_with(100)

@@ -1,0 +1,43 @@
+"""Dates are formatted by Flask-Babel with a pattern (``format_date``/``format_datetime``), never by hand:
+papers print the same Chinese dates whatever the page language, and the template filters take a pattern."""
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from flask import render_template_string
+
+from gridapp.pdf import paper_date
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_papers_print_chinese_dates_on_the_community_clock_whatever_the_page_language(app, language):
+    new_years_eve = datetime(2026, 12, 31, 16, 5)  # UTC: 00:05 on 1 January 2027 in Beijing
+    with app.test_request_context("/", headers={"Cookie": f"lang={language}"}):
+        assert paper_date(date(2026, 12, 26)) == "2026年12月26日"
+        assert paper_date(date(2026, 12, 31), "y年M月d日（EEEE）") == "2026年12月31日（星期四）"
+        assert paper_date(date(2028, 2, 29), "y年M月d日（EEEE）") == "2028年2月29日（星期二）"
+        assert paper_date(new_years_eve, "yyyy-MM-dd HH:mm") == "2027-01-01 00:05"
+        assert paper_date(new_years_eve, "HH:mm") == "00:05"
+
+
+def test_the_date_filters_take_a_pattern_and_keep_their_defaults(app):
+    moment = datetime(2026, 12, 25, 23, 30)  # UTC: 07:30 on 26 December in Beijing
+    with app.test_request_context("/"):
+        page = render_template_string(
+            "{{ m|datetime_cn('yyyy年MM月dd日 HH:mm') }}|{{ m|datetime_cn('MM-dd HH:mm') }}|{{ d|date_cn('yyyy年MM月dd日') }}"
+            "|{{ d|date_cn('y年M月') }}|{{ d|date_cn }}|{{ none|datetime_cn('HH:mm') }}",
+            m=moment, d=date(2026, 12, 1), none=None)
+    assert page == "2026年12月26日 07:30|12-26 07:30|2026年12月01日|2026年12月|2026年12月1日星期二|—"
+
+
+def test_no_template_and_no_module_writes_a_chinese_date_by_hand():
+    templates = [f"{path.relative_to(ROOT)}" for path in (ROOT / "templates").rglob("*.html")
+                 if "strftime(" in path.read_text(encoding="utf-8")]
+    assert templates == []
+    by_hand = re.compile(r"strftime\([^)]*[年月日]|WEEKDAYS|星期\{")
+    modules = [f"{path.relative_to(ROOT)}" for path in (ROOT / "gridapp").rglob("*.py")
+               if by_hand.search(path.read_text(encoding="utf-8"))]
+    assert modules == []
