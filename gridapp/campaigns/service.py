@@ -262,6 +262,7 @@ def places_of(volunteer: User, campaigns: list[Campaign]) -> dict[int, tuple[Cam
     rows = db.session.execute(
         select(CampaignZone, Attendance)
         .join(Attendance, Attendance.session_id == CampaignZone.session_id)
+        .options(db.joinedload(CampaignZone.session))  # the zone's card shows its check-in button
         .where(CampaignZone.campaign_id.in_([c.id for c in campaigns]), Attendance.volunteer_id == volunteer.id,
                Attendance.status.in_(HOLDS_A_PLACE))
         .order_by(Attendance.id)).all()
@@ -274,11 +275,18 @@ def place_of(volunteer: User, campaign: Campaign) -> tuple[CampaignZone, Attenda
 
 
 def campaigns_for_volunteer(volunteer: User, now: datetime) -> list[tuple[Campaign, tuple | None]]:
-    """Published campaigns not yet over, soonest first, each with the volunteer's (zone, attendance) or None."""
+    """Published campaigns not yet over, soonest first, each with the volunteer's (zone, attendance) or None.
+    The campaigns come with their zones (their cards count them)."""
     campaigns = (Campaign.query.filter(Campaign.status == "published", Campaign.ends_at >= now)
+                 .options(db.joinedload(Campaign.zones))
                  .order_by(Campaign.starts_at).limit(10).all())
     places = places_of(volunteer, campaigns)
     return [(campaign, places.get(campaign.id)) for campaign in campaigns]
+
+
+def zone_sessions():
+    """The duty sessions of every campaign zone, as a select of their ids (to leave them out of a list)."""
+    return select(CampaignZone.session_id).where(CampaignZone.session_id.isnot(None))
 
 
 def zone_session_ids(session_ids) -> set[int]:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import STAFF_ROLES, User, new_volunteer_code
 from ..auth.service import require_role
@@ -23,7 +23,7 @@ from ..database import atomic
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..goods import stock
-from ..goods.models import Item, Lot, StockMovement
+from ..goods.models import Donation, DonationLine, Item, Lot, Sponsor, StockMovement
 from ..numbering import formatted, next_number
 from ..points import service as points
 from .models import CounterSession, Redemption, RedemptionDay, RedemptionLine
@@ -372,19 +372,34 @@ def void(actor: User, redemption: Redemption, reason: str, now: datetime) -> Red
 
 
 def day_summary(session: CounterSession) -> dict:
-    """日结: redemptions, points redeemed, items out per item and per sponsor, voids, and who served."""
-    redemptions = session.redemptions.all()
+    """日结: redemptions, points redeemed, items out per item and per sponsor, voids, and who served.
+
+    A handful of queries however many redemptions the day had: the redemptions with their people in
+    one, the goods out per item and per sponsor each summed by the database."""
+    redemptions = (session.redemptions
+                   .options(joinedload(Redemption.volunteer), joinedload(Redemption.served_by),
+                            joinedload(Redemption.voided_by))
+                   .order_by(Redemption.id).all())
     kept = [r for r in redemptions if r.voided_at is None]
     references = [r.reference for r in kept]
     per_item: dict[str, int] = {}
     per_sponsor: dict[str, int] = {}
     if references:
-        rows = (db.session.query(StockMovement, Lot).join(Lot, StockMovement.lot_id == Lot.id)
-                .filter(StockMovement.reference.in_(references), StockMovement.kind == "redemption").all())
-        for movement, lot in rows:
-            per_item[movement.item.name] = per_item.get(movement.item.name, 0) - movement.delta
-            sponsor = lot.sponsor.name if lot.sponsor else str(_l("盘点入库"))
-            per_sponsor[sponsor] = per_sponsor.get(sponsor, 0) - movement.delta
+        taken = func.sum(-StockMovement.delta)
+        out = (StockMovement.reference.in_(references), StockMovement.kind == "redemption")
+        for name, n in db.session.execute(
+                select(Item.name, taken).select_from(StockMovement).join(Item, StockMovement.item_id == Item.id)
+                .where(*out).group_by(Item.id, Item.name)):
+            per_item[name] = per_item.get(name, 0) + int(n)
+        for name, n in db.session.execute(
+                select(Sponsor.name, taken).select_from(StockMovement)
+                .join(Lot, StockMovement.lot_id == Lot.id)
+                .outerjoin(DonationLine, Lot.donation_line_id == DonationLine.id)
+                .outerjoin(Donation, DonationLine.donation_id == Donation.id)
+                .outerjoin(Sponsor, Donation.sponsor_id == Sponsor.id)
+                .where(*out).group_by(Sponsor.id, Sponsor.name)):
+            sponsor = name if name is not None else str(_l("盘点入库"))
+            per_sponsor[sponsor] = per_sponsor.get(sponsor, 0) + int(n)
     served: dict[str, int] = {}
     for r in kept:
         served[r.served_by.name] = served.get(r.served_by.name, 0) + 1
