@@ -218,8 +218,10 @@ def _check_future(starts_at: datetime, now: datetime) -> None:
 # --- reading ---------------------------------------------------------------------------
 
 def get_campaign(campaign_id: int) -> Campaign:
-    """The campaign with this id (any status), its kind and zones loaded in one query; raises NotFound."""
-    campaign = (Campaign.query.options(db.joinedload(Campaign.duty_type), db.joinedload(Campaign.zones))
+    """The campaign with this id (any status), its kind and zones (with their duty sessions) loaded in
+    one query; raises NotFound."""
+    campaign = (Campaign.query.options(db.joinedload(Campaign.duty_type),
+                                       db.joinedload(Campaign.zones).joinedload(CampaignZone.session))
                 .filter(Campaign.id == campaign_id).one_or_none())
     if campaign is None:
         raise NotFound()

@@ -102,8 +102,16 @@ def todays_session(today: date) -> CounterSession | None:
     return CounterSession.query.filter_by(day=today).one_or_none()
 
 
+def recent_redemptions(session: CounterSession, limit: int = 10) -> list[Redemption]:
+    """The session's latest redemptions, newest first, with the volunteer and who served (one query)."""
+    return (session.redemptions.options(joinedload(Redemption.volunteer), joinedload(Redemption.served_by))
+            .order_by(Redemption.id.desc()).limit(limit).all())
+
+
 def get_session(session_id: int) -> CounterSession:
-    session = db.session.get(CounterSession, session_id)
+    """The counter session with who opened and closed it (its pages name them). Raises NotFound."""
+    session = db.session.get(CounterSession, session_id, options=[joinedload(CounterSession.opened_by),
+                                                                  joinedload(CounterSession.closed_by)])
     if session is None:
         raise NotFound()
     return session
@@ -161,7 +169,7 @@ def find_volunteers(query: str, limit: int = 10) -> list[User]:
     query = (query or "").strip()
     if not query:
         return []
-    active = User.query.filter_by(role="volunteer", status="active")
+    active = User.query.filter_by(role="volunteer", status="active").options(joinedload(User.household))
     exact = active.filter(or_(User.volunteer_code == query.upper(), User.phone == query)).all()
     if exact:
         return exact
@@ -341,7 +349,11 @@ def balance_after(redemption: Redemption) -> int:
 
 
 def get_redemption(redemption_id: int) -> Redemption:
-    redemption = db.session.get(Redemption, redemption_id)
+    """The redemption with what its receipt shows (lines and their items, volunteer, household, who
+    served) loaded in two queries, however many lines it has. Raises NotFound."""
+    redemption = db.session.get(Redemption, redemption_id, options=[
+        selectinload(Redemption.lines).joinedload(RedemptionLine.item), joinedload(Redemption.volunteer),
+        joinedload(Redemption.household), joinedload(Redemption.served_by)])
     if redemption is None:
         raise NotFound()
     return redemption

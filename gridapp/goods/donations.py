@@ -140,7 +140,10 @@ def void(actor, donation: Donation, reason: str) -> Donation:
 
 
 def get_donation(donation_id: int) -> Donation:
-    donation = db.session.get(Donation, donation_id)
+    """The donation with its sponsor and its lines' items (one query each, however many lines).
+    Raises NotFound."""
+    donation = db.session.get(Donation, donation_id, options=[
+        db.joinedload(Donation.sponsor), db.selectinload(Donation.lines).joinedload(DonationLine.item)])
     if donation is None:
         raise NotFound()
     return donation

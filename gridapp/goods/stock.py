@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import DomainError
 from ..extensions import db
-from .models import Item, Lot, StockMovement
+from .models import Donation, DonationLine, Item, Lot, StockMovement
 
 
 class OutOfStock(DomainError):
@@ -163,9 +163,12 @@ def adjust(item: Item, delta: int, *, reference: str, reason: str, by=None, on=N
 
 
 def history(item: Item, page: int = 1, per_page: int = 30):
-    """Every movement of ``item``, newest first, with who and why."""
+    """Every movement of ``item``, newest first, with who and why (and the sponsor of its lot, in the
+    same query)."""
     return (StockMovement.query.filter_by(item_id=item.id)
-            .options(db.joinedload(StockMovement.created_by), db.joinedload(StockMovement.lot))
+            .options(db.joinedload(StockMovement.created_by),
+                     db.joinedload(StockMovement.lot).joinedload(Lot.donation_line)
+                     .joinedload(DonationLine.donation).joinedload(Donation.sponsor))
             .order_by(StockMovement.id.desc()).paginate(page=page, per_page=per_page, error_out=False))
 
 
