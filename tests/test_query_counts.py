@@ -16,9 +16,9 @@ from gridapp.auth.models import User
 from gridapp.campaigns import service as campaigns
 from gridapp.counter import service as counter
 from gridapp.counter.models import CounterSession, Redemption
-from gridapp.demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_VOLUNTEER_PHONE
+from gridapp.demo import DEMO_LOGINS, DEMO_PASSWORD
 from gridapp.duty import service as duty
-from gridapp.duty.models import DutySession, DutyType
+from gridapp.duty.models import DutySession
 from gridapp.extensions import db
 from gridapp.goods.models import Donation, Item
 from gridapp.points import service as points
