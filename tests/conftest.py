@@ -347,3 +347,53 @@ def live_server(app):
     server.start()
     yield server
     server.stop()
+
+
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
+
+
+class QueryCounter:
+    """The SQL statements sent to the database while counting (transaction control — BEGIN, COMMIT,
+    SAVEPOINT, RELEASE, ROLLBACK — left out: they are the test harness's, not the page's)."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+        self.counting = False
+
+    def record(self, _conn, _cursor, statement, *_args):
+        if self.counting and statement.lstrip().split(None, 1)[0].upper() not in TRANSACTION_CONTROL:
+            self.statements.append(" ".join(statement.split()))
+
+    def __call__(self):
+        """``with count_queries() as queries: ...`` then ``len(queries)``, or ``queries.selects``."""
+        return self
+
+    def __enter__(self):
+        self.statements, self.counting = [], True
+        return self
+
+    def __exit__(self, *_exc):
+        self.counting = False
+
+    def __len__(self):
+        return len(self.statements)
+
+    @property
+    def selects(self) -> list[str]:
+        return [s for s in self.statements if s.upper().startswith(("SELECT", "WITH"))]
+
+    def report(self) -> str:
+        return f"{len(self)} statements:\n" + "\n".join(f"  {s[:160]}" for s in self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """Counts the SQL statements a block sends: ``with count_queries() as queries: client.get(url)``.
+
+    It listens on the app's Engine (inside a rolled-back test ``db.engines[None]`` is the test's
+    Connection; ``.engine`` is the Engine either way)."""
+    engine = db.engine.engine
+    counter = QueryCounter()
+    sa.event.listen(engine, "before_cursor_execute", counter.record)
+    yield counter
+    sa.event.remove(engine, "before_cursor_execute", counter.record)

@@ -202,8 +202,10 @@ def _household_match(query: str):
 
 def roster(query: str):
     """The staff's roster: active and deactivated volunteers whose name contains ``query``, whose phone
-    number is or ends with it (last 4 digits), or whose household address it is (3-2-401, 3栋2单元401室)."""
-    volunteers = User.query.filter(User.role == "volunteer", User.status.in_(("active", "disabled")))
+    number is or ends with it (last 4 digits), or whose household address it is (3-2-401, 3栋2单元401室).
+    Household and team come in the same query: the roster shows them on every row."""
+    volunteers = (User.query.filter(User.role == "volunteer", User.status.in_(("active", "disabled")))
+                  .options(joinedload(User.household), joinedload(User.team)))
     query = (query or "").strip()
     if query:
         conditions = [User.name.contains(query, autoescape=True), User.phone.endswith(query, autoescape=True)]

@@ -219,8 +219,10 @@ def _check_future(starts_at: datetime, now: datetime) -> None:
 # --- reading ---------------------------------------------------------------------------
 
 def get_campaign(campaign_id: int) -> Campaign:
-    """The campaign with this id (any status), its kind and zones loaded in one query; raises NotFound."""
-    campaign = (Campaign.query.options(db.joinedload(Campaign.duty_type), db.joinedload(Campaign.zones))
+    """The campaign with this id (any status), its kind and zones (with their duty sessions) loaded in
+    one query; raises NotFound."""
+    campaign = (Campaign.query.options(db.joinedload(Campaign.duty_type),
+                                       db.joinedload(Campaign.zones).joinedload(CampaignZone.session))
                 .filter(Campaign.id == campaign_id).one_or_none())
     if campaign is None:
         raise NotFound()
@@ -263,6 +265,7 @@ def places_of(volunteer: User, campaigns: list[Campaign]) -> dict[int, tuple[Cam
     rows = db.session.execute(
         select(CampaignZone, Attendance)
         .join(Attendance, Attendance.session_id == CampaignZone.session_id)
+        .options(db.joinedload(CampaignZone.session))  # the zone's card shows its check-in button
         .where(CampaignZone.campaign_id.in_([c.id for c in campaigns]), Attendance.volunteer_id == volunteer.id,
                Attendance.status.in_(HOLDS_A_PLACE))
         .order_by(Attendance.id)).all()
@@ -275,11 +278,18 @@ def place_of(volunteer: User, campaign: Campaign) -> tuple[CampaignZone, Attenda
 
 
 def campaigns_for_volunteer(volunteer: User, now: datetime) -> list[tuple[Campaign, tuple | None]]:
-    """Published campaigns not yet over, soonest first, each with the volunteer's (zone, attendance) or None."""
+    """Published campaigns not yet over, soonest first, each with the volunteer's (zone, attendance) or None.
+    The campaigns come with their zones (their cards count them)."""
     campaigns = (Campaign.query.filter(Campaign.status == "published", Campaign.ends_at >= now)
+                 .options(db.joinedload(Campaign.zones))
                  .order_by(Campaign.starts_at).limit(10).all())
     places = places_of(volunteer, campaigns)
     return [(campaign, places.get(campaign.id)) for campaign in campaigns]
+
+
+def zone_sessions():
+    """The duty sessions of every campaign zone, as a select of their ids (to leave them out of a list)."""
+    return select(CampaignZone.session_id).where(CampaignZone.session_id.isnot(None))
 
 
 def zone_session_ids(session_ids) -> set[int]:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import STAFF_ROLES, User, new_volunteer_code
 from ..auth.service import require_role
@@ -23,7 +23,7 @@ from ..database import atomic
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..goods import stock
-from ..goods.models import Item, Lot, StockMovement
+from ..goods.models import Donation, DonationLine, Item, Lot, Sponsor, StockMovement
 from ..numbering import formatted, next_number
 from ..points import service as points
 from .models import CounterSession, Redemption, RedemptionDay, RedemptionLine
@@ -102,8 +102,16 @@ def todays_session(today: date) -> CounterSession | None:
     return CounterSession.query.filter_by(day=today).one_or_none()
 
 
+def recent_redemptions(session: CounterSession, limit: int = 10) -> list[Redemption]:
+    """The session's latest redemptions, newest first, with the volunteer and who served (one query)."""
+    return (session.redemptions.options(joinedload(Redemption.volunteer), joinedload(Redemption.served_by))
+            .order_by(Redemption.id.desc()).limit(limit).all())
+
+
 def get_session(session_id: int) -> CounterSession:
-    session = db.session.get(CounterSession, session_id)
+    """The counter session with who opened and closed it (its pages name them). Raises NotFound."""
+    session = db.session.get(CounterSession, session_id, options=[joinedload(CounterSession.opened_by),
+                                                                  joinedload(CounterSession.closed_by)])
     if session is None:
         raise NotFound()
     return session
@@ -161,7 +169,7 @@ def find_volunteers(query: str, limit: int = 10) -> list[User]:
     query = (query or "").strip()
     if not query:
         return []
-    active = User.query.filter_by(role="volunteer", status="active")
+    active = User.query.filter_by(role="volunteer", status="active").options(joinedload(User.household))
     exact = active.filter(or_(User.volunteer_code == query.upper(), User.phone == query)).all()
     if exact:
         return exact
@@ -366,7 +374,11 @@ def balance_after(redemption: Redemption) -> int:
 
 
 def get_redemption(redemption_id: int) -> Redemption:
-    redemption = db.session.get(Redemption, redemption_id)
+    """The redemption with what its receipt shows (lines and their items, volunteer, household, who
+    served) loaded in two queries, however many lines it has. Raises NotFound."""
+    redemption = db.session.get(Redemption, redemption_id, options=[
+        selectinload(Redemption.lines).joinedload(RedemptionLine.item), joinedload(Redemption.volunteer),
+        joinedload(Redemption.household), joinedload(Redemption.served_by)])
     if redemption is None:
         raise NotFound()
     return redemption
@@ -397,19 +409,34 @@ def void(actor: User, redemption: Redemption, reason: str, now: datetime) -> Red
 
 
 def day_summary(session: CounterSession) -> dict:
-    """日结: redemptions, points redeemed, items out per item and per sponsor, voids, and who served."""
-    redemptions = session.redemptions.all()
+    """日结: redemptions, points redeemed, items out per item and per sponsor, voids, and who served.
+
+    A handful of queries however many redemptions the day had: the redemptions with their people in
+    one, the goods out per item and per sponsor each summed by the database."""
+    redemptions = (session.redemptions
+                   .options(joinedload(Redemption.volunteer), joinedload(Redemption.served_by),
+                            joinedload(Redemption.voided_by))
+                   .order_by(Redemption.id).all())
     kept = [r for r in redemptions if r.voided_at is None]
     references = [r.reference for r in kept]
     per_item: dict[str, int] = {}
     per_sponsor: dict[str, int] = {}
     if references:
-        rows = (db.session.query(StockMovement, Lot).join(Lot, StockMovement.lot_id == Lot.id)
-                .filter(StockMovement.reference.in_(references), StockMovement.kind == "redemption").all())
-        for movement, lot in rows:
-            per_item[movement.item.name] = per_item.get(movement.item.name, 0) - movement.delta
-            sponsor = lot.sponsor.name if lot.sponsor else str(_l("盘点入库"))
-            per_sponsor[sponsor] = per_sponsor.get(sponsor, 0) - movement.delta
+        taken = func.sum(-StockMovement.delta)
+        out = (StockMovement.reference.in_(references), StockMovement.kind == "redemption")
+        for name, n in db.session.execute(
+                select(Item.name, taken).select_from(StockMovement).join(Item, StockMovement.item_id == Item.id)
+                .where(*out).group_by(Item.id, Item.name)):
+            per_item[name] = per_item.get(name, 0) + int(n)
+        for name, n in db.session.execute(
+                select(Sponsor.name, taken).select_from(StockMovement)
+                .join(Lot, StockMovement.lot_id == Lot.id)
+                .outerjoin(DonationLine, Lot.donation_line_id == DonationLine.id)
+                .outerjoin(Donation, DonationLine.donation_id == Donation.id)
+                .outerjoin(Sponsor, Donation.sponsor_id == Sponsor.id)
+                .where(*out).group_by(Sponsor.id, Sponsor.name)):
+            sponsor = name if name is not None else str(_l("盘点入库"))
+            per_sponsor[sponsor] = per_sponsor.get(sponsor, 0) + int(n)
     served: dict[str, int] = {}
     for r in kept:
         served[r.served_by.name] = served.get(r.served_by.name, 0) + 1

@@ -19,7 +19,6 @@ from ..once import new_token, run_once
 from ..qr import qr_svg
 from . import service as counter
 from .forms import ConfirmRedemptionForm, ExtraDayForm, OpenSessionForm, VoidRedemptionForm
-from .models import Redemption
 from .pdf_views import print_height_mm
 from .schedule import next_counter_day
 
@@ -53,7 +52,7 @@ def index():
     matches = counter.find_volunteers(query) if query and session else []
     if len(matches) == 1:
         return redirect(url_for("counter.volunteer", volunteer_id=matches[0].id))
-    recent = session.redemptions.order_by(Redemption.id.desc()).limit(10).all() if session else []
+    recent = counter.recent_redemptions(session) if session else []
     return render_template("counter/index.html", session=session, query=query, matches=matches, recent=recent,
                            is_redemption_day=counter.is_redemption_day(local_today()), today=local_today(),
                            counter_day=next_counter_day(local_today()),

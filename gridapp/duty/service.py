@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import STAFF_ROLES, User
@@ -180,15 +180,20 @@ def session_by_token(token: str) -> DutySession:
     return session
 
 
-def sessions_for_volunteer(volunteer: User, now: datetime, days: int = 7) -> list[tuple[DutySession, Attendance | None]]:
-    """Today's and upcoming sessions the volunteer may join (their team's or open to all), with their attendance."""
-    sessions = (DutySession.query
-                .filter(DutySession.ends_at >= now, DutySession.starts_at <= now + timedelta(days=days))
-                .filter(or_(DutySession.team_id.is_(None), DutySession.team_id == volunteer.team_id))
-                .order_by(DutySession.starts_at).limit(30).all())
-    mine = {a.session_id: a for a in Attendance.query.filter(
-        Attendance.volunteer_id == volunteer.id, Attendance.session_id.in_([s.id for s in sessions]))}
-    return [(session, mine.get(session.id)) for session in sessions]
+def sessions_for_volunteer(volunteer: User, now: datetime, days: int = 7, *,
+                           leaving_out=None) -> list[tuple[DutySession, Attendance | None]]:
+    """Today's and upcoming sessions the volunteer may join (their team's or open to all), with their
+    attendance — one query. ``leaving_out``: a select of session ids not to list (the volunteer's home
+    leaves a campaign's zone sessions to the campaign's card)."""
+    query = (select(DutySession, Attendance)
+             .outerjoin(Attendance, and_(Attendance.session_id == DutySession.id,
+                                         Attendance.volunteer_id == volunteer.id))
+             .where(DutySession.ends_at >= now, DutySession.starts_at <= now + timedelta(days=days),
+                    or_(DutySession.team_id.is_(None), DutySession.team_id == volunteer.team_id)))
+    if leaving_out is not None:
+        query = query.where(DutySession.id.not_in(leaving_out))
+    rows = db.session.execute(query.order_by(DutySession.starts_at).limit(30)).all()
+    return [(session, attendance) for session, attendance in rows]
 
 
 def attendance_history(volunteer: User, page: int = 1, per_page: int = 20):

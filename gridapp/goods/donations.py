@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import STAFF_ROLES
@@ -140,15 +140,19 @@ def void(actor, donation: Donation, reason: str) -> Donation:
 
 
 def get_donation(donation_id: int) -> Donation:
-    donation = db.session.get(Donation, donation_id)
+    """The donation with its sponsor and its lines' items (one query each, however many lines).
+    Raises NotFound."""
+    donation = db.session.get(Donation, donation_id, options=[
+        db.joinedload(Donation.sponsor), db.selectinload(Donation.lines).joinedload(DonationLine.item)])
     if donation is None:
         raise NotFound()
     return donation
 
 
 def donations(sponsor: Sponsor | None = None, month: str | None = None, page: int = 1):
-    """Donations newest first, optionally of one sponsor and one month ('2026-11')."""
-    query = Donation.query.options(db.joinedload(Donation.sponsor))
+    """Donations newest first, optionally of one sponsor and one month ('2026-11'); with their sponsor
+    and lines (the list shows both), loaded in one query each for the whole page."""
+    query = Donation.query.options(db.joinedload(Donation.sponsor), db.selectinload(Donation.lines))
     if sponsor is not None:
         query = query.filter(Donation.sponsor_id == sponsor.id)
     if month:
@@ -173,23 +177,27 @@ def sponsor_totals() -> list[tuple[Sponsor, int, int, int]]:
 
 def sponsor_impact(sponsor: Sponsor) -> list[dict]:
     """Per item, what became of this sponsor's goods: donated, redeemed, still on the shelf, and how
-    many volunteers received them (a count only: no names, no phones)."""
-    lots = (Lot.query.join(DonationLine, Lot.donation_line_id == DonationLine.id)
-            .join(Donation, DonationLine.donation_id == Donation.id)
-            .filter(Donation.sponsor_id == sponsor.id, Donation.voided_at.is_(None)).all())
+    many volunteers received them (a count only: no names, no phones). Two queries however many items
+    and lots: the lots with their items, then the units per item and recipient summed by the database."""
+    own_lots = (select(Lot.id).join(DonationLine, Lot.donation_line_id == DonationLine.id)
+                .join(Donation, DonationLine.donation_id == Donation.id)
+                .where(Donation.sponsor_id == sponsor.id, Donation.voided_at.is_(None)))
+    lots = db.session.scalars(select(Lot).where(Lot.id.in_(own_lots)).options(db.joinedload(Lot.item))).all()
     by_item: dict[int, dict] = {}
     for lot in lots:
-        row = by_item.setdefault(lot.item_id, {"item": lot.item, "donated": 0, "on_shelf": 0, "lots": []})
+        row = by_item.setdefault(lot.item_id, {"item": lot.item, "donated": 0, "on_shelf": 0,
+                                               "redeemed": 0, "volunteers": 0})
         row["donated"] += lot.quantity
         row["on_shelf"] += lot.remaining
-        row["lots"].append(lot.id)
-    for row in by_item.values():
-        # Net units per recipient: a voided redemption's return cancels its units and its volunteer.
-        per_recipient = (db.session.query(StockMovement.recipient_id, func.sum(-StockMovement.delta))
-                         .filter(StockMovement.lot_id.in_(row.pop("lots")),
-                                 StockMovement.kind.in_(("redemption", "return")),
-                                 StockMovement.recipient_id.isnot(None))
-                         .group_by(StockMovement.recipient_id).all())
-        row["redeemed"] = sum(int(units) for _, units in per_recipient)
-        row["volunteers"] = sum(1 for _, units in per_recipient if units > 0)
+    # Net units per recipient: a voided redemption's return cancels its units and its volunteer.
+    per_recipient = db.session.execute(
+        select(Lot.item_id, StockMovement.recipient_id, func.sum(-StockMovement.delta))
+        .join(Lot, StockMovement.lot_id == Lot.id)
+        .where(StockMovement.lot_id.in_(own_lots), StockMovement.kind.in_(("redemption", "return")),
+               StockMovement.recipient_id.isnot(None))
+        .group_by(Lot.item_id, StockMovement.recipient_id))
+    for item_id, _recipient, units in per_recipient:
+        row = by_item[item_id]
+        row["redeemed"] += int(units)
+        row["volunteers"] += 1 if units > 0 else 0
     return sorted(by_item.values(), key=lambda r: r["item"].name)

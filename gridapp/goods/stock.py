@@ -9,12 +9,12 @@ reference took. Functions flush but never commit: the caller's transaction is th
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import DomainError
 from ..extensions import db
-from .models import Item, Lot, StockMovement
+from .models import Donation, DonationLine, Item, Lot, StockMovement
 
 
 class OutOfStock(DomainError):
@@ -163,14 +163,22 @@ def adjust(item: Item, delta: int, *, reference: str, reason: str, by=None, on=N
 
 
 def history(item: Item, page: int = 1, per_page: int = 30):
-    """Every movement of ``item``, newest first, with who and why."""
+    """Every movement of ``item``, newest first, with who and why (and the sponsor of its lot, in the
+    same query)."""
     return (StockMovement.query.filter_by(item_id=item.id)
-            .options(db.joinedload(StockMovement.created_by), db.joinedload(StockMovement.lot))
+            .options(db.joinedload(StockMovement.created_by),
+                     db.joinedload(StockMovement.lot).joinedload(Lot.donation_line)
+                     .joinedload(DonationLine.donation).joinedload(Donation.sponsor))
             .order_by(StockMovement.id.desc()).paginate(page=page, per_page=per_page, error_out=False))
 
 
 def within_points(points: int, limit: int = 3) -> tuple[int, list[Item]]:
     """What ``points`` can buy at the counter: how many kinds of active, in-stock goods cost no more,
     and the ``limit`` dearest of them (a volunteer's "what I can get")."""
-    query = Item.query.filter(Item.active.is_(True), Item.stock > 0, Item.points_price <= points)
-    return query.count(), query.order_by(Item.points_price.desc(), Item.id).limit(limit).all()
+    # One query: the count of all such kinds rides along on each of the first rows (a window
+    # function counts before LIMIT applies).
+    rows = db.session.execute(
+        select(Item, func.count().over().label("kinds"))
+        .where(Item.active.is_(True), Item.stock > 0, Item.points_price <= points)
+        .order_by(Item.points_price.desc(), Item.id).limit(limit)).all()
+    return (rows[0].kinds if rows else 0), [row.Item for row in rows]

@@ -63,9 +63,9 @@ def volunteer_home(volunteer: User, now: datetime, today: date, counter_day: dat
     counter = CounterDay(day=counter_day, is_today=counter_day == today, days_away=(counter_day - today).days,
                          place=place, hours=hours, affordable_count=count, affordable=affordable)
 
-    sessions = duty.sessions_for_volunteer(volunteer, now)
-    zone_ids = campaigns.zone_session_ids(session.id for session, _ in sessions)
-    duties = [(s, a) for s, a in sessions if s.id not in zone_ids and not (a is not None and a.status in DONE)]
+    # A campaign's zone sessions are folded into its card, never listed again as duties.
+    sessions = duty.sessions_for_volunteer(volunteer, now, leaving_out=campaigns.zone_sessions())
+    duties = [(s, a) for s, a in sessions if not (a is not None and a.status in DONE)]
     featured = _featured(duties, now)
     upcoming = [pair for pair in duties if featured is None or pair[0].id != featured[0].id]
 

@@ -152,8 +152,14 @@ def outcome_counts(posting: Posting) -> dict[str, int]:
 
 
 def objections(posting: Posting) -> list[Objection]:
-    return db.session.scalars(select(Objection).where(Objection.posting_id == posting.id)
-                              .order_by(Objection.status != "open", Objection.id)).all()
+    """The posting's objections, open ones first, with what the staff page shows of each (the line,
+    the volunteer, who resolved it and the entries it wrote) in the same query."""
+    return db.session.scalars(
+        select(Objection).where(Objection.posting_id == posting.id)
+        .options(db.joinedload(Objection.line), db.joinedload(Objection.volunteer),
+                 db.joinedload(Objection.resolved_by), db.joinedload(Objection.reversal_entry),
+                 db.joinedload(Objection.new_entry))
+        .order_by(Objection.status != "open", Objection.id)).all()
 
 
 def my_objections(volunteer: User) -> list[Objection]:
@@ -201,12 +207,20 @@ def get_objection(objection_id: int) -> Objection:
 def correctable_entries(objection: Objection) -> list[PointsEntry]:
     """The volunteer's awards of the posted month that are still standing: what an accepted
     objection may correct."""
-    month = Month(objection.line.posting.month.year, objection.line.posting.month.month)
+    return correctable_entries_of(objection.line.posting, [objection])[objection.id]
+
+
+def correctable_entries_of(posting: Posting, objections: list[Objection]) -> dict[int, list[PointsEntry]]:
+    """``correctable_entries`` of several objections on one posting, in one query: objection id → entries."""
+    if not objections:
+        return {}
+    month = Month(posting.month.year, posting.month.month)
     reversed_ids = select(PointsEntry.reverses_id).where(PointsEntry.reverses_id.is_not(None))
-    return db.session.scalars(select(PointsEntry).where(
-        PointsEntry.volunteer_id == objection.volunteer_id, PointsEntry.kind == "award",
+    entries = db.session.scalars(select(PointsEntry).where(
+        PointsEntry.volunteer_id.in_({o.volunteer_id for o in objections}), PointsEntry.kind == "award",
         PointsEntry.created_at >= month.start, PointsEntry.created_at < month.end,
         PointsEntry.id.not_in(reversed_ids)).order_by(PointsEntry.created_at, PointsEntry.id)).all()
+    return {o.id: [e for e in entries if e.volunteer_id == o.volunteer_id] for o in objections}
 
 
 def _claim(objection: Objection, status: str, actor: User, now: datetime, resolution: str, **values) -> None:

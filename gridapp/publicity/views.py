@@ -53,17 +53,19 @@ def _staff_page(posting, status=200, forms=None):
     now = utcnow()
     objections = publicity.objections(posting)
     forms = forms or {}
-    for objection in objections:
-        if objection.status == "open" and objection.id not in forms:
-            forms[objection.id] = _accept_form(objection), RejectForm(prefix=f"r{objection.id}")
+    unanswered = [o for o in objections if o.status == "open" and o.id not in forms]
+    entries = publicity.correctable_entries_of(posting, unanswered)  # one query for all the forms
+    for objection in unanswered:
+        forms[objection.id] = _accept_form(objection, entries=entries[objection.id]), RejectForm(
+            prefix=f"r{objection.id}")
     return render_template("publicity/staff_posting.html", posting=posting, now=now, objections=objections,
                            forms=forms, counts=publicity.outcome_counts(posting),
                            total=publicity.line_count(posting)), status
 
 
-def _accept_form(objection, formdata=None):
+def _accept_form(objection, formdata=None, entries=None):
     form = AcceptForm(formdata=formdata, prefix=f"a{objection.id}")
-    entries = publicity.correctable_entries(objection)
+    entries = publicity.correctable_entries(objection) if entries is None else entries
     form.entry_id.choices = [(e.id, f"{format_datetime(to_local(e.created_at), 'MM-dd', rebase=False)} {e.description}"
                                    f"（{e.delta}分）") for e in entries]
     return form
