@@ -2,6 +2,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from ..community.service import active_teams
 from ..formtools import commit_or_explain, error_text
@@ -103,7 +104,7 @@ def reject(user_id):
 @roles_required("admin")
 def accounts():
     users = (User.query.filter(User.role.in_(("staff", "admin", "sponsor")))
-             .options(db.joinedload(User.sponsor))  # each sponsor account shows its sponsor
+             .options(joinedload(User.sponsor))  # each sponsor account shows its sponsor
              .order_by(User.role, User.name).all())
     return render_template("accounts/accounts.html", users=users)
 
