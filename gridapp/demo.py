@@ -129,7 +129,7 @@ def _local_time(day, hour_minute):
     return from_local(day, time(*hour_minute))
 
 
-def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now) -> int:
+def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now, crowd: float = 1.0) -> int:
     """Duty types, half a year of past sessions with ~1,200 confirmed participations, and this week's sessions.
 
     Everything goes through the duty and points services, so the ledger is built as in real use.
@@ -172,6 +172,7 @@ def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now) -> i
         if session.ends_at >= now:
             continue
         wanted = min(capacity or 35, rng.randint(9, 22) if type_name != "扫雪除冰" else rng.randint(22, 35))
+        wanted = max(2, round(wanted * crowd))
         chosen = list({id(v): v for v in rng.choices(others, weights=weights, k=wanted)}.values())
         if demo_volunteer is not None and (title in DEMO_VOLUNTEER_DUTIES or type_name == "扫雪除冰"):
             chosen = [demo_volunteer] + chosen[:wanted - 1]
@@ -253,7 +254,7 @@ REDEMPTION_MONTHS = 5
 REDEMPTIONS_PER_DAY = 92  # ~460 in all, as in the report
 
 
-def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now) -> int:
+def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now, crowd: float = 1.0) -> int:
     """Past month-end counter days with ~460 redemptions through the counter service (a few voided).
 
     Returns the number of redemptions added (0 when counter data exists already).
@@ -286,7 +287,7 @@ def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now) -
             if lines:
                 counter.redeem(staff, session, demo_volunteer, lines, token=f"demo-{day}-first", now=at)
                 made += 1
-        for n in range(REDEMPTIONS_PER_DAY):
+        for n in range(round(REDEMPTIONS_PER_DAY * crowd)):
             # Those who come to the counter are those with points to spend.
             volunteer = rng.choice([v for v in volunteers if v.points_balance >= 10] or volunteers)
             at = opened + timedelta(minutes=2 * n)
@@ -313,12 +314,15 @@ def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now) -
     return made
 
 
-def seed_demo(now: datetime | None = None) -> dict[str, int]:
+def seed_demo(now: datetime | None = None, crowd: float = 1.0) -> dict[str, int]:
     """Add the demo world where missing; returns how many rows of each kind were added.
 
     The world is built around ``now`` (default: the clock) and is the same for the same ``now``:
     on any date the README's volunteer has half a year of duty, past redemptions, hundreds of
     points and a patrol to check in to within the hour.
+
+    ``crowd`` scales everybody else's duty and redemptions (1: the report's figures); the tests that
+    seed the world at many dates use less, since the demo volunteer's story does not depend on it.
     """
     now = now or utcnow()
     before = {m.__tablename__: m.query.count() for m in (Sponsor, Team, Household, User)}
@@ -365,11 +369,11 @@ def seed_demo(now: datetime | None = None) -> dict[str, int]:
                                  ("users", User))}
     staff = User.query.filter_by(phone=DEMO_LOGINS[1][0]).one()
     volunteers = User.query.filter_by(role="volunteer", status="active").order_by(User.id).all()
-    added["participations"] = seed_duty(rng, staff, volunteers, now)
+    added["participations"] = seed_duty(rng, staff, volunteers, now, crowd)
     added["donated items"] = seed_goods(staff, to_local(now).date())
     # 蒋生军, the demo volunteer, redeems the same small basket each month and keeps most of his points.
     regulars = [v for v in volunteers if v.phone != DEMO_VOLUNTEER_PHONE]
-    added["redemptions"] = seed_counter(rng, staff, regulars, now)
+    added["redemptions"] = seed_counter(rng, staff, regulars, now, crowd)
     added["snow campaigns"] = seed_campaigns(rng, staff, regulars, now)
     added["reports"] = seed_reports(rng, staff, volunteers, now)
     added["points postings"] = seed_postings(rng, staff, regulars, now)

@@ -3,7 +3,9 @@ hundreds of points, past redemptions and a patrol to check in to within the hour
 
 Seeded at month ends, the 1st, 31 December, 29 February, a Sunday and a Monday (the dates on which
 random weights once left him with nothing). The story is about the calendar, not the database, so
-it runs in the SQLite pass only.
+it runs in the SQLite pass only; everybody else's activity is seeded at a fifth (``crowd``), which the
+story does not depend on. The report's figures at full scale are checked on the suite's own demo
+world (tests/test_cli.py), seeded at the suite's date — ``GRIDAPP_CLOCK_AT`` moves that one too.
 """
 from datetime import timedelta
 
@@ -21,6 +23,7 @@ from gridapp.invariants import run_all
 from gridapp.points.models import PointsEntry
 
 pytestmark = pytest.mark.calendar
+CROWD = 0.2
 
 DATES = [
     "2026-11-30T21:30",  # the last day of November, a Monday evening
@@ -35,11 +38,10 @@ DATES = [
 def test_the_demo_volunteer_has_the_same_story_on_every_date(app, fixed_clock, local_time):
     now = clock.parse_local(local_time)
     fixed_clock.start_at(now)
-    added = seed_demo()
+    added = seed_demo(crowd=CROWD)
     db.session.commit()
 
-    assert 1100 <= added["participations"] <= 1400  # "1,200+ participations" in the report
-    assert 400 <= added["redemptions"] <= 500  # "460 prizes"
+    assert added["participations"] >= 200 and added["redemptions"] >= 50
     assert not any(run_all().values()), {name: rows for name, rows in run_all().items() if rows}
 
     volunteer = db.session.scalars(select(User).filter_by(phone=DEMO_VOLUNTEER_PHONE)).one()
@@ -64,8 +66,8 @@ def test_seeding_twice_at_one_moment_builds_the_same_world(app, fixed_clock):
     """Deterministic for a given date: the same moment gives the same balances."""
     now = clock.parse_local(DATES[0])
     fixed_clock.start_at(now)
-    seed_demo(now)
+    seed_demo(now, crowd=CROWD)
     balances = dict(db.session.execute(select(User.phone, User.points_balance)).all())
     db.session.rollback()
-    seed_demo(now)
+    seed_demo(now, crowd=CROWD)
     assert dict(db.session.execute(select(User.phone, User.points_balance)).all()) == balances
