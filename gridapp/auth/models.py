@@ -50,10 +50,9 @@ class User(UserMixin, db.Model):
         ),
         CheckConstraint("points_balance >= 0", name="points_balance_not_negative"),
         # Covering indexes of the reporting figures: new registrations per month; volunteers on the roll
-        # and registrations waiting for review; a volunteer's team (per-team points of a month).
+        # and registrations waiting for review.
         Index("ix_users_created_at", "created_at", "role"),
         Index("ix_users_status_role", "status", "role"),
-        Index("ix_users_team_of", "id", "team_id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

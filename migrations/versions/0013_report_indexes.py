@@ -1,8 +1,7 @@
 """Covering indexes for the staff dashboard and the monthly report at ledger scale.
 
 - points_entries (created_at, kind, delta, volunteer_id) replaces (created_at, kind, delta): the
-  per-team points of a month are then read from the index alone;
-- users (id, team_id): a volunteer's team without reading the wide users row (per team, per month);
+  per-team points of a month are then summed per volunteer from the index alone;
 - users (created_at, role) replaces (created_at): new registrations per month from the index alone;
 - users (status, role): volunteers on the roll and registrations waiting for review, counted in the
   index instead of a scan of every user.
@@ -31,11 +30,9 @@ def upgrade():
     op.drop_index('ix_users_created_at', table_name='users')
     op.create_index('ix_users_created_at', 'users', ['created_at', 'role'], unique=False)
     op.create_index('ix_users_status_role', 'users', ['status', 'role'], unique=False)
-    op.create_index('ix_users_team_of', 'users', ['id', 'team_id'], unique=False)
 
 
 def downgrade():
-    op.drop_index('ix_users_team_of', table_name='users')
     op.drop_index('ix_users_status_role', table_name='users')
     op.drop_index('ix_users_created_at', table_name='users')
     op.create_index('ix_users_created_at', 'users', ['created_at'], unique=False)
