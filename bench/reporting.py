@@ -17,16 +17,20 @@ Two databases, both throwaway:
 Timings are in this process through the test client, logged in as the grid worker; p95 over
 SAMPLE requests after a warm-up. Figures only, nothing asserted.
 
-``.venv/bin/python bench/reporting.py [--volunteers N --entries M]`` (defaults: 100,000 / 2,000,000;
-generation takes ~1–2 minutes on a quiet machine, more on a busy one).
+``.venv/bin/python bench/reporting.py [--volunteers N --entries M] [--only demo|scale] [--keep DIR]
+[--no-exports]``
+(defaults: 100,000 / 2,000,000; generation takes ~1–2 minutes on a quiet machine, more on a busy one;
+``--keep DIR`` keeps the fixture in DIR and reuses it on the next run of the same size).
 """
 import argparse
+import contextlib
 import gzip
 import json
 import math
 import os
 import random
 import re
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -169,36 +173,70 @@ def export_in_worker(env, url, count_rows) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def scale(volunteers: int, entries: int) -> dict:
-    print(f"  ledger-scale fixture: {volunteers:,} volunteers / {entries:,} entries")
+def build_fixture(env: dict, volunteers: int, entries: int) -> None:
+    """The ledger-scale database in ``env``'s instance: the grid worker, then ledger_scale.grow."""
     rng = random.Random(ledger_scale.SEED)
-    with tempfile.TemporaryDirectory(prefix="gridapp-bench-reporting-") as tmp:
+    app = ledger_scale.make_app(env)
+    with app.app_context():
+        from gridapp.auth.passwords import hash_password
+        from gridapp.clock import utcnow
+        password_hash, now = hash_password(PASSWORD), utcnow()
+    path = env["GRIDAPP_DATABASE_URL"].removeprefix("sqlite:///")
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA cache_size=-400000")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("INSERT INTO users (id, name, phone, password_hash, role, status, created_at, "
+                "reviewed_at) VALUES (1, '贾亮', ?, ?, 'staff', 'active', ?, ?)",
+                (STAFF_PHONE, password_hash, ledger_scale.ts(now), ledger_scale.ts(now)))
+    t0 = time.monotonic()
+    con.execute("BEGIN")
+    ledger_scale.grow(con, rng, password_hash, now, 0, volunteers, 0, entries)
+    con.execute("COMMIT")
+    con.execute("ANALYZE")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    print(f"    generated in {time.monotonic() - t0:.1f} s, database {Path(path).stat().st_size / 1e6:,.0f} MB")
+
+
+@contextlib.contextmanager
+def fixture_folder(keep: Path | None, volunteers: int, entries: int):
+    """A temp folder removed afterwards, or ``keep`` (made once, reused by later runs of the same size:
+    the fixture is dated when it is built, so reuse it the same day only)."""
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="gridapp-bench-reporting-") as tmp:
+            yield Path(tmp), False
+        return
+    keep.mkdir(parents=True, exist_ok=True)
+    stamp = keep / "fixture.json"
+    wanted = dict(volunteers=volunteers, entries=entries)
+    reuse = stamp.exists() and json.loads(stamp.read_text()) == wanted
+    yield keep, reuse
+    stamp.write_text(json.dumps(wanted))
+
+
+def scale(volunteers: int, entries: int, keep: Path | None = None, exports: bool = True) -> dict:
+    print(f"  ledger-scale fixture: {volunteers:,} volunteers / {entries:,} entries")
+    with fixture_folder(keep, volunteers, entries) as (tmp, reuse):
         instance = Path(tmp) / "instance"
-        instance.mkdir()
+        if instance.exists() and not reuse:
+            shutil.rmtree(instance)  # a kept fixture of another size, or one whose build was cut short
+        instance.mkdir(exist_ok=True)
         env = _support.base_env(instance)
-        _support.flask(env, "db", "upgrade")
+        _support.flask(env, "db", "upgrade")  # a kept fixture gets any newer migration
+        if reuse:
+            print(f"    reusing the fixture kept in {tmp}")
+        else:
+            build_fixture(env, volunteers, entries)
         app = ledger_scale.make_app(env)
         with app.app_context():
-            from gridapp.auth.passwords import hash_password
             from gridapp.clock import utcnow
-            password_hash, now = hash_password(PASSWORD), utcnow()
-        path = env["GRIDAPP_DATABASE_URL"].removeprefix("sqlite:///")
-        con = sqlite3.connect(path, isolation_level=None)
-        con.execute("PRAGMA cache_size=-400000")
-        con.execute("PRAGMA synchronous=OFF")
-        con.execute("INSERT INTO users (id, name, phone, password_hash, role, status, session_nonce, created_at, "
-                    "reviewed_at) VALUES (1, '贾亮', ?, ?, 'staff', 'active', 'x', ?, ?)",
-                    (STAFF_PHONE, password_hash, ledger_scale.ts(now), ledger_scale.ts(now)))
-        t0 = time.monotonic()
-        con.execute("BEGIN")
-        ledger_scale.grow(con, rng, password_hash, now, 0, volunteers, 0, entries)
-        con.execute("COMMIT")
-        con.execute("ANALYZE")
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        con.close()
-        print(f"    generated in {time.monotonic() - t0:.1f} s, database {Path(path).stat().st_size / 1e6:,.0f} MB")
-        app = ledger_scale.make_app(env)
+            now = utcnow()
         result = pages(app, f"{volunteers // 1000}k / {entries / 1e6:g}M", PAGE_TARGET_SCALE_MS)
+        if not exports:
+            from gridapp.extensions import db
+            with app.app_context():
+                db.engine.dispose()
+            return result
         with app.app_context():
             from datetime import timedelta
 
@@ -224,10 +262,14 @@ def scale(volunteers: int, entries: int) -> dict:
     return result
 
 
-def run(volunteers: int = 100_000, entries: int = 2_000_000) -> dict:
+def run(volunteers: int = 100_000, entries: int = 2_000_000, keep: Path | None = None, only: str | None = None,
+        exports: bool = True) -> dict:
     print("== reporting: dashboard, monthly report, 积分超市, exports ==")
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}  (other work on the 2 cores skews every figure)")
     results = {}
+    if only == "scale":
+        results["scale"] = scale(volunteers, entries, keep, exports)
+        return results
     with _support.throwaway_instance() as env:
         app = ledger_scale.make_app(env)
         print("  demo world:")
@@ -236,7 +278,8 @@ def run(volunteers: int = 100_000, entries: int = 2_000_000) -> dict:
         from gridapp.extensions import db
         with app.app_context():
             db.engine.dispose()
-    results["scale"] = scale(volunteers, entries)
+    if only != "demo":
+        results["scale"] = scale(volunteers, entries, keep, exports)
     return results
 
 
@@ -244,9 +287,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--volunteers", type=int, default=100_000)
     parser.add_argument("--entries", type=int, default=2_000_000)
+    parser.add_argument("--only", choices=("demo", "scale"), help="run one part only")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="build the ledger-scale fixture in DIR and keep it; a later run with the same "
+                             "sizes reuses it (same day only: its entries are dated when it is built)")
+    parser.add_argument("--no-exports", action="store_true", help="time the pages only, not the exports")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    run(args.volunteers, args.entries)
+    run(args.volunteers, args.entries, args.keep, args.only, not args.no_exports)
     print(f"\n(finished in {time.monotonic() - started:.0f} s; figures only)")
     return 0
 

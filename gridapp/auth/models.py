@@ -49,7 +49,10 @@ class User(UserMixin, db.Model):
             name="sponsor_only_for_sponsor_role",
         ),
         CheckConstraint("points_balance >= 0", name="points_balance_not_negative"),
-        Index("ix_users_created_at", "created_at"),  # new registrations per month (reporting)
+        # Covering indexes of the reporting figures: new registrations per month; volunteers on the roll
+        # and registrations waiting for review.
+        Index("ix_users_created_at", "created_at", "role"),
+        Index("ix_users_status_role", "status", "role"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

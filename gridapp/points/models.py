@@ -27,8 +27,9 @@ class PointsEntry(db.Model):
         CheckConstraint("kind <> 'award' OR delta > 0", name="award_is_positive"),
         CheckConstraint("kind <> 'spend' OR delta < 0", name="spend_is_negative"),
         Index("ix_points_entries_volunteer_history", "volunteer_id", "id"),
-        # Month figures (dashboard, report, 公示) read only these columns: a covering index.
-        Index("ix_points_entries_month_figures", "created_at", "kind", "delta"),
+        # Month figures (dashboard, report with its per-team points, 公示) read only these columns: a
+        # covering index.
+        Index("ix_points_entries_month_figures", "created_at", "kind", "delta", "volunteer_id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

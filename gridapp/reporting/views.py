@@ -38,7 +38,7 @@ def reports():
 @roles_required(*STAFF_ROLES)
 def report(month):
     m = month_or_404(month)
-    return render_template("reporting/report.html", r=service.monthly_report(m), this_month=Month.of(utcnow()))
+    return render_template("reporting/report.html", r=service.monthly_report(m, utcnow()), this_month=Month.of(utcnow()))
 
 
 def report_context(report) -> dict:
@@ -50,7 +50,7 @@ def report_context(report) -> dict:
 def report_pdf(month):
     """The report as an A4 PDF for the farm and the division; its ETag is a fingerprint of the figures
     (and of the day it is made, printed on it), so a repeat request for the same content gets 304."""
-    report = service.monthly_report(month_or_404(month))
+    report = service.monthly_report(month_or_404(month), utcnow())
     return pdf_response(fingerprint(REPORT_TEMPLATE, (report, local_today())),
                         lambda: render_pdf(REPORT_TEMPLATE, **report_context(report)), f"report-{month}.pdf")
 
