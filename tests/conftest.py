@@ -56,6 +56,17 @@ def fixed_clock():
     clock.start_at(clock.parse_local(SUITE_CLOCK))
 
 
+NAMED_DAY = "2026-12-16T10:00"
+
+
+@pytest.fixture
+def mid_december(fixed_clock):
+    """For tests written around one day, whatever GRIDAPP_CLOCK_AT says: a mid-December Wednesday, not a
+    month end, not the 1st (``pytestmark = pytest.mark.usefixtures("mid_december")``)."""
+    fixed_clock.start_at(fixed_clock.parse_local(NAMED_DAY))
+    return fixed_clock
+
+
 ZONES = {"Asia/Shanghai": 8, "Asia/Urumqi": 6}  # the default (Beijing time) and Xinjiang time: hours ahead of UTC
 
 

@@ -16,6 +16,9 @@ from ..goods import stock
 DONE = ("checked_out", "confirmed", "rejected")
 
 
+UPCOMING_ON_HOME = 3
+
+
 @dataclass
 class CounterDay:
     day: date
@@ -32,7 +35,7 @@ class VolunteerHome:
     counter: CounterDay
     featured: tuple[DutySession, Attendance | None] | None  # my current or next duty
     campaigns: list = field(default_factory=list)  # (campaign, (zone, attendance) | None, zone session open?)
-    upcoming: list = field(default_factory=list)  # the other duties of the next days
+    upcoming: list = field(default_factory=list)  # the next other duties of the coming days (at most 3)
 
     @property
     def my_campaigns(self):
@@ -67,7 +70,8 @@ def volunteer_home(volunteer: User, now: datetime, today: date, counter_day: dat
     sessions = duty.sessions_for_volunteer(volunteer, now, leaving_out=campaigns.zone_sessions())
     duties = [(s, a) for s, a in sessions if not (a is not None and a.status in DONE)]
     featured = _featured(duties, now)
-    upcoming = [pair for pair in duties if featured is None or pair[0].id != featured[0].id]
+    # The next few only: the home must fit two phone screens whatever the week holds.
+    upcoming = [pair for pair in duties if featured is None or pair[0].id != featured[0].id][:UPCOMING_ON_HOME]
 
     listed = []
     for campaign, place_held in campaigns.campaigns_for_volunteer(volunteer, now):

@@ -10,6 +10,8 @@ from gridapp.extensions import db
 
 from .. import factories
 
+pytestmark = pytest.mark.usefixtures("mid_december")  # written around one named day
+
 TODAY = date(2026, 12, 16)  # the suite's clock (a Wednesday in December)
 
 

@@ -1,6 +1,8 @@
 """The volunteer's home page says what matters now, in that order, and nothing twice."""
 from datetime import timedelta
 
+import pytest
+
 from gridapp.campaigns import service as campaigns
 from gridapp.clock import local_today, utcnow
 from gridapp.duty import service as duty
@@ -11,6 +13,8 @@ from gridapp.points import service as points
 
 from .. import factories
 from ..campaigns.conftest import make_campaign, tomorrow_start
+
+pytestmark = pytest.mark.usefixtures("mid_december")  # written around one named day
 
 
 def home_of(volunteer, counter_day=None):

@@ -12,6 +12,8 @@ from gridapp.publicity.models import Objection, Posting
 
 from .. import factories
 
+pytestmark = pytest.mark.usefixtures("mid_december")  # written around one named day
+
 
 @pytest.fixture
 def setup(app):

@@ -4,6 +4,7 @@ summed on every view; a correction made today of an old attendance counts in tod
 leaves the closed month as it was."""
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from gridapp import clock
@@ -17,6 +18,8 @@ from gridapp.reporting.months import Month, last_months
 
 from .. import factories
 from .test_figures import boundary_world, independent  # noqa: F401  (a fixture, and the raw-row sums)
+
+pytestmark = pytest.mark.usefixtures("mid_december")  # written around one named day
 
 NOV, DEC = Month(2026, 11), Month(2026, 12)  # the suite's clock is 16 December 2026
 

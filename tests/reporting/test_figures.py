@@ -23,6 +23,8 @@ from gridapp.reporting.months import Month, last_months
 
 from .. import factories
 
+pytestmark = pytest.mark.usefixtures("mid_december")  # written around one named day
+
 
 def month_of(moment: datetime) -> Month:
     local = to_local(moment)

@@ -16,6 +16,8 @@ from gridapp.reporting.months import Month
 
 from .. import factories
 
+pytestmark = pytest.mark.usefixtures("mid_december")  # written around one named day
+
 SVG = "{http://www.w3.org/2000/svg}svg"
 
 

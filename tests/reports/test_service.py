@@ -20,6 +20,8 @@ from .. import factories
 from ..concurrency import run_at_once
 from .conftest import HTML, advance, jpeg, make_report
 
+pytestmark = pytest.mark.usefixtures("mid_december")  # written around one named day
+
 
 def assert_invariants_hold():
     broken = {name: rows for name, rows in run_all().items() if rows and name != "schema_is_migrated"}
