@@ -50,8 +50,25 @@ class Gunicorn:
         raise AssertionError("gunicorn did not start: " + (self.errors.read_text() if self.errors.exists() else ""))
 
     def pids_of_posts(self, path: str) -> list[str]:
+        return self.pids_of("POST", path)
+
+    def pids_of(self, method: str, path: str) -> list[str]:
         lines = self.log.read_text().splitlines() if self.log.exists() else []
-        return [line.split()[0] for line in lines if f" POST {path}" in line]
+        return [line.split()[0] for line in lines if f" {method} {path}" in line]
+
+    def wait_until_both_workers_answer(self, timeout: float = 30) -> None:
+        """"Booting worker" is logged before a worker has imported the app: on a busy machine the first one
+        up would answer everything. Ask in pairs until each of the two has answered once."""
+        deadline = time.monotonic() + timeout
+        while len(set(self.pids_of("GET", "/healthz"))) < 2:
+            assert time.monotonic() < deadline, "the second gunicorn worker never answered"
+            threads = [threading.Thread(target=lambda: Browser(self.host).request("GET", "/healthz"))
+                       for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=10)
+            time.sleep(0.2)  # the access log is written after the answer
 
     def stop(self):
         self.process.terminate()
@@ -68,6 +85,8 @@ def test_the_sixth_failed_login_is_refused_across_two_gunicorn_workers(app, data
     db.session.commit()
     server = Gunicorn(database_url, tmp_path)
     try:
+        server.wait_until_both_workers_answer()
+
         def fail(results, n):
             browser = Browser(server.host)
             token = browser.csrf_token("/login")
