@@ -18,7 +18,7 @@ PAGE_SIZE = 30
 
 
 @bp.route("/staff/volunteers")
-@roles_required("staff", "admin")
+@roles_required(*STAFF_ROLES)
 def volunteers():
     query = request.args.get("q", "").strip()[:40]
     page = page_number()
@@ -44,7 +44,7 @@ def end_sessions(user_id):
 
 
 @bp.route("/staff/volunteers/new", methods=["GET", "POST"])
-@roles_required("staff", "admin")
+@roles_required(*STAFF_ROLES)
 def new_volunteer():
     form = VolunteerForm()
     form.set_team_choices(active_teams())
@@ -59,7 +59,7 @@ def new_volunteer():
 
 
 @bp.route("/staff/registrations")
-@roles_required("staff", "admin")
+@roles_required(*STAFF_ROLES)
 def registrations():
     return render_template("accounts/registrations.html", pending=service.pending_registrations(),
                            form=ReviewForm())
@@ -89,13 +89,13 @@ def _review(user_id: int, approve: bool):
 
 
 @bp.route("/staff/registrations/<id:user_id>/approve", methods=["POST"])
-@roles_required("staff", "admin")
+@roles_required(*STAFF_ROLES)
 def approve(user_id):
     return _review(user_id, approve=True)
 
 
 @bp.route("/staff/registrations/<id:user_id>/reject", methods=["POST"])
-@roles_required("staff", "admin")
+@roles_required(*STAFF_ROLES)
 def reject(user_id):
     return _review(user_id, approve=False)
 

@@ -3,6 +3,7 @@ from flask import Blueprint, Response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..auth.models import STAFF_ROLES
 from ..auth.permissions import public, roles_required
 from ..auth.service import require_owner
 from .. import pdf
@@ -19,13 +20,13 @@ class InvalidReceiptLink(NotFound):
 
 def pdf_response(donation) -> Response:
     """The receipt inline, with an ETag: a request that already holds this version gets 304, unrendered."""
-    staff_name = donation.created_by.name
-    return pdf.pdf_response(receipts.receipt_etag(donation, staff_name),
-                            lambda: receipts.receipt_pdf(donation, staff_name), f"{donation.receipt_no}.pdf")
+    context = receipts.receipt_context(donation, donation.created_by.name)  # once: the ETag and the render
+    return pdf.pdf_response(receipts.receipt_etag(context), lambda: receipts.render_receipt(context),
+                            f"{donation.receipt_no}.pdf")
 
 
 @bp.route("/staff/donations/<id:donation_id>/receipt.pdf")
-@roles_required("staff", "admin")
+@roles_required(*STAFF_ROLES)
 def staff_receipt(donation_id):
     return pdf_response(donations.get_donation(donation_id))
 

@@ -113,9 +113,9 @@ def receipt_context(donation: Donation, staff_name: str) -> dict:
 
 # --- the PDF -------------------------------------------------------------------------
 
-def receipt_etag(donation: Donation, staff_name: str) -> str:
-    """The receipt's ETag: changes exactly when what the PDF shows (or its layout) changes."""
-    return fingerprint(TEMPLATE, receipt_context(donation, staff_name))
+def receipt_etag(context: dict) -> str:
+    """The ETag of a receipt_context(): changes exactly when what the PDF shows (or its layout) changes."""
+    return fingerprint(TEMPLATE, context)
 
 
 def render_receipt(context: dict) -> bytes:
@@ -126,4 +126,4 @@ def render_receipt(context: dict) -> bytes:
 def receipt_pdf(donation: Donation, staff_name: str) -> bytes:
     """The receipt as an A5 PDF (rendered once per content; later calls come from the PDF cache)."""
     context = receipt_context(donation, staff_name)
-    return cached_pdf(fingerprint(TEMPLATE, context), lambda: render_receipt(context))
+    return cached_pdf(receipt_etag(context), lambda: render_receipt(context))

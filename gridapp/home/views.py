@@ -3,9 +3,11 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..auth.models import STAFF_ROLES
 from ..auth.permissions import login_required, public, roles_required
 from ..auth.views import safe_next
 from ..clock import local_today, utcnow
+from ..counter import shelf
 from ..counter.schedule import next_counter_day
 from ..duty.forms import OnceForm
 from ..extensions import db
@@ -34,14 +36,14 @@ def index():
 @roles_required("volunteer")
 def volunteer():
     now, today = utcnow(), local_today()
-    home = volunteer_home(current_user, now, today, next_counter_day(today),
-                          place=current_app.config["COUNTER_PLACE"], hours=current_app.config["COUNTER_HOURS"])
+    counter = shelf.counter_day(today)  # the next counter day with its hours and place, as the shelf shows it
+    home = volunteer_home(current_user, now, today, counter.day, place=counter.place, hours=counter.hours)
     return render_template("home/volunteer.html", home=home, now=now, balance=points.balance(current_user),
                            form=OnceForm(token=new_token()))
 
 
 @bp.route("/staff")
-@roles_required("staff", "admin")
+@roles_required(*STAFF_ROLES)
 def staff():
     """工作台: this month next to last month, the 12-month trends as SVG charts, since-start totals."""
     from ..reporting import charts, service as reporting
