@@ -10,3 +10,4 @@ from .counter.models import CounterSession, Redemption, RedemptionDay, Redemptio
 from .campaigns.models import Campaign, CampaignAward, CampaignZone  # noqa: F401
 from .reports.models import HazardPoints, PartnerUnit, Report, ReportEvent, ReportPhoto  # noqa: F401
 from .publicity.models import HonourRollOptOut, Objection, Posting, PostingLine  # noqa: F401
+from .org.models import OrgUnit, StaffAssignment  # noqa: F401

@@ -1,0 +1,1 @@
+"""The organisation tree: division → farm → community → grid (levels are data), and who works where."""
