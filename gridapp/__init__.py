@@ -71,6 +71,7 @@ def create_app(config=None) -> Flask:
     from .goods.stocktake_views import bp as stocktake_bp
     from .goods.views import bp as goods_bp
     from .home.views import bp as home_bp
+    from .org.views import bp as org_bp
     from .points.views import bp as points_bp
     from .pdf import check_fonts
     from .publicity.views import bp as publicity_bp
@@ -82,7 +83,7 @@ def create_app(config=None) -> Flask:
 
     for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp,
                       stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp, shelf_bp, reporting_bp, publicity_bp,
-                      reports_bp, volunteer_admin_bp):
+                      reports_bp, volunteer_admin_bp, org_bp):
         app.register_blueprint(blueprint)
     register_error_pages(app)
     register_response_hooks(app)
