@@ -77,9 +77,6 @@ class Config:
         self.PUBLIC_URL = _public_url()
         # How many reverse proxies (nginx …) stand in front: their X-Forwarded-For/-Proto/-Host are trusted.
         self.PROXY_COUNT = _proxy_count()
-        # Where and when the month-end exchange counter is set up (shown on the volunteer's home page).
-        self.COUNTER_PLACE = os.environ.get("GRIDAPP_COUNTER_PLACE", "迪祥佳苑B区南门广场")
-        self.COUNTER_HOURS = os.environ.get("GRIDAPP_COUNTER_HOURS", "10:00—17:00")
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:

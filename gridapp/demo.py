@@ -401,10 +401,11 @@ def seed_campaigns(rng: random.Random, staff: User, volunteers: list[User], now)
     from .campaigns import service as campaigns
     from .campaigns.models import Campaign
     from .duty import service as duty
+    from .org.service import current_grid
 
     if Campaign.query.first() is not None:
         return 0
-    template = campaigns.SNOW_TEMPLATE
+    template = campaigns.snow_template(current_grid())
     day = to_local(now).date() - timedelta(days=SNOW_CAMPAIGN_DAYS_AGO)
     starts_at = _local_time(day, (template["start"].hour, template["start"].minute))
     called = starts_at - timedelta(hours=14)  # the evening before, when the snow fell

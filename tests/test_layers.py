@@ -12,9 +12,10 @@ from pathlib import Path
 import gridapp
 
 PACKAGE = Path(gridapp.__file__).resolve().parent
-FLOOR = {"auth", "community"}
+FLOOR = {"auth", "community", "org"}
 ALLOWED = {
     "community": set(),
+    "org": {"auth"},  # its forms and pages use auth's form helpers and permission decorators
     "auth": {"community"},
     "points": FLOOR,
     "goods": FLOOR,

@@ -45,6 +45,7 @@ from ..duty import service as duty
 from ..duty.models import HOLDS_A_PLACE, PRESENT, Attendance, DutySession, DutyType
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..org.service import current_grid, letterhead
 from .models import Campaign, CampaignAward, CampaignZone
 
 SNOW = "扫雪除冰"
@@ -168,14 +169,12 @@ class ZoneDetails:
 
 
 # The texts of the 26 December campaign in the source report: "一键发起扫雪" starts from them
-# when there is no earlier snow campaign to copy.
-SNOW_TEMPLATE = dict(
+# when there is no earlier snow campaign to copy. The grid's names fill them in (``snow_template``).
+SNOW_TEXTS = dict(
     title="关于开展扫雪除冰志愿服务活动的通知",
-    meeting_point="迪祥佳苑B区南门广场",
-    organiser="屯坪社区党总支",
     body=("各位党员、志愿者、居民朋友：\n"
           "近期受大雪影响，小区人行道及部分背街小巷出现积雪结冰现象。为确保居民出行安全，"
-          "屯坪社区党总支组织开展“双报到双服务”扫雪除冰志愿服务活动，按照区域分工，"
+          "{organiser}组织开展“双报到双服务”扫雪除冰志愿服务活动，按照区域分工，"
           "对小区和主要道路上的积雪进行集中清扫。欢迎在职党员、志愿者和居民朋友踊跃参加！"),
     tools="铁锹、扫帚、推雪板、手套（社区备有部分工具，可到集合地点领取）",
     safety=("穿防滑鞋、戴手套，注意脚下结冰路面。\n"
@@ -185,6 +184,15 @@ SNOW_TEMPLATE = dict(
     start=time(10, 0),
     hours=2,
 )
+
+
+def snow_template(grid) -> dict:
+    """The 26 December texts for ``grid``: the meeting point is its counter place (else its name), the
+    organiser its community's (屯坪社区党总支; else the grid's own organiser), named in the body too."""
+    names = letterhead(grid)
+    organiser = names.community_organiser or names.organiser
+    return dict(SNOW_TEXTS, meeting_point=names.counter_place or names.grid, organiser=organiser,
+                body=SNOW_TEXTS["body"].format(organiser=organiser))
 
 
 def default_title(kind: str, day: date) -> str:
@@ -397,7 +405,7 @@ def quick_snow(actor: User, day: date, now: datetime) -> Campaign:
             "points")}
         duty_type = source.duty_type
     else:
-        template = dict(SNOW_TEMPLATE)
+        template = snow_template(current_grid())
         start, length = template.pop("start"), timedelta(hours=template.pop("hours"))
         texts = dict(template, contact_name=actor.name, contact_phone=actor.phone)
         duty_type = snow_duty_type(actor)

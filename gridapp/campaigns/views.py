@@ -17,6 +17,7 @@ from ..formtools import commit_or_explain
 from ..htmx import is_fragment_request
 from ..numbers import parse_id
 from ..once import new_token, run_once
+from ..org.service import current_grid
 from . import notice
 from . import service as campaigns
 from .forms import AssignForm, CampaignForm, QuickSnowForm, ZoneForm
@@ -197,7 +198,7 @@ def _campaign_form(campaign=None):
             form.duty_type.data, form.day.data = campaign.duty_type_id, start.date()
             form.start.data, form.end.data = start.time(), end.time()
         else:  # a new campaign starts from the 26 December texts
-            template = campaigns.SNOW_TEMPLATE
+            template = campaigns.snow_template(current_grid())
             form.duty_type.data = snow.id if snow else NEW_SNOW_TYPE
             form.day.data = campaigns.default_quick_day(utcnow())
             form.start.data = template["start"]

@@ -36,7 +36,7 @@ from ..community.service import active_teams
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..formtools import commit_or_explain
-from ..goods.receipts import BRANCH, ORGANISATION
+from ..org.service import current_grid, letterhead, letterhead_of
 from ..numbers import parse_id
 from ..pdf import fingerprint, paper_date, pdf_response, render_pdf
 from ..qr import qr_svg
@@ -93,7 +93,9 @@ def local_time(moment) -> str | None:
 
 
 def receipt_context(redemption) -> dict:
-    """Everything the receipt shows, as plain values (also what its fingerprint is made of)."""
+    """Everything the receipt shows, as plain values (also what its fingerprint is made of); the
+    community and organiser are those of the redemption's grid."""
+    names = letterhead_of(redemption)
     context = {
         "receipt_no": redemption.receipt_no,
         "created_at": local_time(redemption.created_at),
@@ -105,8 +107,8 @@ def receipt_context(redemption) -> dict:
         "total_quantity": sum(line.quantity for line in redemption.lines),
         "balance_after": counter.balance_after(redemption),
         "served_by": redemption.served_by.name,
-        "organisation": ORGANISATION,
-        "branch": BRANCH,
+        "organisation": names.community,
+        "branch": names.organiser,
         "voided": redemption.voided_at is not None,
         "voided_at": local_time(redemption.voided_at),
         "voided_by": redemption.voided_by.name if redemption.voided_by else None,
@@ -253,7 +255,7 @@ def cards():
     cards = [{"name": v.name, "household": household_label(v.household), "code": v.volunteer_code,
               "qr": qr_svg(v.volunteer_code)} for v in volunteers]
     sheets = [cards[i:i + CARDS_PER_SHEET] for i in range(0, len(cards), CARDS_PER_SHEET)]
-    pdf = render_pdf(CARDS_TEMPLATE, sheets=sheets, organisation=ORGANISATION, count=len(cards),
+    pdf = render_pdf(CARDS_TEMPLATE, sheets=sheets, organisation=letterhead(current_grid()).community, count=len(cards),
                      printed_on=local_today().isoformat())
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="volunteer-cards-{local_today():%Y%m%d}.pdf"'

@@ -7,10 +7,10 @@ The limits and this month's use come from the counter's own ``basket`` (one rule
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..auth.models import User
+from ..org.service import letterhead
 from . import service as counter
 from .schedule import next_counter_day
 
@@ -24,10 +24,11 @@ class CounterDay:
     place: str
 
 
-def counter_day(today: date) -> CounterDay:
-    """The next counter day with its hours and place (``GRIDAPP_COUNTER_HOURS`` / ``GRIDAPP_COUNTER_PLACE``)."""
-    config = current_app.config
-    return CounterDay(next_counter_day(today), config["COUNTER_HOURS"], config["COUNTER_PLACE"])
+def counter_day(today: date, grid) -> CounterDay:
+    """The next counter day with the hours and place of ``grid``'s counter (the tree's
+    ``counter_hours`` / ``counter_place``, which its admins edit)."""
+    names = letterhead(grid)
+    return CounterDay(next_counter_day(today), names.counter_hours, names.counter_place)
 
 
 @dataclass

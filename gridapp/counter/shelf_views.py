@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from ..auth.permissions import roles_required
 from ..clock import local_today, utcnow
+from ..org.service import current_grid
 from . import shelf as shelf_service
 
 bp = Blueprint("shelf", __name__)
@@ -13,4 +14,4 @@ bp = Blueprint("shelf", __name__)
 @roles_required("volunteer")
 def shelf():
     return render_template("counter/shelf.html", items=shelf_service.shelf(current_user, utcnow()),
-                           balance=current_user.points_balance, day=shelf_service.counter_day(local_today()))
+                           balance=current_user.points_balance, day=shelf_service.counter_day(local_today(), current_grid()))

@@ -8,6 +8,7 @@ from ..auth.permissions import public, roles_required
 from ..auth.service import require_owner
 from .. import pdf
 from ..errors import NotFound
+from ..org.service import current_grid, letterhead
 from . import donations, receipts
 
 bp = Blueprint("receipts", __name__)
@@ -15,7 +16,7 @@ bp = Blueprint("receipts", __name__)
 
 class InvalidReceiptLink(NotFound):
     default_message = _l(
-        "无法核验：这个凭证二维码或链接无效，可能被改动过。请以纸质凭证上的凭证号向屯坪社区核实。")
+        "无法核验：这个凭证二维码或链接无效，可能被改动过。请以纸质凭证上的凭证号向%(organisation)s核实。")
 
 
 def pdf_response(donation) -> Response:
@@ -43,7 +44,7 @@ def verify(token):
     """What the receipt's QR code opens: genuine or not, valid or voided. Nothing personal."""
     donation = receipts.verify_token(token)
     if donation is None:
-        raise InvalidReceiptLink()
+        raise InvalidReceiptLink(organisation=letterhead(current_grid()).community)
     response = Response(render_template("goods/verify.html", receipt=receipts.public_summary(donation)))
     response.headers["X-Robots-Tag"] = "noindex"
     return response

@@ -15,6 +15,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from ..clock import to_local
 from ..money import fen_to_yuan
 from ..extensions import db
+from ..org.service import letterhead_of
 from ..pdf import cached_pdf, fingerprint, paper_date, render_pdf
 from ..qr import qr_svg
 from ..urls import public_url
@@ -23,8 +24,6 @@ from .models import Donation
 TOKEN_SALT = "gridapp.goods.receipt-verification"
 MAX_TOKEN_LENGTH = 100
 TEMPLATE = "pdf/donation_receipt.html"
-ORGANISATION = "屯坪社区"
-BRANCH = "迪祥佳苑B区网格党支部"
 
 
 # --- the verification token -----------------------------------------------------------
@@ -68,7 +67,9 @@ def yuan(fen: int) -> str:
 
 
 def public_summary(donation: Donation) -> dict:
-    """What the public verification page may show: no people, no phone numbers, no void reason."""
+    """What the public verification page may show: no people, no phone numbers, no void reason.
+    The receiving community and organiser are those of the donation's grid (``org.grid_of``)."""
+    names = letterhead_of(donation)
     return {
         "receipt_no": donation.receipt_no,
         "sponsor_name": donation.sponsor.name,
@@ -76,13 +77,15 @@ def public_summary(donation: Donation) -> dict:
         "total_quantity": donation.total_quantity,
         "total_value_fen": donation.total_value_fen,
         "voided": donation.voided_at is not None,
-        "organisation": ORGANISATION,
-        "branch": BRANCH,
+        "organisation": names.community,
+        "branch": names.organiser,
     }
 
 
 def receipt_context(donation: Donation, staff_name: str) -> dict:
-    """Everything the PDF shows, as plain values (also what its fingerprint is made of)."""
+    """Everything the PDF shows, as plain values (also what its fingerprint is made of). The receiving
+    community and organiser are those of the donation's grid (``org.grid_of``), as the tree names them now."""
+    names = letterhead_of(donation)
     lines = [{
         "no": number,
         "item": line.item.name,
@@ -101,8 +104,8 @@ def receipt_context(donation: Donation, staff_name: str) -> dict:
         "total_value": yuan(donation.total_value_fen),
         "some_unvalued": any(line["value"] is None for line in lines),
         "note": donation.note,
-        "organisation": ORGANISATION,
-        "branch": BRANCH,
+        "organisation": names.community,
+        "branch": names.organiser,
         "staff_name": staff_name,
         "verify_url": verify_url(donation),
         "voided": voided_at is not None,

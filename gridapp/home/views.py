@@ -13,6 +13,7 @@ from ..duty.forms import OnceForm
 from ..extensions import db
 from ..once import new_token
 from ..pdf import font_problem
+from ..org.service import current_grid
 from ..points import service as points
 from ..reports import service as reports
 from .service import volunteer_home
@@ -36,7 +37,8 @@ def index():
 @roles_required("volunteer")
 def volunteer():
     now, today = utcnow(), local_today()
-    counter = shelf.counter_day(today)  # the next counter day with its hours and place, as the shelf shows it
+    # The next counter day with its grid's hours and place, as the shelf shows it.
+    counter = shelf.counter_day(today, current_grid())
     home = volunteer_home(current_user, now, today, counter.day, place=counter.place, hours=counter.hours)
     return render_template("home/volunteer.html", home=home, now=now, balance=points.balance(current_user),
                            form=OnceForm(token=new_token()))

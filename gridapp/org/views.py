@@ -1,8 +1,14 @@
 """The organisation tree pages for admins (/admin/org): the tree, add a unit beneath, edit, reorder,
-delete (after a confirmation page). Which units an admin may touch is the service's rule."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+delete (after a confirmation page). Which units an admin may touch is the service's rule.
+
+Also the names every template may print (``page_names``): ``grid`` (the grid the page speaks for,
+``org.current_grid()``), ``names`` (its letterhead: community, grid, organiser, counter place …) and
+``letterhead_of(record)`` for a document about one record (a receipt, a poster, a stocktake sheet).
+"""
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.local import LocalProxy
 
 from ..auth.permissions import roles_required
 from ..formtools import commit_or_explain
@@ -12,7 +18,26 @@ from .forms import AddUnitForm, ConfirmDeleteForm, EditUnitForm, MoveForm
 bp = Blueprint("org", __name__)
 
 ADMIN = ("admin",)
-CODE_ERRORS = (org.BadCode, org.CodeTaken)
+
+
+def page_grid():
+    """The grid the current request's pages speak for, read once per request."""
+    if "page_grid" not in g:
+        g.page_grid = org.current_grid()
+    return g.page_grid
+
+
+def page_letterhead() -> org.Letterhead:
+    """The letterhead of ``page_grid()``, made once per request."""
+    if "page_letterhead" not in g:
+        g.page_letterhead = org.letterhead(page_grid())
+    return g.page_letterhead
+
+
+@bp.app_context_processor
+def page_names():
+    # Lazy: a fragment that prints no name sends no query for it.
+    return {"grid": LocalProxy(page_grid), "names": LocalProxy(page_letterhead), "letterhead_of": org.letterhead_of}
 
 
 @bp.route("/admin/org")

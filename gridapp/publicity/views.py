@@ -11,7 +11,7 @@ from ..auth.permissions import roles_required
 from ..clock import local_today, to_local, utcnow
 from ..extensions import db
 from ..formtools import commit_or_explain
-from ..goods.receipts import BRANCH, ORGANISATION
+from ..org.service import letterhead_of
 from ..pdf import fingerprint, pdf_response, render_pdf
 from ..points.models import PointsEntry
 from ..qr import qr_svg
@@ -167,11 +167,13 @@ def posting_pdf(posting_id):
              for line, u, h in rows]
     roll = [(publicity.mask_name(u.name), n) for u, n in honour]
     made_on = local_today()
-    shows = (posting.id, posting.opens_at, posting.closes_at, posting.note, shown, roll, page_url, made_on)
+    names = letterhead_of(posting)  # the posting's grid signs it
+    shows = (posting.id, posting.opens_at, posting.closes_at, posting.note, shown, roll, page_url, made_on,
+             names.community, names.organiser)
     etag = fingerprint(PDF_TEMPLATE, shows)
     context = dict(posting=posting, month=publicity.month_of(posting), rows=shown, honour=roll,
                    opens=to_local(posting.opens_at), closes=to_local(posting.closes_at), qr=qr_svg(page_url, scale=3),
-                   page_url=page_url, organisation=ORGANISATION, branch=BRANCH, made_on=made_on)
+                   page_url=page_url, organisation=names.community, branch=names.organiser, made_on=made_on)
     return pdf_response(etag, lambda: render_pdf(PDF_TEMPLATE, **context),
                         f"points-posting-{posting.month:%Y-%m}.pdf")
 

@@ -7,7 +7,7 @@ from ..auth.models import STAFF_ROLES
 from ..auth.permissions import roles_required
 from ..clock import local_today, utcnow
 from ..errors import DomainError, NotFound
-from ..goods.receipts import BRANCH, ORGANISATION
+from ..org.service import current_grid, letterhead
 from ..pdf import fingerprint, pdf_response, render_pdf
 from . import exports, service
 from .months import Month
@@ -42,7 +42,9 @@ def report(month):
 
 
 def report_context(report) -> dict:
-    return dict(r=report, organisation=ORGANISATION, branch=BRANCH, made_on=local_today())
+    """The PDF's context: the report, the names of the grid it is made for, the day it is made."""
+    names = letterhead(current_grid())
+    return dict(r=report, organisation=names.community, branch=names.organiser, made_on=local_today())
 
 
 @bp.route("/staff/monthly/<month>.pdf")
@@ -50,9 +52,9 @@ def report_context(report) -> dict:
 def report_pdf(month):
     """The report as an A4 PDF for the farm and the division; its ETag is a fingerprint of the figures
     (and of the day it is made, printed on it), so a repeat request for the same content gets 304."""
-    report = service.monthly_report(month_or_404(month), utcnow())
-    return pdf_response(fingerprint(REPORT_TEMPLATE, (report, local_today())),
-                        lambda: render_pdf(REPORT_TEMPLATE, **report_context(report)), f"report-{month}.pdf")
+    context = report_context(service.monthly_report(month_or_404(month), utcnow()))
+    return pdf_response(fingerprint(REPORT_TEMPLATE, context),
+                        lambda: render_pdf(REPORT_TEMPLATE, **context), f"report-{month}.pdf")
 
 
 def download(book: exports.Book, fmt: str) -> Response:

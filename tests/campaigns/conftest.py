@@ -9,6 +9,7 @@ import pytest
 from gridapp.campaigns import service as campaigns
 from gridapp.clock import from_local, to_local, utcnow
 from gridapp.extensions import db
+from gridapp.org.service import first_grid
 
 from .. import factories
 
@@ -32,7 +33,7 @@ def staff(app):
 
 
 def details(staff, starts_at=START, hours=2, **changes) -> campaigns.Details:
-    template = campaigns.SNOW_TEMPLATE
+    template = campaigns.snow_template(first_grid())
     fields = dict(title=template["title"], duty_type=campaigns.snow_duty_type(staff), starts_at=starts_at,
                   ends_at=starts_at + timedelta(hours=hours), meeting_point=template["meeting_point"],
                   organiser=template["organiser"], contact_name="贾亮", contact_phone="13800000002",

@@ -9,6 +9,7 @@ import pytest
 from gridapp.campaigns import notice
 from gridapp.campaigns import service as campaigns
 from gridapp.extensions import db
+from gridapp.org.service import first_grid
 from gridapp.qr import qr_svg
 
 from .. import factories
@@ -134,7 +135,7 @@ def test_long_texts_and_uyghur_names_stay_inside_the_page(staff, request_context
 def test_the_issuer_and_date_are_never_cut_off(staff, request_context, tmp_path, extra_lines):
     """Whatever the length of the body, the notice ends with the issuer and the date on paper:
     at the bottom right of its last page, inside the page."""
-    campaign = make_campaign(staff, body=campaigns.SNOW_TEMPLATE["body"] + "\n请大家相互转告。" * extra_lines)
+    campaign = make_campaign(staff, body=campaigns.snow_template(first_grid())["body"] + "\n请大家相互转告。" * extra_lines)
     pdf = notice_pdf(campaign)
     assert words_outside_the_page(pdf, tmp_path) == []
     lines = [line for line in poppler("pdftotext", pdf, "-layout", tmp_path=tmp_path).splitlines() if line.strip()]
@@ -207,7 +208,7 @@ def test_the_fingerprint_changes_with_the_text_but_not_with_sign_ups(campaign, r
     assert etag() == before  # the notice shows the text, not the sign-ups
     campaign.tools = "铁锹、扫帚"
     assert etag() != before
-    campaign.tools = campaigns.SNOW_TEMPLATE["tools"]
+    campaign.tools = campaigns.SNOW_TEXTS["tools"]
     assert etag() == before
     campaign.zones[2].leader_name = "艾力努尔·拜克力"
     assert etag() != before

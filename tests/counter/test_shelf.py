@@ -7,6 +7,7 @@ from gridapp.clock import local_today, utcnow
 from gridapp.counter import service as counter
 from gridapp.counter import shelf
 from gridapp.extensions import db
+from gridapp.org.service import first_grid
 from gridapp.points import service as points
 
 from .. import factories
@@ -61,8 +62,9 @@ def test_the_shelf_is_for_volunteers(client, login_as):
     assert client.get("/me/goods").status_code == 403
 
 
-def test_the_next_counter_day_comes_from_the_schedule(app):
+def test_the_next_counter_day_comes_from_the_schedule_and_the_grid(app):
     from datetime import date
-    with app.test_request_context():
-        day = shelf.counter_day(date(2027, 2, 3))
-    assert day.day == date(2027, 2, 28) and day.place and day.hours
+    grid = first_grid()
+    grid.counter_place, grid.counter_hours = "北门活动室", "09:30—12:00"
+    day = shelf.counter_day(date(2027, 2, 3), grid)
+    assert (day.day, day.place, day.hours) == (date(2027, 2, 28), "北门活动室", "09:30—12:00")
