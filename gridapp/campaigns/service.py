@@ -188,7 +188,7 @@ SNOW_TEXTS = dict(
 
 def snow_template(grid) -> dict:
     """The 26 December texts for ``grid``: the meeting point is its counter place (else its name), the
-    organiser its community's (屯坪社区党总支; else the grid's own organiser), named in the body too."""
+    organiser its community's (its 党总支; else the grid's own organiser), named in the body too."""
     names = letterhead(grid)
     organiser = names.community_organiser or names.organiser
     return dict(SNOW_TEXTS, meeting_point=names.counter_place or names.grid, organiser=organiser,

@@ -6,7 +6,7 @@ from ..extensions import db
 
 
 class OrgUnit(db.Model):
-    """One unit of the organisation tree, e.g. 十二师 → 三坪农场 → 屯坪社区 → 迪祥佳苑B区.
+    """One unit of the organisation tree, e.g. 师 → 农场 → 社区 → 网格 (this deployment's is written by migration 0014).
 
     The level's name is data (师/农场/社区/网格, or 区/街道/社区/网格 in a city), so any tree fits. Only a
     grid (``is_grid``, a leaf) holds operational data: households, duty, campaigns, counter days, stock,

@@ -80,7 +80,7 @@ def current_grid() -> OrgUnit | None:
 
 
 def ancestors(unit: OrgUnit) -> list[OrgUnit]:
-    """The unit's ancestors from the root down, e.g. [十二师, 三坪农场, 屯坪社区] for a grid."""
+    """The unit's ancestors from the root down, e.g. [division, farm, community] for a grid."""
     chain = []
     parent = unit.parent
     while parent is not None:
@@ -103,9 +103,9 @@ def grid_of(record) -> OrgUnit | None:
 class Letterhead:
     """The names a grid's pages, notices and receipts print, as plain strings (never None).
 
-    ``community`` is the unit above the grid (屯坪社区); ``organiser`` the grid's organiser that signs
-    (迪祥佳苑B区网格党支部), falling back to the grid's name; ``community_organiser`` the community's
-    (屯坪社区党总支), falling back to the community's name.
+    ``community`` is the unit above the grid (某某社区); ``organiser`` the grid's organiser that signs
+    (某某网格党支部), falling back to the grid's name; ``community_organiser`` the community's
+    (某某社区党总支), falling back to the community's name.
     """
 
     grid: str = ""
@@ -118,12 +118,12 @@ class Letterhead:
 
     @property
     def signature(self) -> str:
-        """Community and organiser on one line, as a notice or receipt heads them: 屯坪社区 · 迪祥佳苑B区网格党支部."""
+        """Community and organiser on one line, as a notice or receipt heads them: 某某社区 · 某某网格党支部."""
         return " · ".join(part for part in (self.community, self.organiser) if part)
 
     @property
     def brand(self) -> str:
-        """Community and grid on one line, the page header: 屯坪社区 · 迪祥佳苑B区."""
+        """Community and grid on one line, the page header: 某某社区 · 某某网格."""
         return " · ".join(part for part in (self.community, self.grid) if part)
 
 

@@ -13,6 +13,7 @@ from gridapp.clock import local_today, utcnow
 from gridapp.counter import pdf_views
 from gridapp.counter import service as counter
 from gridapp.extensions import db
+from gridapp.org.service import first_grid
 from gridapp.points import service as points
 
 from .. import factories
@@ -84,6 +85,22 @@ def redemption(staff, goods):
 
 
 # --- the receipt -----------------------------------------------------------------------------
+
+def test_receipt_pdf_and_page_are_signed_by_the_grid_as_the_tree_names_it(client, staff, redemption):
+    client.login(staff.phone)
+    url = f"/counter/redemptions/{redemption.id}/receipt.pdf"
+    first = client.get(url)
+    assert "屯坪社区 · 迪祥佳苑B区网格党支部" in text_of(first.data)
+    grid = first_grid()
+    grid.organiser, grid.parent.name = "红柳园A区网格党支部", "胜利社区"
+    db.session.commit()
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200  # the old ETag no longer matches: the names are part of what it shows
+    text = text_of(again.data)
+    assert "胜利社区 · 红柳园A区网格党支部" in text and "屯坪" not in text
+    page = client.get(f"/counter/redemptions/{redemption.id}").get_data(as_text=True)
+    assert "胜利社区 · 红柳园A区网格党支部" in page
+
 
 def test_receipt_pdf_is_a_58_mm_slip_in_chinese_with_everything_on_it(client, staff, redemption):
     client.login(staff.phone)

@@ -8,6 +8,7 @@ from gridapp.clock import utcnow
 from gridapp.duty import service as duty
 from gridapp.duty.models import Attendance, DutyType
 from gridapp.extensions import db
+from gridapp.org.service import first_grid
 from gridapp.points.models import PointsEntry
 
 from .. import factories
@@ -173,6 +174,16 @@ def test_poster_has_a_stable_qr_link(client, open_session, staff):
     client.login(staff.phone)
     page = client.get(f"/staff/duty/{open_session.id}/poster").get_data(as_text=True)
     assert "<svg" in page and f"/c/{open_session.token}" in page
+
+
+def test_the_poster_is_signed_by_its_sessions_grid_as_the_tree_names_it(client, open_session, staff):
+    client.login(staff.phone)
+    url = f"/staff/duty/{open_session.id}/poster"
+    assert '<p class="poster-org">屯坪社区 · 迪祥佳苑B区网格党支部</p>' in client.get(url).get_data(as_text=True)
+    grid = first_grid()
+    grid.organiser, grid.parent.name = "二区党支部", "胜利社区"
+    db.session.commit()
+    assert '<p class="poster-org">胜利社区 · 二区党支部</p>' in client.get(url).get_data(as_text=True)
 
 
 def test_unknown_qr_token_is_a_chinese_404(client):
