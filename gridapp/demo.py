@@ -11,6 +11,7 @@ from .clock import to_local, utcnow
 from .community.models import Household, Team
 from .extensions import db
 from .goods.models import Sponsor
+from .org.demo import seed_assignments
 from .reports.demo import seed_reports
 from .publicity.demo import seed_postings
 
@@ -377,6 +378,7 @@ def seed_demo(now: datetime | None = None, crowd: float = 1.0) -> dict[str, int]
     added["snow campaigns"] = seed_campaigns(rng, staff, regulars, now)
     added["reports"] = seed_reports(rng, staff, volunteers, now)
     added["points postings"] = seed_postings(rng, staff, regulars, now)
+    added["unit assignments"] = seed_assignments(User.query.filter(User.role.in_(("staff", "admin"))).all())
     return added
 
 

@@ -23,6 +23,7 @@ from gridapp.extensions import db
 from gridapp.goods import receipts
 from gridapp.goods.models import Donation, Item, Sponsor
 from gridapp.goods.stocktake import Stocktake
+from gridapp.org.service import first_grid
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "TRUNCATE")
 LEDGER_TOTALS = {
@@ -87,6 +88,7 @@ def demo_world():
         "dataset": "volunteers", "report_id": Report.query.order_by(Report.id).first().id,
         "key": ReportPhoto.query.order_by(ReportPhoto.id).first().key,
         "posting_id": Posting.query.order_by(Posting.id).first().id,
+        "unit_id": first_grid().id,
         "query": {"counter_pdfs.cards": [f"ids={','.join(str(u.id) for u in uncarded)}",
                                          f"ids={','.join(str(u.id) for u in carded)}"],
                   "counter.volunteer": f"add={Item.query.first().id}", "counter.index": f"q={volunteer.phone[-4:]}",
@@ -148,6 +150,7 @@ def test_no_get_route_changes_the_database_for_any_role(app):
     assert statuses[("staff", f"/counter/cards.pdf?{world['uncarded']}")] == 409  # asks to make codes (POST)
     assert statuses[("staff", f"/counter/cards.pdf?{world['query']['counter_pdfs.cards'][1]}")] == 200
     assert statuses[("admin", f"/staff/donations/{world['donation_id']}/receipt.pdf")] == 200
+    assert statuses[("admin", f"/admin/org/{world['unit_id']}/edit")] == 200  # the demo admin edits its grids
     assert statuses[("sponsor", f"/sponsor/donations/{world['donation_id']}/receipt.pdf")] == 200
     assert sum(status == 200 for status in statuses.values()) >= 100
     assert time.monotonic() - started < TIME_BUDGET_SECONDS

@@ -9,9 +9,11 @@ outside its branch. A unit outside the branch does not exist as far as the admin
 import re
 from dataclasses import dataclass, field
 
+from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
@@ -66,17 +68,25 @@ def grids() -> list[OrgUnit]:
 
 
 def first_grid() -> OrgUnit | None:
-    """The deployment's first grid (a fresh database has the one its first migration made)."""
+    """The deployment's first grid (a fresh database has the one its first migration made), with its
+    community loaded in the same query (every page prints both)."""
     return db.session.scalars(
-        select(OrgUnit).where(OrgUnit.is_grid).order_by(OrgUnit.position, OrgUnit.id).limit(1)).first()
+        select(OrgUnit).options(joinedload(OrgUnit.parent)).where(OrgUnit.is_grid)
+        .order_by(OrgUnit.position, OrgUnit.id).limit(1)).first()
 
 
 def current_grid() -> OrgUnit | None:
     """The grid the current page speaks for: its names head the page and sign its notices and receipts.
 
-    One grid per deployment for now: the first grid.
+    One grid per deployment for now: the first grid. Read once per app context (a request), kept on
+    ``flask.g``: the page's header and the documents on it ask for it again and again.
     """
-    return first_grid()
+    if not has_app_context():
+        return first_grid()
+    grid = g.get("current_grid")
+    if grid is None or grid not in db.session:  # (a session ended since: read it again)
+        grid = g.current_grid = first_grid()
+    return grid
 
 
 def ancestors(unit: OrgUnit) -> list[OrgUnit]:

@@ -21,10 +21,8 @@ ADMIN = ("admin",)
 
 
 def page_grid():
-    """The grid the current request's pages speak for, read once per request."""
-    if "page_grid" not in g:
-        g.page_grid = org.current_grid()
-    return g.page_grid
+    """The grid the current request's pages speak for (``org.current_grid``, read once per request)."""
+    return org.current_grid()
 
 
 def page_letterhead() -> org.Letterhead:
