@@ -61,7 +61,7 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -d gridapp/translations
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance build .pytest_cache
 
 # $(call apt_ensure,PACKAGES,warn|fail): install missing Debian packages when root; otherwise say how.
 define apt_ensure

@@ -80,6 +80,8 @@ class Config:
         # Where and when the month-end exchange counter is set up (shown on the volunteer's home page).
         self.COUNTER_PLACE = os.environ.get("GRIDAPP_COUNTER_PLACE", "迪祥佳苑B区南门广场")
         self.COUNTER_HOURS = os.environ.get("GRIDAPP_COUNTER_HOURS", "10:00—17:00")
+        # Where static files go with hashed names, precompressed (gridapp/static_files.py); empty: build/static.
+        self.STATIC_BUILD_PATH = os.environ.get("GRIDAPP_STATIC_BUILD", "").strip()
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:

@@ -218,10 +218,10 @@ def _fetcher_class():
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticOnlyFetcher(URLFetcher):
-        def __init__(self, folder: str, prefix: str):
+        def __init__(self, folder: str, prefix: str, source_name):
             # fail_on_errors: a refused or missing resource stops the render instead of being left out.
             super().__init__(fail_on_errors=True)
-            self.folder, self.prefix = folder, prefix
+            self.folder, self.prefix, self.source_name = folder, prefix, source_name
 
         def fetch(self, url, headers=None):
             if url == COMPACT_FONT_URL and compact_cjk_font():
@@ -233,7 +233,8 @@ def _fetcher_class():
             parts = urlsplit(url)
             if f"{parts.scheme}://{parts.netloc}/" != BASE_URL or not parts.path.startswith(self.prefix):
                 raise ValueError(f"PDF templates may only load the app's static files, not {url}")
-            path = safe_join(self.folder, unquote(parts.path[len(self.prefix):]))
+            name = unquote(parts.path[len(self.prefix):])
+            path = safe_join(self.folder, self.source_name(name))
             if path is None or not os.path.isfile(path):
                 raise ValueError(f"no such static file: {url}")
             with open(path, "rb") as f:
@@ -246,7 +247,11 @@ def _fetcher_class():
 
 def static_fetcher():
     """A WeasyPrint URL fetcher that serves the app's static folder and refuses everything else."""
-    return _fetcher_class()(current_app.static_folder, static_prefix())
+    from .static_files import KEY
+
+    static_files = current_app.extensions.get(KEY)  # url_for gives hashed names: read their source
+    source_name = static_files.source_name if static_files else (lambda name: name)
+    return _fetcher_class()(current_app.static_folder, static_prefix(), source_name)
 
 
 def layout(template_name: str, *, extra_stylesheets=(), **context):
