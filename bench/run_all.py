@@ -42,9 +42,13 @@ def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scal
     print(row("metric", "value", "target"))
     print(row("-" * 44, "-" * 22, "-" * 20, "-" * 6))
     if weights:
+        first = weights.pop(page_weight.FIRST_VISIT_KEY, None)
         for path, m in weights.items():
             print(row(f"{path} HTML+CSS gzip", f"{m['total_gz']:,} B", f"<= {page_weight.BUDGET:,} B",
                       verdict(m["total_gz"] <= page_weight.BUDGET)))
+        if first:
+            print(row("first visit /login + all it loads (gzip, br)", f"{first['total']:,} B",
+                      f"<= {page_weight.FIRST_VISIT_TARGET:,} B", verdict(first["total"] <= page_weight.FIRST_VISIT_TARGET)))
         third = sum(m["third_party"] for m in weights.values())
         print(row("third-party requests (all pages)", str(third), "0", verdict(third == 0)))
         htmx_only = all(m["htmx_only"] for m in weights.values())

@@ -27,7 +27,6 @@ When the build folder cannot be written (a read-only install without ``GRIDAPP_S
 app logs a warning and WhiteNoise serves ``static/`` as it is: plain names, not compressed, 60 s.
 """
 import hashlib
-import logging
 import os
 import re
 import tempfile
@@ -37,8 +36,6 @@ from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
 
 from .config import PROJECT_ROOT
-
-log = logging.getLogger(__name__)
 
 DEFAULT_BUILD_FOLDER = PROJECT_ROOT / "build" / "static"
 HASH_LENGTH = 12
@@ -137,7 +134,7 @@ class StaticFiles:
             self.manifest = build(self.source, self.target)
             root = self.target
         except OSError as exc:
-            log.warning("static files are served as they are (not compressed, cached 60 s): cannot write the "
+            app.logger.warning("static files are served as they are (not compressed, cached 60 s): cannot write the "
                         "build folder %s (%s); set GRIDAPP_STATIC_BUILD to a folder the app may write", self.target, exc)
             self.manifest, root = {}, self.source
         self.sources = {hashed: name for name, hashed in self.manifest.items()}
