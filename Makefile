@@ -19,7 +19,7 @@ run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	$(BIN)/gunicorn -c gunicorn.conf.py --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn_config.py --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: setup-test
 	$(MAKE) --no-print-directory test-sqlite

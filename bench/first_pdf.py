@@ -1,7 +1,7 @@
-"""The first PDF a fresh gunicorn worker makes, with and without the warm-up of gunicorn.conf.py.
+"""The first PDF a fresh gunicorn worker makes, with and without the warm-up of gunicorn_config.py.
 
 Each round starts a fresh gunicorn (1 sync worker, 127.0.0.1, free port) on the demo instance twice,
-once with ``-c gunicorn.conf.py`` (the worker warms PDFs up before its first request: gridapp.pdf.warm_up)
+once with ``-c gunicorn_config.py`` (the worker warms PDFs up before its first request: gridapp.pdf.warm_up)
 and once with an empty config (no warm-up), in alternating order. In each it logs in as the demo grid
 worker and times, from the client:
 
@@ -83,7 +83,7 @@ def run(env: dict, rounds: int = ROUNDS) -> dict:
     with tempfile.NamedTemporaryFile("w", prefix="gridapp-bench-empty-", suffix=".py") as empty:
         empty.write("# no settings: no warm-up\n")
         empty.flush()
-        configs = {"warm-up": str(_support.REPO / "gunicorn.conf.py"), "none": empty.name}
+        configs = {"warm-up": str(_support.REPO / "gunicorn_config.py"), "none": empty.name}
         block = 0
         for n in range(rounds):
             for variant in (("warm-up", "none") if n % 2 == 0 else ("none", "warm-up")):

@@ -274,7 +274,7 @@ def render_pdf(template_name: str, **context) -> bytes:
     return layout(template_name, **context).write_pdf()
 
 
-# --- warming a worker up (gunicorn.conf.py) ----------------------------------------------------
+# --- warming a worker up (gunicorn_config.py) ----------------------------------------------------
 
 WARM_UP_KEY = "gridapp.pdf_warm_up"
 WARM_UP_HEADING = "屯坪社区网格扫雪通知"
@@ -301,7 +301,7 @@ def warm_up(app) -> dict:
 
     The first PDF in a process pays for importing WeasyPrint, fontconfig's font list, cutting the
     compact font (~0.3 s), loading the fonts into Pango, parsing the stylesheets and the first QR
-    code: ~0.6 s against ~60 ms warm. gunicorn.conf.py calls this once per worker (its
+    code: ~0.6 s against ~60 ms warm. gunicorn_config.py calls this once per worker (its
     ``post_worker_init``), never the ``flask`` CLI or the tests. It parses every PDF template's
     stylesheet, renders one small receipt-like page (Chinese text, the serif heading face, a QR
     code) and keeps nothing of it, then runs each ``warm_up_render`` (the newest redemption receipt
@@ -341,10 +341,9 @@ def warm_up(app) -> dict:
     except Exception as exc:  # noqa: BLE001  a worker that cannot warm up still serves
         result["reason"] = f"{exc.__class__.__name__}: {exc}"
         app.logger.exception("PDF warm-up failed (the worker serves on; its first PDF will be slower)")
-    # What the warm-up loaded stays for the worker's life: collect its garbage now and move the rest out
-    # of the collector's way (gc.freeze), or the first request's full collection walks it all (~0.1 s).
+    # What the warm-up loaded stays for the worker's life: a full collection now, or the first request
+    # pays for one that walks it all (~0.1 s: a third of the first receipt's time).
     gc.collect()
-    gc.freeze()
     result["seconds"] = time.perf_counter() - started
     app.extensions[WARM_UP_KEY] = result
     return result

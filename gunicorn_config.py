@@ -1,5 +1,6 @@
-"""gunicorn's settings for gridapp: ``gunicorn -c gunicorn.conf.py --workers 2 --bind … wsgi:app``
-(``make run`` does; gunicorn also reads this file by itself when started in this folder).
+"""gunicorn's settings for gridapp: ``gunicorn -c gunicorn_config.py --workers 2 --bind … wsgi:app``
+(``make run`` does). Named so that gunicorn reads it only when told to (it would read a
+``gunicorn.conf.py`` by itself), so the servers tests start stay as quick to start as before.
 
 Each worker, once it has loaded the app and before it takes its first request, warms PDFs up
 (gridapp.pdf.warm_up: WeasyPrint, the fonts, the stylesheets; ~0.6 s of CPU per worker start), so
