@@ -80,6 +80,9 @@ class Config:
         # Where and when the month-end exchange counter is set up (shown on the volunteer's home page).
         self.COUNTER_PLACE = os.environ.get("GRIDAPP_COUNTER_PLACE", "迪祥佳苑B区南门广场")
         self.COUNTER_HOURS = os.environ.get("GRIDAPP_COUNTER_HOURS", "10:00—17:00")
+        # PDFs rendered at once per server (gridapp/pdf.py render_slot): 1 keeps a worker of 2 free for the
+        # counter during a rush of receipts; 0 means no limit.
+        self.PDF_RENDERS = int(os.environ.get("GRIDAPP_PDF_RENDERS", "1").strip() or "1")
         # Where static files go with hashed names, precompressed (gridapp/static_files.py); empty: build/static.
         self.STATIC_BUILD_PATH = os.environ.get("GRIDAPP_STATIC_BUILD", "").strip()
 

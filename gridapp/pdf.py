@@ -32,7 +32,9 @@ as an empty box, silently. So the app looks the font up at start (``check_fonts`
 log, ``/healthz`` says "degraded" with the reason), and every PDF view answers a Chinese 503
 (``FontMissing``) instead of a useless document.
 """
+import contextlib
 import ctypes.util
+import fcntl
 import functools
 import gc
 import hashlib
@@ -512,15 +514,61 @@ def fingerprint(template_name: str, content) -> str:
     return hashlib.sha256(f"{template_name}\0{layout_version(template_name)}\0{text}".encode()).hexdigest()[:32]
 
 
-def cached_pdf(key: str, render) -> bytes:
-    """The PDF fingerprinted ``key``: from the cache if it was made before, else ``render()`` now and
-    kept (least recently used ones go first, at most CACHE_BYTES per process)."""
+# --- at most PDF_RENDERS renders at once per server ----------------------------------------------
+#
+# A render takes a worker and a core for 50–150 ms. gunicorn's sync workers take one request each: with
+# 2 workers and PDFs asked for back to back (the month-end rush: hundreds of receipts, a notice), both
+# would be rendering and the counter's confirm would wait behind them. So a render first takes one of
+# PDF_RENDERS slots (default 1: with 2 workers, one is always free for the counter); when every slot is
+# taken the request is answered at once with a Chinese 503 that retries by itself (Retry-After and a
+# refresh), never kept waiting in a worker. A PDF already made comes from the cache without a slot.
+# A slot is an flock on instance/pdf-render-<n>.lock: the kernel releases it when its holder ends,
+# however it ends, so a crashed worker never keeps a slot.
+
+RETRY_AFTER_SECONDS = 2
+
+
+class PdfBusy(DomainError):
+    status = 503
+    default_message = _l("系统正在生成别的PDF文件，请稍等几秒，页面会自动重试。")
+
+
+@contextlib.contextmanager
+def render_slot(block: bool = False):
+    """Hold one of the server's PDF_RENDERS render slots while rendering (0: no limit). Raises PdfBusy
+    when all are taken, or with ``block`` waits for the last one (the warm-up, before a worker serves)."""
+    app = current_app._get_current_object()
+    limit = app.config.get("PDF_RENDERS", 1)
+    if not limit:
+        yield
+        return
+    for n in range(limit):
+        fd = os.open(os.path.join(app.instance_path, f"pdf-render-{n}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if block and n == limit - 1 else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        return
+    raise PdfBusy()
+
+
+def cached_pdf(key: str, render, *, block: bool = False) -> bytes:
+    """The PDF fingerprinted ``key``: from the cache if it was made before, else ``render()`` now, in a
+    render slot (PdfBusy when none is free, unless ``block``), and kept (least recently used ones go
+    first, at most CACHE_BYTES per process)."""
     cache = _cache()
     with cache["lock"]:
         if key in cache["pdfs"]:
             cache["pdfs"].move_to_end(key)
             return cache["pdfs"][key]
-    pdf = render()
+    with render_slot(block):
+        pdf = render()
     with cache["lock"]:
         if key in cache["pdfs"]:  # another thread made it meanwhile: keep theirs
             cache["pdfs"].move_to_end(key)
@@ -541,9 +589,26 @@ def pdf_response(etag: str, render, filename: str) -> Response:
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        response = Response(cached_pdf(etag, render), mimetype="application/pdf")
+        try:
+            pdf = cached_pdf(etag, render)
+        except PdfBusy as busy:
+            return busy_response(busy)
+        response = Response(pdf, mimetype="application/pdf")
         response.headers["Content-Disposition"] = (
             f'inline; filename="{filename}"' if filename.isascii() else f"inline; filename*=UTF-8''{quote(filename)}")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def busy_response(busy: PdfBusy) -> Response:
+    """The Chinese 503 for a PDF asked for while every render slot is taken: the browser asks again by
+    itself after RETRY_AFTER_SECONDS (Retry-After, and a refresh, which needs no JavaScript)."""
+    from .web import error_page
+
+    body, status = error_page(busy.status, busy.message)
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Refresh"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
     return response

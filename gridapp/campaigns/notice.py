@@ -152,4 +152,5 @@ def warm_up_newest_notice():
     newest = db.session.scalar(select(Campaign).where(Campaign.status != "draft")
                                .order_by(Campaign.published_at.desc(), Campaign.id.desc()).limit(1))
     if newest is not None:
-        cached_pdf(NOTICE_TEMPLATE, notice_context(newest))
+        context = notice_context(newest)
+        pdf.cached_pdf(fingerprint(NOTICE_TEMPLATE, context), lambda: render_notice(context), block=True)

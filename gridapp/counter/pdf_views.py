@@ -146,7 +146,8 @@ def warm_up_newest_receipt():
     newest = db.session.scalar(select(Redemption).order_by(Redemption.id.desc()).limit(1))
     if newest is not None:
         context = receipt_context(newest)
-        cached_pdf(fingerprint(RECEIPT_TEMPLATE, context), lambda: render_pdf(RECEIPT_TEMPLATE, r=context))
+        cached_pdf(fingerprint(RECEIPT_TEMPLATE, context), lambda: render_pdf(RECEIPT_TEMPLATE, r=context),
+                   block=True)
 
 
 @bp.route("/counter/redemptions/<id:redemption_id>/receipt.pdf")
