@@ -33,7 +33,6 @@ import tempfile
 from pathlib import Path
 
 from whitenoise import WhiteNoise
-from whitenoise.compress import Compressor
 
 from .config import PROJECT_ROOT
 
@@ -42,8 +41,29 @@ HASH_LENGTH = 12
 SHORT_MAX_AGE = 60  # seconds, for URLs without a content hash
 KEY = "gridapp.static_files"
 _HASHED = re.compile(r"\.([0-9a-f]{%d})(\.[^./]+)$" % HASH_LENGTH)
-# whitenoise.compress's rule (brotli quality 11, gzip level 9, skip what saves < 5 %), written atomically.
-_COMPRESSOR = Compressor(quiet=True)
+
+
+def _compressor():
+    """whitenoise.compress's rules (brotli quality 11, gzip level 9, which file types to skip); imported
+    only when something is to be compressed (it is not needed on an ordinary start)."""
+    from whitenoise.compress import Compressor
+
+    return Compressor(quiet=True)
+
+
+def _compressed(data: bytes, name: str, memo: dict) -> dict[str, bytes]:
+    """{".br": …, ".gz": …} for ``data``, each only if it saves 5 % or more; computed once per content."""
+    if "variants" not in memo:
+        compressor = _compressor()
+        variants = {}
+        if compressor.should_compress(name):
+            for suffix, compress, wanted in ((".br", compressor.compress_brotli, compressor.use_brotli),
+                                             (".gz", compressor.compress_gzip, True)):
+                smaller = compress(data) if wanted else None
+                if smaller is not None and len(smaller) <= 0.95 * len(data):
+                    variants[suffix] = smaller
+        memo["variants"] = variants
+    return memo["variants"]
 
 
 def content_hash(data: bytes) -> str:
@@ -82,25 +102,22 @@ def _write_atomically(path: Path, data: bytes, scratch: Path) -> None:
         raise
 
 
-def _place(target: Path, data: bytes, scratch: Path, *, rewrite: bool) -> None:
+def _place(target: Path, data: bytes, scratch: Path, memo: dict, *, rewrite: bool) -> None:
     """``target`` holding ``data``, with its .br and .gz (when they save enough); ``rewrite``: check the
     content of an existing file (a plain name), else a file that exists is right (a hashed name)."""
     if target.exists() and (not rewrite or target.read_bytes() == data):
-        compressed_before = (target.with_name(target.name + ".br").exists()
-                             or target.with_name(target.name + ".gz").exists())
-        if compressed_before or not _COMPRESSOR.should_compress(target.name):
+        if any(target.with_name(target.name + suffix).exists() for suffix in (".br", ".gz")):
+            return
+        if not _compressor().should_compress(target.name):
             return
     else:
         _write_atomically(target, data, scratch)
+    variants = _compressed(data, target.name, memo)
     for suffix in (".br", ".gz"):
-        target.with_name(target.name + suffix).unlink(missing_ok=True)
-    if not _COMPRESSOR.should_compress(target.name):
-        return
-    brotli = _COMPRESSOR.compress_brotli(data) if _COMPRESSOR.use_brotli else None
-    gzip = _COMPRESSOR.compress_gzip(data)
-    for suffix, compressed in ((".br", brotli), (".gz", gzip)):
-        if compressed is not None and len(compressed) <= 0.95 * len(data):
-            _write_atomically(target.with_name(target.name + suffix), compressed, scratch)
+        if suffix in variants:
+            _write_atomically(target.with_name(target.name + suffix), variants[suffix], scratch)
+        else:
+            target.with_name(target.name + suffix).unlink(missing_ok=True)
 
 
 def build(source: Path, target: Path) -> dict[str, str]:
@@ -116,8 +133,9 @@ def build(source: Path, target: Path) -> dict[str, str]:
         name = path.relative_to(source).as_posix()
         data = path.read_bytes()
         manifest[name] = hashed_name(name, content_hash(data))
-        _place(target / manifest[name], data, scratch, rewrite=False)
-        _place(target / name, data, scratch, rewrite=True)
+        memo = {}  # the compressed copies, made at most once for both names
+        _place(target / manifest[name], data, scratch, memo, rewrite=False)
+        _place(target / name, data, scratch, memo, rewrite=True)
     return manifest
 
 
@@ -154,7 +172,7 @@ class StaticFiles:
                 data = path.read_bytes()
                 name = hashed_name(filename, content_hash(data))
                 if self.manifest.get(filename) != name:
-                    _place(self.target / name, data, self.target.parent, rewrite=False)
+                    _place(self.target / name, data, self.target.parent, {}, rewrite=False)
                     self.manifest[filename] = name
                     self.sources[name] = filename
         return self.manifest.get(filename, filename)
