@@ -12,7 +12,11 @@
   file://, data:, a path outside static/) is refused and stops the render: it is a bug in
   a template, never something to fetch.
 - WeasyPrint is imported on first use: it costs ~1 s of start-up that pages, CLI
-  commands and tests without PDFs should not pay.
+  commands and tests without PDFs should not pay. A gunicorn worker pays it (and the fonts,
+  the stylesheets, a first render) before its first request instead: ``warm_up``, called
+  from gunicorn_config.py.
+- At most PDF_RENDERS renders run at once per server (``render_slot``); a PDF asked for
+  while every slot is taken is a Chinese 503 that retries by itself (``PdfBusy``).
 - A PDF view serves through ``pdf_response(fingerprint(template, content), render, filename)``:
   the fingerprint of what the PDF shows (and of its layout) is the ETag, a client holding it
   gets 304 unrendered, and rendered PDFs are kept in one in-process cache under it
