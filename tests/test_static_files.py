@@ -157,3 +157,18 @@ def test_without_a_writable_build_folder_static_files_are_served_as_they_are(tmp
     assert response.status_code == 200 and response.get_data() == b"p { margin: 0; }\n"
     assert "immutable" not in response.headers["Cache-Control"]
     assert app.extensions[KEY].manifest == {}
+
+
+def test_in_debug_an_edited_file_gets_its_new_url_without_a_restart(tmp_path):
+    source, target = tmp_path / "static", tmp_path / "build" / "static"
+    source.mkdir()
+    (source / "app.js").write_text("let a = 1;\n" * 40)
+    app = Flask(__name__, static_folder=str(source))
+    app.debug = True
+    app.config["STATIC_BUILD_PATH"] = str(target)
+    StaticFiles(app)
+    before = link(app, "app.js")
+    (source / "app.js").write_text("let a = 2;\n" * 40)
+    after = link(app, "app.js")
+    assert before != after
+    assert b"a = 2" in app.test_client().get(after).get_data()
