@@ -19,7 +19,7 @@ run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn_config.py --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: setup-test
 	$(MAKE) --no-print-directory test-sqlite
@@ -61,7 +61,7 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -d gridapp/translations
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance build .pytest_cache
 
 # $(call apt_ensure,PACKAGES,warn|fail): install missing Debian packages when root; otherwise say how.
 define apt_ensure

@@ -6,10 +6,16 @@ window is open right after seeding) and 我的积分 /me/points. For each page: 
 server would send), the HTML+CSS gzipped total against the 14 KB first-round-trip budget, and
 every script/stylesheet/image URL the page references, flagging any on another host.
 
+First visit on a phone: /login and everything it loads (stylesheets, icon, scripts, images) on a cold
+cache, as bytes on the wire (status line, headers and body) with ``Accept-Encoding: gzip, br`` as a
+phone's browser sends it, against the 30 KB target; and the same with ``identity`` for comparison
+(what was sent before static files were precompressed: every byte of htmx).
+
 Run on its own (``.venv/bin/python bench/page_weight.py``) it builds its own throwaway instance;
 bench/run_all.py calls ``run(env)`` with the instance it made.
 """
 import gzip
+import http.client
 import sqlite3
 import sys
 import urllib.parse
@@ -19,6 +25,9 @@ import _forms
 import _support  # bench/ is on sys.path: these files run as scripts
 
 BUDGET = 14 * 1024  # 14,336 bytes: what fits in the first TCP round trip (initcwnd 10 × ~1460 B)
+FIRST_VISIT_TARGET = 30 * 1024  # /login and everything it loads, bytes transferred on a cold cache
+PHONE_ENCODINGS = "gzip, deflate, br"
+FIRST_VISIT_KEY = "first visit /login"
 PAGES = [("/login", "login (anonymous)", False), ("/me", "volunteer home /me", True)]
 # The demo session whose check-in window is open right after `flask seed-demo`.
 OPEN_SESSION_TITLE = "今晚夜间巡逻"
@@ -115,6 +124,53 @@ def report(label: str, m: dict) -> None:
           f"JavaScript: {'htmx only' if m['htmx_only'] else ', '.join(m['scripts']) or 'none'}")
 
 
+def wire_get(base_url: str, path: str, accept_encoding: str) -> tuple[int, int, bytes, dict]:
+    """(status, bytes on the wire, body, headers) of one cold GET: no cookie, no cache, one connection."""
+    parts = urllib.parse.urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=_support.HTTP_TIMEOUT)
+    try:
+        conn.request("GET", path, headers={"User-Agent": _support.USER_AGENT, "Accept-Encoding": accept_encoding})
+        response = conn.getresponse()
+        body = response.read()
+        head = len(f"HTTP/1.1 {response.status} {response.reason}\r\n") + sum(
+            len(f"{k}: {v}\r\n") for k, v in response.getheaders()) + 2
+        return response.status, head + len(body), body, dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def first_visit(base_url: str, accept_encoding: str, path: str = "/login") -> dict:
+    """Bytes transferred for ``path`` and every same-host resource it loads, on a cold cache."""
+    status, wire, body, headers = wire_get(base_url, path, accept_encoding)
+    if status != 200:
+        raise RuntimeError(f"GET {path} answered {status}")
+    assets = Assets()
+    assets.feed(body.decode("utf-8", errors="replace"))
+    own_host = urllib.parse.urlsplit(base_url).netloc
+    rows = [{"url": path, "status": status, "wire": wire, "encoding": headers.get("Content-Encoding", "-")}]
+    for _kind, url in assets.refs:
+        if url == "(inline)" or third_party(url, own_host):
+            continue
+        target = urllib.parse.urlsplit(urllib.parse.urljoin(base_url + path, url))
+        status, wire, _, headers = wire_get(base_url, target.path + (f"?{target.query}" if target.query else ""),
+                                            accept_encoding)
+        rows.append({"url": url, "status": status, "wire": wire, "encoding": headers.get("Content-Encoding", "-"),
+                     "cache": headers.get("Cache-Control", "-")})
+    return {"rows": rows, "total": sum(r["wire"] for r in rows)}
+
+
+def report_first_visit(compressed: dict, plain: dict) -> None:
+    verdict = "met" if compressed["total"] <= FIRST_VISIT_TARGET else "MISSED"
+    print(f"\n  first visit on a phone: GET /login and everything it loads, cold cache, bytes on the wire "
+          f"(headers + body)")
+    for row, plain_row in zip(compressed["rows"], plain["rows"]):
+        print(f"    {row['wire']:>7,} B  ({plain_row['wire']:>7,} B uncompressed)  {row['encoding']:<5} "
+              f"{row['url']}  {row.get('cache', '')}")
+    print(f"    total with Accept-Encoding: {PHONE_ENCODINGS}: {compressed['total']:,} B "
+          f"vs target {FIRST_VISIT_TARGET:,} B: {verdict};  with identity (as before): {plain['total']:,} B "
+          f"(x{compressed['total'] / plain['total']:.2f})")
+
+
 def check_in_demo_volunteer(volunteer) -> str:
     """Really check the demo volunteer in to tonight's patrol, as on the phone; returns the done page's path."""
     home = volunteer.request("/me")
@@ -149,6 +205,9 @@ def run(env: dict) -> dict:
     results = {}
     with _support.servers(("app", "wsgi:app", env, {"workers": 1, "ready_path": "/healthz"})) as (app,):
         anonymous = _support.Browser(app.url)
+        compressed, plain = first_visit(app.url, PHONE_ENCODINGS), first_visit(app.url, "identity")
+        report_first_visit(compressed, plain)
+        results[FIRST_VISIT_KEY] = {"total": compressed["total"], "identity_total": plain["total"]}
         volunteer = _support.login(app.url)
         for path, label, logged_in in PAGES:
             m = measure(volunteer if logged_in else anonymous, path)

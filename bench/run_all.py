@@ -6,7 +6,8 @@ bench/page_weight.py, bench/throughput.py, bench/checkin_throughput.py and bench
 that order (``--no-counter`` skips the exchange counter, ``--quick`` shortens it), and last
 bench/ledger_scale.py on a database of its own (100,000 volunteers, 2,000,000 entries; a few
 minutes), which ``--quick`` skips, and bench/reporting.py (dashboard, monthly report, 积分超市,
-exports; its own demo instance and ledger-scale database, a tenth of the size with ``--quick``). Every server a benchmark starts is stopped (its whole
+exports; its own demo instance and ledger-scale database, a tenth of the size with ``--quick``), then
+bench/first_pdf.py and bench/pdf_rush.py (``--no-counter`` skips it) on another demo instance. Every server a benchmark starts is stopped (its whole
 process group) even when something fails. Figures are printed, never asserted: the exit status
 is non-zero only when a benchmark could not run at all.
 
@@ -22,8 +23,10 @@ import traceback
 import _support  # bench/ is on sys.path: these files run as scripts
 import checkin_throughput
 import counter
+import first_pdf
 import ledger_scale
 import page_weight
+import pdf_rush
 import reporting
 import throughput
 
@@ -42,9 +45,13 @@ def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scal
     print(row("metric", "value", "target"))
     print(row("-" * 44, "-" * 22, "-" * 20, "-" * 6))
     if weights:
+        first = weights.pop(page_weight.FIRST_VISIT_KEY, None)
         for path, m in weights.items():
             print(row(f"{path} HTML+CSS gzip", f"{m['total_gz']:,} B", f"<= {page_weight.BUDGET:,} B",
                       verdict(m["total_gz"] <= page_weight.BUDGET)))
+        if first:
+            print(row("first visit /login + all it loads (gzip, br)", f"{first['total']:,} B",
+                      f"<= {page_weight.FIRST_VISIT_TARGET:,} B", verdict(first["total"] <= page_weight.FIRST_VISIT_TARGET)))
         third = sum(m["third_party"] for m in weights.values())
         print(row("third-party requests (all pages)", str(third), "0", verdict(third == 0)))
         htmx_only = all(m["htmx_only"] for m in weights.values())
@@ -113,6 +120,22 @@ def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scal
         print(row("ledger scale", "skipped (--quick)" if scale_skipped else "did not run", ""))
 
 
+def pdf_summary(first: dict | None, rush: dict | None) -> None:
+    if first:
+        warm, cold = first["warm-up"], first["none"]
+        print(row("first PDF in a worker, warm-up / none", f"{warm['first']:.0f} / {cold['first']:.0f} ms",
+                  f"<= {first_pdf.TARGET_FIRST_MS:.0f} ms", verdict(warm["first"] <= first_pdf.TARGET_FIRST_MS)))
+        for key, label in (("warm", "warm receipt"), ("warm_notice", "warm notice")):
+            print(row(f"{label} (worker CPU)", f"{warm[key]:.0f} ms ({warm[key + '_cpu']:.0f})",
+                      f"<= {first_pdf.TARGET_WARM_MS:.0f} ms", verdict(warm[key] <= first_pdf.TARGET_WARM_MS)))
+    if rush:
+        for label, figures in rush.items():
+            quiet = max(figures["quiet"]["confirm"]["p95"], figures["quiet again"]["confirm"]["p95"])
+            busy = figures["rush"]["confirm"]["p95"]
+            print(row(f"confirm p95 rush / quiet ({label})", f"{busy:.0f} / {quiet:.0f} ms", "not raised",
+                      verdict(busy <= quiet)))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Run the gridapp benchmarks (figures only).")
     parser.add_argument("--quick", action="store_true",
@@ -122,7 +145,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     results = {"page weight": None, "throughput": None, "check-in": None, "counter": None, "ledger scale": None,
-               "reporting": None}
+               "reporting": None, "first PDF": None, "PDF rush": None}
     failed = False
     print(f"gridapp benchmarks — {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -148,8 +171,14 @@ def main(argv=None) -> int:
         attempt("ledger scale", ledger_scale.run)
     # Dashboard, monthly report, 积分超市 and exports; --quick at a tenth of the ledger scale.
     attempt("reporting", reporting.run, *((10_000, 200_000) if args.quick else ()))
+    # PDFs: a fresh worker's first PDF with and without the warm-up, then the month-end rush beside the counter.
+    with _support.throwaway_instance() as env:
+        attempt("first PDF", first_pdf.run, env)
+        if not args.no_counter:
+            attempt("PDF rush", pdf_rush.run, env, args.quick)
     summary(results["page weight"], results["throughput"], results["check-in"], results["ledger scale"], args.quick,
             results["counter"], args.no_counter)
+    pdf_summary(results.get("first PDF"), results.get("PDF rush"))
     print(f"\n(finished in {time.monotonic() - started:.0f} s; figures only, nothing asserted)")
     return 1 if failed else 0
 

@@ -77,6 +77,11 @@ class Config:
         self.PUBLIC_URL = _public_url()
         # How many reverse proxies (nginx …) stand in front: their X-Forwarded-For/-Proto/-Host are trusted.
         self.PROXY_COUNT = _proxy_count()
+        # PDFs rendered at once per server (gridapp/pdf.py render_slot): 1 keeps a worker of 2 free for the
+        # counter during a rush of receipts; 0 means no limit.
+        self.PDF_RENDERS = int(os.environ.get("GRIDAPP_PDF_RENDERS", "1").strip() or "1")
+        # Where static files go with hashed names, precompressed (gridapp/static_files.py); empty: build/static.
+        self.STATIC_BUILD_PATH = os.environ.get("GRIDAPP_STATIC_BUILD", "").strip()
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:

@@ -12,7 +12,11 @@
   file://, data:, a path outside static/) is refused and stops the render: it is a bug in
   a template, never something to fetch.
 - WeasyPrint is imported on first use: it costs ~1 s of start-up that pages, CLI
-  commands and tests without PDFs should not pay.
+  commands and tests without PDFs should not pay. A gunicorn worker pays it (and the fonts,
+  the stylesheets, a first render) before its first request instead: ``warm_up``, called
+  from gunicorn_config.py.
+- At most PDF_RENDERS renders run at once per server (``render_slot``); a PDF asked for
+  while every slot is taken is a Chinese 503 that retries by itself (``PdfBusy``).
 - A PDF view serves through ``pdf_response(fingerprint(template, content), render, filename)``:
   the fingerprint of what the PDF shows (and of its layout) is the ETag, a client holding it
   gets 304 unrendered, and rendered PDFs are kept in one in-process cache under it
@@ -32,8 +36,11 @@ as an empty box, silently. So the app looks the font up at start (``check_fonts`
 log, ``/healthz`` says "degraded" with the reason), and every PDF view answers a Chinese 503
 (``FontMissing``) instead of a useless document.
 """
+import contextlib
 import ctypes.util
+import fcntl
 import functools
+import gc
 import hashlib
 import json
 import logging
@@ -41,6 +48,7 @@ import mimetypes
 import os
 import subprocess
 import threading
+import time
 from collections import OrderedDict
 from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit
@@ -218,10 +226,10 @@ def _fetcher_class():
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticOnlyFetcher(URLFetcher):
-        def __init__(self, folder: str, prefix: str):
+        def __init__(self, folder: str, prefix: str, source_name):
             # fail_on_errors: a refused or missing resource stops the render instead of being left out.
             super().__init__(fail_on_errors=True)
-            self.folder, self.prefix = folder, prefix
+            self.folder, self.prefix, self.source_name = folder, prefix, source_name
 
         def fetch(self, url, headers=None):
             if url == COMPACT_FONT_URL and compact_cjk_font():
@@ -233,7 +241,8 @@ def _fetcher_class():
             parts = urlsplit(url)
             if f"{parts.scheme}://{parts.netloc}/" != BASE_URL or not parts.path.startswith(self.prefix):
                 raise ValueError(f"PDF templates may only load the app's static files, not {url}")
-            path = safe_join(self.folder, unquote(parts.path[len(self.prefix):]))
+            name = unquote(parts.path[len(self.prefix):])
+            path = safe_join(self.folder, self.source_name(name))
             if path is None or not os.path.isfile(path):
                 raise ValueError(f"no such static file: {url}")
             with open(path, "rb") as f:
@@ -246,7 +255,11 @@ def _fetcher_class():
 
 def static_fetcher():
     """A WeasyPrint URL fetcher that serves the app's static folder and refuses everything else."""
-    return _fetcher_class()(current_app.static_folder, static_prefix())
+    from .static_files import KEY
+
+    static_files = current_app.extensions.get(KEY)  # url_for gives hashed names: read their source
+    source_name = static_files.source_name if static_files else (lambda name: name)
+    return _fetcher_class()(current_app.static_folder, static_prefix(), source_name)
 
 
 def layout(template_name: str, *, extra_stylesheets=(), **context):
@@ -265,6 +278,81 @@ def render_pdf(template_name: str, **context) -> bytes:
     """Render ``templates/<template_name>`` to PDF bytes, styled by templates/pdf/_base.css and the
     template's own stylesheet (``pdf/x.html`` -> ``pdf/x.css``) when there is one."""
     return layout(template_name, **context).write_pdf()
+
+
+# --- warming a worker up (gunicorn_config.py) ----------------------------------------------------
+
+WARM_UP_KEY = "gridapp.pdf_warm_up"
+WARM_UP_HEADING = "屯坪社区网格扫雪通知"
+WARM_UP_HTML = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>预热</title></head>
+<body><h1 class="warm-up-heading">{heading}</h1>
+<table><tr><th>单号</th><td>DH-2026-000001</td></tr><tr><th>志愿者</th><td>张*军（1栋2单元）</td></tr>
+<tr><td>食用油 × 1</td><td class="num">20</td></tr></table>
+<p class="small">积分兑换凭条：凭此领取物品，请妥善保管。Grid 0123456789？！：；，</p><div>{qr}</div></body></html>"""
+
+
+WARM_UP_RENDERS = []  # functions that render one real document each (see warm_up_render)
+
+
+def warm_up_render(func):
+    """Register ``func()`` with ``warm_up``: it renders one real document of its kind into the PDF cache
+    (the newest receipt, the newest notice), so the worker has also run that template, its stylesheet
+    and its queries once. Runs in an app and request context; it reads, never writes."""
+    WARM_UP_RENDERS.append(func)
+    return func
+
+
+def warm_up(app) -> dict:
+    """Make a worker's first PDF as quick as its next ones, before it takes requests.
+
+    The first PDF in a process pays for importing WeasyPrint, fontconfig's font list, cutting the
+    compact font (~0.3 s), loading the fonts into Pango, parsing the stylesheets and the first QR
+    code: ~0.6 s against ~60 ms warm. gunicorn_config.py calls this once per worker (its
+    ``post_worker_init``), never the ``flask`` CLI or the tests. It parses every PDF template's
+    stylesheet, renders one small receipt-like page (Chinese text, the serif heading face, a QR
+    code) and keeps nothing of it, then runs each ``warm_up_render`` (the newest redemption receipt
+    and campaign notice, into the PDF cache: the first real request of a kind still compiles its
+    queries and lays out its template for the first time, ~40 ms more without these).
+
+    It never stops a worker from starting: without a Chinese font it does nothing (PDF views answer
+    503 and /healthz says "degraded" as before), and any error is logged and the worker serves on,
+    its first PDF merely slower. Returns (and keeps in ``app.extensions``) what it did:
+    ``{"warmed": bool, "seconds": float, "reason": str | None}``.
+    """
+    started = time.perf_counter()
+    result = {"warmed": False, "seconds": 0.0, "reason": None}
+    try:
+        with app.test_request_context("/"):
+            result["reason"] = font_problem()
+            if result["reason"] is None:
+                from .qr import qr_svg
+
+                names = app.jinja_env.list_templates(filter_func=lambda name: name.startswith("pdf/")
+                                                     and name.endswith(".html"))
+                for name in names:
+                    stylesheet(template_stylesheet(name))
+                heading = serif_font_face(WARM_UP_HEADING)
+                extra = parse_css(f'{heading}.warm-up-heading {{ font-family: "{COMPACT_SERIF_FAMILY}"; }}')
+                html = WARM_UP_HTML.format(heading=WARM_UP_HEADING, qr=qr_svg("https://gridapp.invalid/warm-up"))
+                from weasyprint import HTML
+
+                document = HTML(string=html, base_url=BASE_URL, url_fetcher=static_fetcher())
+                document.render(stylesheets=[base_stylesheet(), extra], font_config=font_config()).write_pdf()
+                result["warmed"] = True
+                for render in WARM_UP_RENDERS:
+                    try:
+                        render()
+                    except Exception:  # noqa: BLE001  one kind that cannot warm up leaves the others warm
+                        app.logger.exception("PDF warm-up: %s failed (the worker serves on)", render.__name__)
+    except Exception as exc:  # noqa: BLE001  a worker that cannot warm up still serves
+        result["reason"] = f"{exc.__class__.__name__}: {exc}"
+        app.logger.exception("PDF warm-up failed (the worker serves on; its first PDF will be slower)")
+    # What the warm-up loaded stays for the worker's life: a full collection now, or the first request
+    # pays for one that walks it all (~0.1 s: a third of the first receipt's time).
+    gc.collect()
+    result["seconds"] = time.perf_counter() - started
+    app.extensions[WARM_UP_KEY] = result
+    return result
 
 
 # --- the compact CJK font (see the module docstring) --------------------------------------
@@ -430,15 +518,61 @@ def fingerprint(template_name: str, content) -> str:
     return hashlib.sha256(f"{template_name}\0{layout_version(template_name)}\0{text}".encode()).hexdigest()[:32]
 
 
-def cached_pdf(key: str, render) -> bytes:
-    """The PDF fingerprinted ``key``: from the cache if it was made before, else ``render()`` now and
-    kept (least recently used ones go first, at most CACHE_BYTES per process)."""
+# --- at most PDF_RENDERS renders at once per server ----------------------------------------------
+#
+# A render takes a worker and a core for 50–150 ms. gunicorn's sync workers take one request each: with
+# 2 workers and PDFs asked for back to back (the month-end rush: hundreds of receipts, a notice), both
+# would be rendering and the counter's confirm would wait behind them. So a render first takes one of
+# PDF_RENDERS slots (default 1: with 2 workers, one is always free for the counter); when every slot is
+# taken the request is answered at once with a Chinese 503 that retries by itself (Retry-After and a
+# refresh), never kept waiting in a worker. A PDF already made comes from the cache without a slot.
+# A slot is an flock on instance/pdf-render-<n>.lock: the kernel releases it when its holder ends,
+# however it ends, so a crashed worker never keeps a slot.
+
+RETRY_AFTER_SECONDS = 2
+
+
+class PdfBusy(DomainError):
+    status = 503
+    default_message = _l("系统正在生成别的PDF文件，请稍等几秒，页面会自动重试。")
+
+
+@contextlib.contextmanager
+def render_slot(block: bool = False):
+    """Hold one of the server's PDF_RENDERS render slots while rendering (0: no limit). Raises PdfBusy
+    when all are taken, or with ``block`` waits for the last one (the warm-up, before a worker serves)."""
+    app = current_app._get_current_object()
+    limit = app.config.get("PDF_RENDERS", 1)
+    if not limit:
+        yield
+        return
+    for n in range(limit):
+        fd = os.open(os.path.join(app.instance_path, f"pdf-render-{n}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if block and n == limit - 1 else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        return
+    raise PdfBusy()
+
+
+def cached_pdf(key: str, render, *, block: bool = False) -> bytes:
+    """The PDF fingerprinted ``key``: from the cache if it was made before, else ``render()`` now, in a
+    render slot (PdfBusy when none is free, unless ``block``), and kept (least recently used ones go
+    first, at most CACHE_BYTES per process)."""
     cache = _cache()
     with cache["lock"]:
         if key in cache["pdfs"]:
             cache["pdfs"].move_to_end(key)
             return cache["pdfs"][key]
-    pdf = render()
+    with render_slot(block):
+        pdf = render()
     with cache["lock"]:
         if key in cache["pdfs"]:  # another thread made it meanwhile: keep theirs
             cache["pdfs"].move_to_end(key)
@@ -459,9 +593,26 @@ def pdf_response(etag: str, render, filename: str) -> Response:
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        response = Response(cached_pdf(etag, render), mimetype="application/pdf")
+        try:
+            pdf = cached_pdf(etag, render)
+        except PdfBusy as busy:
+            return busy_response(busy)
+        response = Response(pdf, mimetype="application/pdf")
         response.headers["Content-Disposition"] = (
             f'inline; filename="{filename}"' if filename.isascii() else f"inline; filename*=UTF-8''{quote(filename)}")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def busy_response(busy: PdfBusy) -> Response:
+    """The Chinese 503 for a PDF asked for while every render slot is taken: the browser asks again by
+    itself after RETRY_AFTER_SECONDS (Retry-After, and a refresh, which needs no JavaScript)."""
+    from .web import error_page
+
+    body, status = error_page(busy.status, busy.message)
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Refresh"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
     return response

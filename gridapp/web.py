@@ -1,7 +1,4 @@
-"""What every response gets: security headers, fingerprinted static files, Chinese error pages."""
-import hashlib
-from pathlib import Path
-
+"""What every response gets: security headers, hashed and precompressed static files, Chinese error pages."""
 from flask import render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime
@@ -14,6 +11,7 @@ from .errors import DomainError
 from .extensions import db
 from .htmx import add_vary_header, is_fragment_request
 from .money import fen_to_yuan
+from .static_files import register_static_files
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -27,57 +25,27 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "base-uri 'self'",
     "object-src 'none'",
 ])
-ONE_YEAR = 365 * 24 * 3600
 
 
-def security_headers(response):
-    headers = response.headers
+def static_security_headers(headers):
+    """The headers every response carries, static files too (WhiteNoise adds them to each file's)."""
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+
+
+def security_headers(response):
+    headers = response.headers
+    static_security_headers(headers)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint != "static" and "Cache-Control" not in headers:
         # Pages carry personal data and CSRF tokens: never store them in a shared cache.
         headers["Cache-Control"] = "no-store" if request.cookies.get("session") else "no-cache"
     return response
-
-
-class StaticFingerprints:
-    """``url_for('static', filename=…)`` gains ``?v=<content hash>``; such URLs are cached for a year."""
-
-    def __init__(self, app):
-        self.folder = Path(app.static_folder)
-        self.cache: dict[str, str] = {}
-        self.debug = app.debug
-        app.url_defaults(self.add_version)
-        app.after_request(self.cache_forever)
-
-    def version(self, filename: str) -> str:
-        if filename not in self.cache or self.debug:
-            try:
-                digest = hashlib.sha256((self.folder / filename).read_bytes()).hexdigest()[:12]
-            except OSError:
-                digest = "missing"
-            self.cache[filename] = digest
-        return self.cache[filename]
-
-    def add_version(self, endpoint, values):
-        if endpoint == "static" and "filename" in values and "v" not in values:
-            values["v"] = self.version(values["filename"])
-
-    @staticmethod
-    def cache_forever(response):
-        if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
-            # A versioned URL never changes: no revalidation, and one copy whoever is logged in.
-            response.cache_control.no_cache = None
-            response.cache_control.public = True
-            response.cache_control.max_age = ONE_YEAR
-            response.cache_control.immutable = True
-        return response
 
 
 ERROR_TEXTS = {
@@ -165,7 +133,7 @@ def register_response_hooks(app):
     app.session_interface = NoSessionForStaticFiles()
     app.after_request(security_headers)
     app.after_request(add_vary_header)
-    StaticFingerprints(app)
+    register_static_files(app)
 
 
 def page_url(page: int) -> str:

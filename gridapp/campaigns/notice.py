@@ -11,6 +11,7 @@ change it. The sign-in sheet lists the people, so each sign-up gives a new sheet
 import functools
 
 from .. import pdf
+from ..extensions import db
 from ..clock import to_local, utcnow
 from ..pdf import paper_date, render_pdf
 from ..qr import qr_svg
@@ -139,3 +140,17 @@ RENDERERS = {NOTICE_TEMPLATE: render_notice, SHEET_TEMPLATE: render_sheet}
 def cached_pdf(template: str, context: dict, key: str | None = None) -> bytes:
     """The PDF for ``context``: from the PDF cache when this content was rendered before, else rendered now."""
     return pdf.cached_pdf(key or fingerprint(template, context), lambda: RENDERERS[template](context))
+
+
+@pdf.warm_up_render
+def warm_up_newest_notice():
+    """A worker starting (pdf.warm_up) renders the newest published campaign's notice into the PDF cache
+    (the notice being printed and scanned these days; with GRIDAPP_PUBLIC_URL set its fingerprint is
+    the one requests ask for)."""
+    from sqlalchemy import select
+
+    newest = db.session.scalar(select(Campaign).where(Campaign.status != "draft")
+                               .order_by(Campaign.published_at.desc(), Campaign.id.desc()).limit(1))
+    if newest is not None:
+        context = notice_context(newest)
+        pdf.cached_pdf(fingerprint(NOTICE_TEMPLATE, context), lambda: render_notice(context), block=True)

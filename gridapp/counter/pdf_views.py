@@ -38,7 +38,7 @@ from ..extensions import db
 from ..formtools import commit_or_explain
 from ..org.service import current_grid, letterhead, letterhead_of
 from ..numbers import parse_id
-from ..pdf import fingerprint, paper_date, pdf_response, render_pdf
+from ..pdf import cached_pdf, fingerprint, paper_date, pdf_response, render_pdf, warm_up_render
 from ..qr import qr_svg
 from . import service as counter
 
@@ -135,6 +135,21 @@ def receipt_response(redemption) -> Response:
     context = receipt_context(redemption)
     return pdf_response(fingerprint(RECEIPT_TEMPLATE, context), lambda: render_pdf(RECEIPT_TEMPLATE, r=context),
                         f"{redemption.receipt_no}.pdf")
+
+
+@warm_up_render
+def warm_up_newest_receipt():
+    """A worker starting (pdf.warm_up) renders the newest redemption's receipt into the PDF cache: the
+    receipt template, its stylesheet and its queries have then run once before the first real one."""
+    from sqlalchemy import select
+
+    from .models import Redemption
+
+    newest = db.session.scalar(select(Redemption).order_by(Redemption.id.desc()).limit(1))
+    if newest is not None:
+        context = receipt_context(newest)
+        cached_pdf(fingerprint(RECEIPT_TEMPLATE, context), lambda: render_pdf(RECEIPT_TEMPLATE, r=context),
+                   block=True)
 
 
 @bp.route("/counter/redemptions/<id:redemption_id>/receipt.pdf")
