@@ -283,7 +283,7 @@ def render_pdf(template_name: str, **context) -> bytes:
 # --- warming a worker up (gunicorn_config.py) ----------------------------------------------------
 
 WARM_UP_KEY = "gridapp.pdf_warm_up"
-WARM_UP_HEADING = "屯坪社区网格扫雪通知"
+WARM_UP_HEADING = "社区网格扫雪除冰通知"
 WARM_UP_HTML = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>预热</title></head>
 <body><h1 class="warm-up-heading">{heading}</h1>
 <table><tr><th>单号</th><td>DH-2026-000001</td></tr><tr><th>志愿者</th><td>张*军（1栋2单元）</td></tr>
