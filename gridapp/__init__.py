@@ -75,6 +75,8 @@ def create_app(config=None) -> Flask:
     from .pdf import check_fonts
     from .publicity.views import bp as publicity_bp
     from .reporting.views import bp as reporting_bp
+    from .org.views import bp as org_bp
+    from .org.views import register_scope
     from .reports.views import bp as reports_bp
     from .urls import warn_without_public_url
     from .volunteers.views import bp as volunteer_admin_bp
@@ -82,8 +84,9 @@ def create_app(config=None) -> Flask:
 
     for blueprint in (home_bp, auth_bp, accounts_bp, duty_bp, points_bp, goods_bp, sponsor_portal_bp, receipts_bp,
                       stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp, shelf_bp, reporting_bp, publicity_bp,
-                      reports_bp, volunteer_admin_bp):
+                      reports_bp, volunteer_admin_bp, org_bp):
         app.register_blueprint(blueprint)
+    register_scope(app)
     register_error_pages(app)
     register_response_hooks(app)
     register_template_helpers(app)

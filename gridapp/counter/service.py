@@ -89,7 +89,7 @@ def add_redemption_day(actor: User, day: date, reason: str) -> RedemptionDay:
     require_role(actor, "admin")
     if not reason.strip():
         raise DomainError(_l("请填写增加兑换日的原因。"))
-    existing = db.session.get(RedemptionDay, day)
+    existing = db.session.scalars(select(RedemptionDay).where(RedemptionDay.day == day).limit(1)).first()
     if existing is not None:
         return existing
     extra = RedemptionDay(day=day, reason=reason.strip(), added_by_id=actor.id)
