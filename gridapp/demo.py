@@ -13,6 +13,7 @@ from .extensions import db
 from .goods.models import Sponsor
 from .reports.demo import seed_reports
 from .publicity.demo import seed_postings
+from .org.demo import seed_second_grid
 
 DEMO_PASSWORD = "gridapp2026"
 
@@ -377,6 +378,7 @@ def seed_demo(now: datetime | None = None, crowd: float = 1.0) -> dict[str, int]
     added["snow campaigns"] = seed_campaigns(rng, staff, regulars, now)
     added["reports"] = seed_reports(rng, staff, volunteers, now)
     added["points postings"] = seed_postings(rng, staff, regulars, now)
+    added["second grid"] = seed_second_grid(password_hash, now)
     return added
 
 

@@ -94,7 +94,7 @@ def update_item(actor, item: Item, *, points_price: int, category: str, monthly_
 
 
 def issue(actor, *, sponsor: Sponsor, received_on: date, lines: list[Line], note: str = "") -> Donation:
-    """Staff record a donation: a receipt number JZ-<year>-<seq> (gap-free, never reused), one lot and
+    """Staff record a donation: a receipt number JZ-<grid code>-<year>-<seq> (gap-free per grid and year, never reused), one lot and
     one stock-in movement per line. Raises DomainError for no lines, a non-positive quantity, a
     negative value, a date in the future, or too many lines."""
     require_role(actor, *STAFF_ROLES)

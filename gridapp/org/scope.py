@@ -169,6 +169,15 @@ def _give_new_rows_a_grid(session, _context, _instances):
                 default = scope.working if scope is not None and scope.working is not None else \
                     session.connection().execute(FIRST_GRID_SQL).scalar()
             obj.grid_id = default
+    for obj in list(session.new):
+        if isinstance(obj, LinkedToGrids) and not obj.grids:
+            from .models import OrgUnit  # noqa: PLC0415  (models import this module)
+
+            if default is None:
+                scope = current_scope()
+                default = scope.working if scope is not None and scope.working is not None else \
+                    session.connection().execute(FIRST_GRID_SQL).scalar()
+            obj.grids.append(session.get(OrgUnit, default))  # a new team serves the grid it was made in
     moved = [obj for obj in session.dirty if isinstance(obj, PeopleScoped) and (
         inspect(obj).attrs.household.history.has_changes()
         or inspect(obj).attrs.household_id.history.has_changes())]
