@@ -13,7 +13,7 @@ from .extensions import db
 from .goods.models import Sponsor
 from .reports.demo import seed_reports
 from .publicity.demo import seed_postings
-from .org.demo import seed_second_grid
+from .demo_grids import seed_second_grid
 
 DEMO_PASSWORD = "gridapp2026"
 

@@ -4,16 +4,16 @@ from datetime import time, timedelta
 
 from sqlalchemy import select
 
-from ..auth.models import User
-from ..clock import from_local, to_local
-from ..community.models import Household
-from ..counter.models import RedemptionDay
-from ..duty.models import DutySession, DutyType
-from ..extensions import db
-from ..goods import donations
-from ..goods.models import Item, Sponsor
-from .models import OrgUnit, StaffAssignment
-from .scope import scoped_to
+from .auth.models import User
+from .clock import from_local, to_local
+from .community.models import Household
+from .counter.models import RedemptionDay
+from .duty.models import DutySession, DutyType
+from .extensions import db
+from .goods import donations
+from .goods.models import Item, Sponsor
+from .org.models import OrgUnit, StaffAssignment
+from .org.scope import scoped_to
 
 COMMUNITY_ID, GRID_B_ID = 3, 4
 GRID_A = dict(level_name="网格", name="迪祥佳苑A区", code="DXA", is_grid=True, position=1,
