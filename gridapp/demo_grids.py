@@ -22,7 +22,8 @@ GRID_A = dict(level_name="网格", name="迪祥佳苑A区", code="DXA", is_grid=
 GRID_A_STAFF = ("13800000007", "王晓燕")
 GRID_A_VOLUNTEERS = [("13909950001", "刘春梅", ("21", "1", "101")), ("13909950002", "阿依古丽·买买提", ("21", "2", "302")),
                      ("13909950003", "孙志强", ("22", "1", "201")), ("13909950004", "马文华", ("23", "1", "502"))]
-GRID_A_ITEMS = [("抽纸", "包", "日用品", 10, 4, 40), ("洗衣液", "瓶", "日用品", 60, 1, 12), ("食用油", "瓶", "粮油", 120, 1, 6)]
+# Names of A区's own (re-seeding B区 looks its items up by name, outside any grid scope).
+GRID_A_ITEMS = [("卷纸", "包", "日用品", 10, 4, 40), ("洗衣液", "瓶", "日用品", 60, 1, 12), ("挂面", "袋", "粮油", 30, 2, 20)]
 
 
 def seed_second_grid(password_hash: str, now) -> int:
