@@ -76,6 +76,7 @@ def create_app(config=None) -> Flask:
     from .pdf import check_fonts
     from .publicity.views import bp as publicity_bp
     from .reporting.views import bp as reporting_bp
+    from .org.views import register_scope
     from .reports.views import bp as reports_bp
     from .urls import warn_without_public_url
     from .volunteers.views import bp as volunteer_admin_bp
@@ -85,6 +86,7 @@ def create_app(config=None) -> Flask:
                       stocktake_bp, counter_bp, counter_pdfs_bp, campaigns_bp, shelf_bp, reporting_bp, publicity_bp,
                       reports_bp, volunteer_admin_bp, org_bp):
         app.register_blueprint(blueprint)
+    register_scope(app)
     register_error_pages(app)
     register_response_hooks(app)
     register_template_helpers(app)

@@ -14,6 +14,7 @@ from .goods.models import Sponsor
 from .org.demo import seed_assignments
 from .reports.demo import seed_reports
 from .publicity.demo import seed_postings
+from .demo_grids import seed_second_grid
 
 DEMO_PASSWORD = "gridapp2026"
 
@@ -379,6 +380,7 @@ def seed_demo(now: datetime | None = None, crowd: float = 1.0) -> dict[str, int]
     added["reports"] = seed_reports(rng, staff, volunteers, now)
     added["points postings"] = seed_postings(rng, staff, regulars, now)
     added["unit assignments"] = seed_assignments(User.query.filter(User.role.in_(("staff", "admin"))).all())
+    added["second grid"] = seed_second_grid(password_hash, now)
     return added
 
 

@@ -14,7 +14,7 @@ class NumberSequence(db.Model):
     __tablename__ = "number_sequences"
     __table_args__ = (PrimaryKeyConstraint("series", "year"),)
 
-    series = db.Column(db.String(8), nullable=False)
+    series = db.Column(db.String(16), nullable=False)  # JZ-DXB: the kind and the grid
     year = db.Column(db.Integer, nullable=False)
     last = db.Column(db.Integer, nullable=False, default=0)
 

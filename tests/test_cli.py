@@ -15,7 +15,8 @@ def test_the_demo_world_follows_the_report_and_seeding_again_adds_nothing(runner
     from gridapp.duty.models import Attendance
     from gridapp.points.models import PointsEntry
 
-    counts = (Sponsor.query.count(), Team.query.count(), Household.query.count(), User.query.count(),
+    # 迪祥佳苑B区's households are the report's 550 (the second grid, A区, has a few of its own).
+    counts = (Sponsor.query.count(), Team.query.count(), Household.query.filter_by(grid_id=4).count(), User.query.count(),
               Attendance.query.count(), PointsEntry.query.count())
     assert counts[:3] == (16, 10, 550)
     assert 1100 <= counts[4] <= 1400  # "1,200+ participations" in the report
@@ -31,8 +32,9 @@ def test_the_demo_world_follows_the_report_and_seeding_again_adds_nothing(runner
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0, again.output
     assert "13800000003" in again.output and "gridapp2026" in again.output
-    assert (Sponsor.query.count(), Team.query.count(), Household.query.count(), User.query.count(),
-            Attendance.query.count(), PointsEntry.query.count()) == counts
+    assert (Sponsor.query.count(), Team.query.count(), Household.query.filter_by(grid_id=4).count(),
+            User.query.count(), Attendance.query.count(), PointsEntry.query.count()) == counts
+    assert Household.query.count() == 550 + 4  # and A区's four, not added twice
 
 
 @pytest.mark.demo

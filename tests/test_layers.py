@@ -1,7 +1,8 @@
 """Dependencies point one way (DESIGN.md §2): a lower capability never imports a higher one.
 
 counter -> points, goods; duty -> points; campaigns -> duty; points and goods import no capability above
-them. auth and community are the floor: community imports no capability, auth only community (a
+them. org, auth and community are the floor: org (the grid tree and the grid scope) imports no capability,
+community only org, auth only community and org (a
 volunteer belongs to a household and a team; sponsors, which live in goods, reach auth through
 ``auth.service.provide_sponsors``). The capabilities that bring the others together (home, reporting,
 publicity, reports, volunteers, backup) may import any below them, and nothing below imports them.
@@ -12,11 +13,11 @@ from pathlib import Path
 import gridapp
 
 PACKAGE = Path(gridapp.__file__).resolve().parent
-FLOOR = {"auth", "community", "org"}
+FLOOR = {"org", "auth", "community"}
 ALLOWED = {
-    "community": set(),
-    "org": {"auth"},  # its forms and pages use auth's form helpers and permission decorators
-    "auth": {"community"},
+    "org": {"auth"},  # org's pages and forms use auth's decorators and form helpers; its models, scope and service import nothing
+    "community": {"org"},
+    "auth": {"community", "org"},
     "points": FLOOR,
     "goods": FLOOR,
     "duty": FLOOR | {"points"},

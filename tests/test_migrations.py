@@ -130,3 +130,40 @@ def test_upgrading_gives_accounts_from_before_the_cards_a_code(app):
     codes = dict(db.session.execute(sa.text("SELECT id, volunteer_code FROM users")).all())
     assert codes[carded_id] == kept  # a printed code never changes
     assert codes[old_id] and codes[old_id] != kept and codes[old_id].startswith("V") and len(codes[old_id]) == 9
+
+
+@pytest.mark.own_database
+def test_grid_scope_migration_keeps_the_demo_world_and_every_invariant(app, runner, monkeypatch):
+    """0015 on a database holding the demo world (one grid, as before grids): `flask verify` passes before
+    and after, every row is kept, belongs to grid 4 (迪祥佳苑B区), and receipts keep their numbers."""
+    from gridapp import demo
+
+    monkeypatch.setattr(demo, "seed_second_grid", lambda *args, **kwargs: 0)  # the one-grid world of before
+    demo.seed_demo(crowd=0.2)
+    db.session.commit()
+    assert runner.invoke(args=["verify"]).exit_code == 0
+    tables = ("households", "users", "duty_sessions", "campaigns", "counter_sessions", "redemptions", "items",
+              "donations", "postings", "reports", "points_entries", "stock_movements", "teams")
+
+    def snapshot():
+        with db.engine.connect() as connection:
+            counts = {t: connection.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() for t in tables}
+            receipts = sorted(connection.exec_driver_sql(
+                "SELECT receipt_no FROM donations UNION ALL SELECT receipt_no FROM redemptions").scalars())
+        return counts, receipts
+
+    before = snapshot()
+    db.session.remove()
+    downgrade(revision="0014_org_tree")
+    upgrade()
+    db.session.remove()
+    assert snapshot() == before
+    with db.engine.connect() as connection:
+        for table in (t for t in tables[:10] if t != "users"):
+            grids = set(connection.exec_driver_sql(f"SELECT DISTINCT grid_id FROM {table}").scalars())
+            assert grids <= {4}, table
+        assert set(connection.exec_driver_sql(
+            "SELECT DISTINCT grid_id FROM users WHERE household_id IS NOT NULL").scalars()) == {4}
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM team_grids").scalar() == before[0]["teams"]
+        assert set(connection.exec_driver_sql("SELECT series FROM number_sequences").scalars()) <= {"JZ-DXB", "DH-DXB"}
+    assert runner.invoke(args=["verify"]).exit_code == 0

@@ -6,6 +6,7 @@ from sqlalchemy import CheckConstraint, Index, false
 
 from ..clock import utcnow
 from ..extensions import db
+from ..org.scope import PeopleScoped
 
 ROLE_LABELS = {
     "volunteer": _l("志愿者"),
@@ -30,7 +31,7 @@ def new_volunteer_code() -> str:
     return "V" + secrets.token_hex(4).upper()
 
 
-class User(UserMixin, db.Model):
+class User(PeopleScoped, UserMixin, db.Model):
     """Anyone who logs in: volunteers, staff (grid workers), admins and sponsor users.
 
     Login is by 11-digit mainland phone number. Each login is a row in ``login_sessions``
@@ -53,6 +54,10 @@ class User(UserMixin, db.Model):
         # and registrations waiting for review.
         Index("ix_users_created_at", "created_at", "role"),
         Index("ix_users_status_role", "status", "role"),
+        # A volunteer's grid is their household's: one criterion scopes volunteers (org.scope).
+        db.ForeignKeyConstraint(["household_id", "grid_id"], ["households.id", "households.grid_id"],
+                                name="fk_users_household_grid"),
+        CheckConstraint("household_id IS NULL OR grid_id IS NOT NULL", name="household_has_grid"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -62,6 +67,8 @@ class User(UserMixin, db.Model):
     role = db.Column(db.String(16), nullable=False, default="volunteer")
     status = db.Column(db.String(16), nullable=False, default="pending")
     household_id = db.Column(db.Integer, db.ForeignKey("households.id"), index=True)
+    # The volunteer's grid (their household's; set by org.scope on flush); NULL for staff, admins, sponsors.
+    grid_id = db.Column(db.Integer, db.ForeignKey("org_units.id"), index=True)
     team_id = db.Column(db.Integer, db.ForeignKey("teams.id"), index=True)
     sponsor_id = db.Column(db.Integer, db.ForeignKey("sponsors.id"), index=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
@@ -78,7 +85,8 @@ class User(UserMixin, db.Model):
     # Set when someone else chose the password (staff reset it): the user must pick their own at next login.
     must_change_password = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
 
-    household = db.relationship("Household")
+    household = db.relationship("Household", foreign_keys=[household_id])
+    grid = db.relationship("OrgUnit", foreign_keys=[grid_id])
     team = db.relationship("Team")
     sponsor = db.relationship("Sponsor")
     reviewed_by = db.relationship("User", remote_side=[id], foreign_keys=[reviewed_by_id])
@@ -157,6 +165,8 @@ class LoginSession(db.Model):
     user_agent = db.Column(db.String(200), nullable=False, default="")
     ended_at = db.Column(db.DateTime)
     end_reason = db.Column(db.String(16))
+    # Staff and admins: the grid this login works in (chosen with the header's switcher).
+    grid_id = db.Column(db.Integer, db.ForeignKey("org_units.id"))
 
     user = db.relationship("User")
 

@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, UniqueConstraint
 
 from ..clock import utcnow
 from ..extensions import db
+from ..org.scope import GridScoped
 
 STATUS_LABELS = {
     "draft": _l("草稿"),
@@ -17,7 +18,7 @@ STATUS_LABELS = {
 STATUSES = tuple(STATUS_LABELS)
 
 
-class Campaign(db.Model):
+class Campaign(GridScoped, db.Model):
     """One campaign (e.g. 12月26日扫雪除冰): what the notice says, and its status draft → published → finished.
 
     ``duty_type`` is its kind (扫雪除冰 by default); ``points`` what each confirmed participant

@@ -2,26 +2,30 @@ from sqlalchemy import CheckConstraint, UniqueConstraint
 
 from ..clock import utcnow
 from ..extensions import db
+from ..org.scope import GridScoped
 
 
-class RedemptionDay(db.Model):
-    """A day the counter may open besides the last day of the month, added by an admin with a reason."""
+class RedemptionDay(GridScoped, db.Model):
+    """A day a grid's counter may open besides the last day of the month, added by an admin with a reason."""
 
     __tablename__ = "redemption_days"
+    __table_args__ = (db.PrimaryKeyConstraint("grid_id", "day", name="pk_redemption_days"),)
 
-    day = db.Column(db.Date, primary_key=True)
+    day = db.Column(db.Date, nullable=False)
     reason = db.Column(db.String(200), nullable=False)
     added_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
     added_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
-class CounterSession(db.Model):
-    """One redemption day's counter (开台 … 日结). Every redemption belongs to one; at most one a day."""
+class CounterSession(GridScoped, db.Model):
+    """One redemption day's counter of a grid (开台 … 日结). Every redemption belongs to one; at most one a
+    day per grid."""
 
     __tablename__ = "counter_sessions"
+    __table_args__ = (UniqueConstraint("grid_id", "day", name="uq_counter_sessions_day"),)
 
     id = db.Column(db.Integer, primary_key=True)
-    day = db.Column(db.Date, nullable=False, unique=True)
+    day = db.Column(db.Date, nullable=False)
     opened_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
     opened_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     closed_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
@@ -35,7 +39,7 @@ class CounterSession(db.Model):
         return self.closed_at is None
 
 
-class Redemption(db.Model):
+class Redemption(GridScoped, db.Model):
     """Points traded for goods at the counter: one spend entry, stock taken FIFO, a receipt number.
 
     The prices used are kept on the lines. Voided (never deleted) with who, when and why.
@@ -45,7 +49,7 @@ class Redemption(db.Model):
     __tablename__ = "redemptions"
     owner_column = "volunteer_id"  # whose it is: auth.service.require_owner
     __table_args__ = (
-        UniqueConstraint("receipt_year", "receipt_seq", name="uq_redemptions_receipt"),
+        UniqueConstraint("grid_id", "receipt_year", "receipt_seq", name="uq_redemptions_receipt"),
         CheckConstraint("total_points > 0", name="total_positive"),
         CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_has_reason"),
     )
@@ -54,7 +58,7 @@ class Redemption(db.Model):
     session_id = db.Column(db.Integer, db.ForeignKey("counter_sessions.id"), nullable=False, index=True)
     volunteer_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
     household_id = db.Column(db.Integer, db.ForeignKey("households.id"), index=True)
-    receipt_no = db.Column(db.String(16), nullable=False, unique=True)
+    receipt_no = db.Column(db.String(24), nullable=False, unique=True)
     receipt_year = db.Column(db.Integer, nullable=False)
     receipt_seq = db.Column(db.Integer, nullable=False)
     total_points = db.Column(db.Integer, nullable=False)

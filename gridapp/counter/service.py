@@ -32,6 +32,11 @@ from .schedule import is_counter_day
 RECEIPT_SERIES = "DH"
 
 
+def receipt_series(grid) -> str:
+    """A grid's redemption receipt series: DH-<grid code> (DH-DXB-2026-0001), gap-free per year."""
+    return f"{RECEIPT_SERIES}-{grid.code}"
+
+
 class NotARedemptionDay(DomainError):
     default_message = _l("今天（%(day)s）不是兑换日。兑换日为每月最后一天；如需另开，请管理员填写原因后开台。")
 
@@ -46,6 +51,21 @@ class LimitReached(DomainError):
 
 class EmptyBasket(DomainError):
     default_message = _l("请先选择要兑换的物品。")
+
+
+class OtherGridsPoints(DomainError):
+    default_message = _l("%(name)s是%(grid)s的志愿者。本社区的积分只能在自己所在网格的兑换台使用。")
+
+
+def check_home_grid(volunteer: User, session: CounterSession) -> None:
+    """Points are spent at the counter of the volunteer's own grid, or at any counter of its community
+    when the community sets ``points_anywhere``. Raises OtherGridsPoints (naming the volunteer's grid)."""
+    if volunteer.grid_id is None or volunteer.grid_id == session.grid_id:
+        return
+    home, here = volunteer.grid, session.grid
+    if home.parent_id == here.parent_id and here.parent is not None and here.parent.points_anywhere:
+        return
+    raise OtherGridsPoints(name=volunteer.name, grid=home.name)
 
 
 class UnknownVolunteer(DomainError):
@@ -89,7 +109,7 @@ def add_redemption_day(actor: User, day: date, reason: str) -> RedemptionDay:
     require_role(actor, "admin")
     if not reason.strip():
         raise DomainError(_l("请填写增加兑换日的原因。"))
-    existing = db.session.get(RedemptionDay, day)
+    existing = db.session.scalars(select(RedemptionDay).where(RedemptionDay.day == day).limit(1)).first()
     if existing is not None:
         return existing
     extra = RedemptionDay(day=day, reason=reason.strip(), added_by_id=actor.id)
@@ -313,13 +333,15 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
     take the goods first-in-first-out and record the redemption (prices as of now) with a receipt number.
 
     The same ``token`` again returns the first redemption. Raises SessionClosed, EmptyBasket,
-    LimitReached or OutOfStock (naming the item and the shortfall), InsufficientPoints — and then
-    the caller rolls back, so nothing at all has changed.
+    LimitReached or OutOfStock (naming the item and the shortfall), InsufficientPoints, OtherGridsPoints
+    (a volunteer of another grid, unless the community lets points be spent anywhere) — and then the
+    caller rolls back, so nothing at all has changed.
     """
     require_role(actor, *STAFF_ROLES)
     earlier = Redemption.query.filter_by(token=token).one_or_none()
     if earlier is not None:
         return earlier
+    check_home_grid(volunteer, session)
     _hold_open(session)
     earlier = Redemption.query.filter_by(token=token).populate_existing().one_or_none()
     if earlier is not None:  # the same confirm, a moment ago at this table (we waited for it above)
@@ -343,9 +365,11 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
                   used_by_household=home.get(item_id, 0)).check_limits(quantity)
     total = sum(items[i].points_price * q for i, q in wanted.items())
     year = to_local(now).year
-    seq = next_number(RECEIPT_SERIES, year)
+    series = receipt_series(session.grid)  # the counter's grid, whichever grid the volunteer lives in
+    seq = next_number(series, year)
     redemption = Redemption(session_id=session.id, volunteer_id=volunteer.id, household_id=volunteer.household_id,
-                            receipt_no=formatted(RECEIPT_SERIES, year, seq), receipt_year=year, receipt_seq=seq,
+                            grid_id=session.grid_id,
+                            receipt_no=formatted(series, year, seq), receipt_year=year, receipt_seq=seq,
                             total_points=total, token=token, served_by_id=actor.id, created_at=now)
     db.session.add(redemption)
     db.session.flush()

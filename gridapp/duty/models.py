@@ -5,6 +5,7 @@ from sqlalchemy import CheckConstraint, UniqueConstraint
 
 from ..clock import utcnow
 from ..extensions import db
+from ..org.scope import GridScoped
 
 STATUS_LABELS = {
     "signed_up": _l("已报名"),
@@ -36,7 +37,7 @@ class DutyType(db.Model):
     active = db.Column(db.Boolean, nullable=False, default=True)
 
 
-class DutySession(db.Model):
+class DutySession(GridScoped, db.Model):
     """One scheduled duty: where and when, how many points, how many people.
 
     ``token`` is printed as a QR code on paper (/c/<token>) and never changes.

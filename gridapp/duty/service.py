@@ -37,8 +37,9 @@ from ..auth.models import STAFF_ROLES, User
 from ..auth.service import require_role
 from ..clock import to_local
 from ..database import atomic
-from ..errors import DomainError, NotFound
+from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
+from ..org.scope import unscoped
 from ..points import service as points
 from ..points.models import PointsEntry
 from .models import HOLDS_A_PLACE, PRESENT, Attendance, DutySession, DutyType
@@ -57,6 +58,18 @@ class SessionFull(DomainError):
 
 class AlreadyCheckedIn(DomainError):
     default_message = _l("您已于 %(time)s 签到，无需重复签到。")
+
+
+class OtherGridSession(PermissionDenied):
+    default_message = _l("这项志愿服务属于%(grid)s，您是%(home)s的志愿者，不能在这里签到或报名。请参加本网格的志愿服务。")
+
+
+def require_home_grid(volunteer: User, session: DutySession) -> None:
+    """A volunteer checks in (and signs up) only in their own grid: their points are paid from their
+    grid's goods, and the session's staff know their own residents. Refused with OtherGridSession, which
+    names the session's grid — a QR code of another grid says clearly whose it is."""
+    if volunteer.grid_id is not None and volunteer.grid_id != session.grid_id:
+        raise OtherGridSession(grid=session.grid.name, home=volunteer.grid.name)
 
 
 class NotYourTeam(DomainError):
@@ -173,8 +186,10 @@ def get_session(session_id: int) -> DutySession:
 
 
 def session_by_token(token: str) -> DutySession:
-    """The session behind a printed QR code; raises NotFound."""
-    session = DutySession.query.filter_by(token=token).one_or_none()
+    """The session behind a printed QR code, in whichever grid (the code names it; the caller checks who
+    may check in: ``require_home_grid``); raises NotFound."""
+    with unscoped():
+        session = DutySession.query.filter_by(token=token).one_or_none()
     if session is None:
         raise NotFound(_l("二维码无效：找不到这项志愿服务。"))
     return session
@@ -272,6 +287,7 @@ def sign_up(volunteer: User, session: DutySession, now: datetime) -> Attendance:
     Signing up again is a no-op.
     """
     require_role(volunteer, "volunteer")
+    require_home_grid(volunteer, session)
     if now > session.ends_at:
         raise SessionOver()
     _check_team(volunteer, session)
@@ -304,6 +320,7 @@ def check_in(volunteer: User, session: DutySession, now: datetime) -> Attendance
     or the DomainError of a session rule (``RULES``); what a rule did is in ``attendance.notes``.
     """
     require_role(volunteer, "volunteer")
+    require_home_grid(volunteer, session)
     if not session.window_open(now):
         raise CheckInClosed(opens=_time(session.checkin_opens_at), closes=_time(session.checkin_closes_at))
     _check_team(volunteer, session)

@@ -50,6 +50,7 @@ def scan(token):
         return render_template("auth/login.html", form=LoginForm(), next_url=request.path, checking_into=session)
     if current_user.role != "volunteer":
         abort(403)
+    duty.require_home_grid(current_user, session)  # another grid's code: refused, naming its grid
     return _session_page(session)
 
 

@@ -45,9 +45,11 @@ def returns_mirror_what_they_return():
 
 @invariant
 def receipt_numbers_have_no_gaps():
-    """Donation receipt numbers run 1, 2, 3 … within each year, with none missing."""
+    """Donation receipt numbers run 1, 2, 3 … within each grid's series and year, with none missing."""
     rows = db.session.execute(text("""
-        SELECT receipt_year, COUNT(*), MAX(receipt_seq) FROM donations GROUP BY receipt_year ORDER BY receipt_year"""))
-    for year, count, highest in rows:
+        SELECT o.code, d.receipt_year, COUNT(*), MAX(d.receipt_seq) FROM donations d
+        JOIN org_units o ON o.id = d.grid_id
+        GROUP BY o.code, d.receipt_year ORDER BY o.code, d.receipt_year"""))
+    for code, year, count, highest in rows:
         if count != highest:
-            yield f"donations {year}: {count} receipts but numbers run up to {highest}"
+            yield f"donations {code} {year}: {count} receipts but numbers run up to {highest}"

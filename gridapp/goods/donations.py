@@ -11,11 +11,18 @@ from ..auth.service import require_role
 from ..clock import local_today, utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..org.service import current_grid
 from ..numbering import formatted, next_number
 from . import stock
 from .models import UNITS, Donation, DonationLine, Item, Lot, Sponsor, StockMovement
 
 RECEIPT_SERIES = "JZ"
+
+
+def receipt_series(grid) -> str:
+    """A grid's donation receipt series: JZ-<grid code> (JZ-DXB-2026-0001). Receipts issued before grids
+    existed keep their numbers (JZ-2026-0001); 0015 let the grid's series go on counting from them."""
+    return f"{RECEIPT_SERIES}-{grid.code}"
 MAX_LINES = 30
 
 
@@ -87,7 +94,7 @@ def update_item(actor, item: Item, *, points_price: int, category: str, monthly_
 
 
 def issue(actor, *, sponsor: Sponsor, received_on: date, lines: list[Line], note: str = "") -> Donation:
-    """Staff record a donation: a receipt number JZ-<year>-<seq> (gap-free, never reused), one lot and
+    """Staff record a donation: a receipt number JZ-<grid code>-<year>-<seq> (gap-free per grid and year, never reused), one lot and
     one stock-in movement per line. Raises DomainError for no lines, a non-positive quantity, a
     negative value, a date in the future, or too many lines."""
     require_role(actor, *STAFF_ROLES)
@@ -104,9 +111,11 @@ def issue(actor, *, sponsor: Sponsor, received_on: date, lines: list[Line], note
             raise DomainError(_l("%(item)s的估价不能为负数。"), item=line.item.name)
     stock.lock_items(line.item.id for line in lines)  # every item's row, in id order, before any moves
     year = received_on.year
-    seq = next_number(RECEIPT_SERIES, year)
-    donation = Donation(receipt_no=formatted(RECEIPT_SERIES, year, seq), receipt_year=year, receipt_seq=seq,
-                        sponsor=sponsor, received_on=received_on, note=note or "", created_by_id=actor.id)
+    grid = current_grid()  # the working grid: its series, JZ-<grid code>, gap-free per year
+    series = receipt_series(grid)
+    seq = next_number(series, year)
+    donation = Donation(receipt_no=formatted(series, year, seq), receipt_year=year, receipt_seq=seq,
+                        grid_id=grid.id, sponsor=sponsor, received_on=received_on, note=note or "", created_by_id=actor.id)
     db.session.add(donation)
     db.session.flush()
     for line in lines:

@@ -3,6 +3,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 
 from ..clock import utcnow
 from ..extensions import db
+from ..org.scope import GridScoped
 
 SPONSOR_KINDS = {
     "enterprise": _l("企业"),
@@ -47,8 +48,8 @@ class Sponsor(db.Model):
         return f"<Sponsor {self.name}>"
 
 
-class Item(db.Model):
-    """A kind of goods on the shelf. ``stock`` caches the sum of its movements (CHECK >= 0)."""
+class Item(GridScoped, db.Model):
+    """A kind of goods on a grid's shelf. ``stock`` caches the sum of its movements (CHECK >= 0)."""
 
     __tablename__ = "items"
     __table_args__ = (
@@ -65,10 +66,11 @@ class Item(db.Model):
                         name="household_limit_bounded"),
         CheckConstraint("low_stock_threshold <= 10000", name="threshold_bounded"),
         CheckConstraint("stock <= 10000000", name="stock_bounded"),
+        UniqueConstraint("grid_id", "name", name="uq_items_name"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
-    name = db.Column(db.String(40), nullable=False, unique=True)
+    name = db.Column(db.String(40), nullable=False)
     unit = db.Column(db.String(4), nullable=False)
     category = db.Column(db.String(20), nullable=False, default="")
     points_price = db.Column(db.Integer, nullable=False)
@@ -86,7 +88,7 @@ class Item(db.Model):
         return f"<Item {self.name} {self.stock}>"
 
 
-class Donation(db.Model):
+class Donation(GridScoped, db.Model):
     """A sponsor's donation, received by staff, with a gap-free receipt number.
 
     Never edited once issued: a mistake is voided (while its lots are untouched) and issued anew.
@@ -95,12 +97,12 @@ class Donation(db.Model):
     __tablename__ = "donations"
     owner_column = "sponsor_id"  # whose it is: auth.service.require_owner
     __table_args__ = (
-        UniqueConstraint("receipt_year", "receipt_seq", name="uq_donations_receipt"),
+        UniqueConstraint("grid_id", "receipt_year", "receipt_seq", name="uq_donations_receipt"),
         CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_has_reason"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
-    receipt_no = db.Column(db.String(16), nullable=False, unique=True)
+    receipt_no = db.Column(db.String(24), nullable=False, unique=True)
     receipt_year = db.Column(db.Integer, nullable=False)
     receipt_seq = db.Column(db.Integer, nullable=False)
     sponsor_id = db.Column(db.Integer, db.ForeignKey("sponsors.id"), nullable=False, index=True)
@@ -213,7 +215,7 @@ class StockMovement(db.Model):
         return str(MOVEMENT_LABELS[self.kind])
 
 
-class Stocktake(db.Model):
+class Stocktake(GridScoped, db.Model):
     """A count of the shelf (盘点): a sheet of expected quantities, the counts entered, then confirmed.
 
     Confirming writes one adjustment movement per difference; a confirmed stocktake is read-only.
@@ -222,8 +224,8 @@ class Stocktake(db.Model):
     __tablename__ = "stocktakes"
     __table_args__ = (
         CheckConstraint("status IN ('counting', 'confirmed')", name="status_known"),
-        # At most one stocktake counting at a time, whoever presses "start".
-        Index("uq_stocktakes_one_counting", "status", unique=True,
+        # At most one stocktake counting at a time per grid, whoever presses "start".
+        Index("uq_stocktakes_one_counting", "grid_id", "status", unique=True,
               sqlite_where=text("status = 'counting'"), postgresql_where=text("status = 'counting'")),
     )
 

@@ -12,6 +12,7 @@ PDF cache under it (``gridapp.pdf``), so a repeated request is never rendered tw
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
+from ..org.scope import unscoped
 from ..clock import to_local
 from ..money import fen_to_yuan
 from ..extensions import db
@@ -51,7 +52,8 @@ def verify_token(token: str) -> Donation | None:
         return None
     if type(donation_id) is not int or serializer.dumps(donation_id) != token:
         return None
-    return db.session.get(Donation, donation_id)
+    with unscoped():  # the signed token names the donation, whichever grid it belongs to
+        return db.session.get(Donation, donation_id)
 
 
 def verify_url(donation: Donation) -> str:

@@ -1,12 +1,20 @@
-"""Forms of the organisation tree pages. The rules (code format and uniqueness, no unit beneath a grid)
-are the service's; the forms only parse and bound lengths."""
+"""Forms of the organisation pages: the tree, the working-grid switcher, staff assignments. The rules
+(code format and uniqueness, no unit beneath a grid) are the service's; the forms only parse and bound lengths."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, HiddenField, IntegerField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..auth.forms import strip
-from .service import CODE_MAX, CONTACT_MAX, HOURS_MAX, LEVEL_MAX, NAME_MAX, ORGANISER_MAX, PLACE_MAX
+from .service import (
+    CODE_MAX,
+    CONTACT_MAX,
+    HOURS_MAX,
+    LEVEL_MAX,
+    NAME_MAX,
+    ORGANISER_MAX,
+    PLACE_MAX,
+)
 
 
 def _upper(value):
@@ -43,3 +51,17 @@ class MoveForm(FlaskForm):
 
 class ConfirmDeleteForm(FlaskForm):
     """Carries nothing but its CSRF token: the delete page's button."""
+
+
+class WorkingGridForm(FlaskForm):
+    """The header's switcher: the grid this login works in."""
+
+    grid_id = IntegerField(_l("网格"), validators=[DataRequired(), NumberRange(min=1, max=2**31 - 1)])
+    next = HiddenField()
+
+
+class AssignmentForm(FlaskForm):
+    """Assign an account (staff to a grid, an admin to a community) or end an assignment."""
+
+    user_id = IntegerField(_l("账号"), validators=[DataRequired(), NumberRange(min=1, max=2**31 - 1)])
+    unit_id = IntegerField(_l("单位"), validators=[DataRequired(), NumberRange(min=1, max=2**31 - 1)])

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
 from .models import OrgUnit, StaffAssignment
+from .scope import GridScope, current_scope
 
 CODE_PATTERN = re.compile(r"[A-Z0-9]{2,8}")
 NAME_MAX, LEVEL_MAX, CODE_MAX = 60, 16, 8
@@ -76,17 +77,37 @@ def first_grid() -> OrgUnit | None:
 
 
 def current_grid() -> OrgUnit | None:
-    """The grid the current page speaks for: its names head the page and sign its notices and receipts.
+    """The grid the current page speaks for: the request's working grid (its names head the page and sign
+    its notices and receipts); outside a scope (sponsors, CLI), the first grid.
 
-    One grid per deployment for now: the first grid. Read once per app context (a request), kept on
-    ``flask.g``: the page's header and the documents on it ask for it again and again.
+    Read once per app context (a request), kept on ``flask.g`` with its community, in the same query as
+    the other grids the header's switcher offers: the page's header and the documents on it ask again
+    and again.
     """
+    scope = current_scope()
+    working = scope.working if scope is not None else None
     if not has_app_context():
         return first_grid()
     grid = g.get("current_grid")
-    if grid is None or grid not in db.session:  # (a session ended since: read it again)
-        grid = g.current_grid = first_grid()
+    if grid is None or grid not in db.session or (working is not None and grid.id != working):
+        grid = None
+        if working is not None:
+            g.scope_grids = list(db.session.scalars(
+                select(OrgUnit).options(joinedload(OrgUnit.parent))
+                .where(OrgUnit.id.in_(set(scope.choices) | {working})).order_by(OrgUnit.position, OrgUnit.id)))
+            grid = next((unit for unit in g.scope_grids if unit.id == working), None)
+        g.current_grid = grid = grid or first_grid()
     return grid
+
+
+def switchable_grids() -> list[OrgUnit]:
+    """The grids staff or an admin may switch between in this request (none unless there are several);
+    read with the current grid, in one query."""
+    scope = current_scope()
+    if scope is None or len(scope.choices) < 2 or not has_app_context():
+        return []
+    current_grid()
+    return [unit for unit in g.get("scope_grids", ()) if unit.id in scope.choices]
 
 
 def ancestors(unit: OrgUnit) -> list[OrgUnit]:
@@ -105,7 +126,16 @@ def community_of(grid: OrgUnit) -> OrgUnit | None:
 
 
 def grid_of(record) -> OrgUnit | None:
-    """The grid a record belongs to: its ``grid`` when it carries one, else the current grid."""
+    """The grid a record belongs to: its ``grid`` when it carries one, else the current grid.
+
+    A record of the page's own grid (the usual case) is answered from the page's grid, read once with
+    its community, rather than by loading the record's ``grid`` and then that grid's community again.
+    """
+    grid_id = getattr(record, "grid_id", None)
+    if grid_id is not None:
+        current = current_grid()
+        if current is not None and current.id == grid_id:
+            return current
     return getattr(record, "grid", None) or current_grid()
 
 
@@ -152,6 +182,122 @@ def letterhead(grid: OrgUnit | None) -> Letterhead:
 def letterhead_of(record) -> Letterhead:
     """The names on a document about ``record`` (a donation's receipt, a session's poster …): its grid's."""
     return letterhead(grid_of(record))
+
+
+# --- the request's grid scope (see org.scope) --------------------------------------------------
+
+_ALLOWED_GRIDS = text("""
+WITH RECURSIVE below(id, is_grid, parent_id) AS (
+    SELECT o.id, o.is_grid, o.parent_id FROM org_units o
+    JOIN staff_assignments a ON a.unit_id = o.id WHERE a.user_id = :user_id
+    UNION ALL
+    SELECT o.id, o.is_grid, o.parent_id FROM org_units o JOIN below b ON o.parent_id = b.id
+)
+SELECT DISTINCT b.id, s.id AS sibling FROM below b
+JOIN org_units c ON c.id = b.parent_id
+LEFT JOIN org_units s ON s.parent_id = c.id AND s.is_grid AND c.points_anywhere
+WHERE b.is_grid
+ORDER BY b.id
+""")
+
+_GRID_AND_SIBLINGS = text("""
+SELECT g.id, s.id AS sibling FROM org_units g
+JOIN org_units c ON c.id = g.parent_id
+LEFT JOIN org_units s ON s.parent_id = c.id AND s.is_grid AND c.points_anywhere
+WHERE g.is_grid
+ORDER BY g.position, g.id
+""")
+
+
+def _scope_from(rows, wanted: int | None) -> GridScope | None:
+    allowed: dict[int, set[int]] = {}
+    for grid_id, sibling in rows:
+        allowed.setdefault(grid_id, {grid_id}).update({sibling} if sibling is not None else ())
+    if not allowed:
+        return None
+    working = wanted if wanted in allowed else next(iter(allowed))
+    return GridScope(ids=(working,), working=working, people_ids=tuple(sorted(allowed[working])),
+                     choices=tuple(allowed))
+
+
+def allowed_grid_ids(user) -> list[int]:
+    """The grids a staff member or admin may work in: the grids they are assigned to and every grid
+    under a unit they are assigned to (an admin of a community: its grids)."""
+    return sorted({grid_id for grid_id, _ in db.session.execute(_ALLOWED_GRIDS, {"user_id": user.id})})
+
+
+def scope_for(user, wanted_grid_id: int | None = None, wanted_code: str | None = None) -> GridScope | None:
+    """The scope of a request (one query at most):
+
+    - a volunteer: their grid (people of other grids are not theirs to see);
+    - staff and admins: the working grid — ``wanted_grid_id`` (kept on their login) if they may work
+      there, else the first grid they may; with no assignment at all, the first grid (a deployment with
+      one grid needs no assignments). Volunteers of the community's other grids are visible as people
+      when its points may be spent anywhere;
+    - a sponsor: None (no scope; their own-sponsor checks limit them);
+    - nobody logged in: the grid whose code the URL names, else the first grid.
+    """
+    role = getattr(user, "role", None) if getattr(user, "is_authenticated", False) else None
+    if role == "sponsor":
+        return None
+    if role == "volunteer" and user.grid_id is not None:
+        return GridScope(ids=(user.grid_id,), working=user.grid_id, people_ids=(user.grid_id,))
+    if role in ("staff", "admin"):
+        scope = _scope_from(db.session.execute(_ALLOWED_GRIDS, {"user_id": user.id}), wanted_grid_id)
+        if scope is not None:
+            return scope
+    if wanted_code:
+        grid = db.session.scalars(select(OrgUnit).where(OrgUnit.code == wanted_code.upper(), OrgUnit.is_grid)).first()
+        if grid is not None:
+            return GridScope.of_grid(grid)
+    rows = list(db.session.execute(_GRID_AND_SIBLINGS))
+    first = rows[0][0] if rows else None
+    return _scope_from([row for row in rows if row[0] == first], first)
+
+
+def set_working_grid(login, user, grid_id: int) -> OrgUnit:
+    """Staff or an admin choose the grid they work in (kept on this login). Raises NotFound for a grid
+    they may not work in."""
+    if user.role not in ("staff", "admin") or grid_id not in allowed_grid_ids(user):
+        raise NotFound(_l("找不到这个网格。"))
+    login.grid_id = grid_id
+    return db.session.get(OrgUnit, grid_id)
+
+
+# --- staff assignments ------------------------------------------------------------------
+
+def assignments() -> list[StaffAssignment]:
+    """Every assignment, with its unit (the assignment page lists them)."""
+    return list(db.session.scalars(select(StaffAssignment).options(joinedload(StaffAssignment.unit))
+                                   .order_by(StaffAssignment.user_id, StaffAssignment.unit_id)))
+
+
+def assign(actor, user, unit: OrgUnit) -> StaffAssignment:
+    """An admin assigns staff to a grid, or an admin to a community (or any unit above grids).
+
+    Raises PermissionDenied unless ``actor`` is an admin; DomainError for staff assigned above a grid or
+    an account that is not staff or admin. Assigning twice keeps one assignment."""
+    if getattr(actor, "role", None) != "admin":
+        raise PermissionDenied()
+    if user.role not in ("staff", "admin"):
+        raise DomainError(_l("只有网格员和管理员可以分配到网格或社区。"))
+    if user.role == "staff" and not unit.is_grid:
+        raise DomainError(_l("网格员只能分配到网格。"))
+    existing = db.session.get(StaffAssignment, (user.id, unit.id))
+    if existing is not None:
+        return existing
+    assignment = StaffAssignment(user_id=user.id, unit_id=unit.id)
+    db.session.add(assignment)
+    db.session.flush()
+    return assignment
+
+
+def unassign(actor, user_id: int, unit_id: int) -> None:
+    """An admin ends an assignment (nothing happens if there is none). Raises PermissionDenied."""
+    if getattr(actor, "role", None) != "admin":
+        raise PermissionDenied()
+    db.session.execute(delete(StaffAssignment).where(StaffAssignment.user_id == user_id,
+                                                     StaffAssignment.unit_id == unit_id))
 
 
 # --- who manages which units ----------------------------------------------------------------------

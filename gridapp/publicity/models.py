@@ -5,6 +5,7 @@ from sqlalchemy import CheckConstraint, UniqueConstraint
 
 from ..clock import utcnow
 from ..extensions import db
+from ..org.scope import GridScoped
 
 OBJECTION_LABELS = {
     "open": _l("待处理"),
@@ -14,14 +15,15 @@ OBJECTION_LABELS = {
 OBJECTION_STATUSES = tuple(OBJECTION_LABELS)
 
 
-class Posting(db.Model):
+class Posting(GridScoped, db.Model):
     """One month's 积分公示: published by staff, open for objections from ``opens_at`` to ``closes_at``."""
 
     __tablename__ = "postings"
-    __table_args__ = (CheckConstraint("closes_at > opens_at", name="window_not_empty"),)
+    __table_args__ = (CheckConstraint("closes_at > opens_at", name="window_not_empty"),
+                      UniqueConstraint("grid_id", "month", name="uq_postings_month"))
 
     id = db.Column(db.Integer, primary_key=True)
-    month = db.Column(db.Date, nullable=False, unique=True)  # the 1st of the month posted
+    month = db.Column(db.Date, nullable=False)  # the 1st of the month posted
     opens_at = db.Column(db.DateTime, nullable=False)
     closes_at = db.Column(db.DateTime, nullable=False)
     note = db.Column(db.String(200), nullable=False, default="")

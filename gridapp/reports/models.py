@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, Index
 
 from ..clock import utcnow
 from ..extensions import db
+from ..org.scope import GridScoped
 
 KIND_LABELS = {"hazard": _l("隐患"), "wish": _l("微心愿")}
 KINDS = tuple(KIND_LABELS)
@@ -85,7 +86,7 @@ class HazardPoints(db.Model):
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
-class Report(db.Model):
+class Report(GridScoped, db.Model):
     """One hazard or micro-wish, from its report to its resolution."""
 
     __tablename__ = "reports"

@@ -33,7 +33,7 @@ TOO_SMALL = """(min) => {
 @pytest.fixture
 def demo(app):
     """The demo world; the token of a session for the scan page. Hold no connection while the server works."""
-    session = DutySession.query.order_by(DutySession.id.desc()).first()
+    session = DutySession.query.filter_by(grid_id=4).order_by(DutySession.id.desc()).first()  # the volunteer's grid
     world = {"token": session.token, "title": session.title, "place": session.place}
     db.session.remove()
     return world

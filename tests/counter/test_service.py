@@ -62,7 +62,7 @@ def test_redeem_spends_points_takes_goods_and_numbers_the_receipt(staff, session
     volunteer = volunteer_with(200)
     redemption = counter.redeem(staff, session, volunteer, {kettle.id: 1, tissues.id: 3}, token="t1", now=NOW)
     db.session.commit()
-    assert redemption.receipt_no == "DH-2026-0001" and redemption.total_points == 150
+    assert redemption.receipt_no == "DH-DXB-2026-0001" and redemption.total_points == 150
     assert points.balance(volunteer) == 50
     assert (kettle.stock, tissues.stock) == (2, 17)
     assert [(line.item.name, line.quantity, line.unit_points) for line in redemption.lines] == [

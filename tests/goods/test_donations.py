@@ -29,7 +29,7 @@ def test_issuing_numbers_receipts_per_year_and_stocks_the_shelf(staff, sponsor):
     first = factories.donate(staff, sponsor, (tissues, 100, 350), received_on=date(2026, 3, 1))
     second = factories.donate(staff, sponsor, (tissues, 40), received_on=date(2026, 11, 2))
     db.session.refresh(tissues)
-    assert (first.receipt_no, second.receipt_no) == ("JZ-2026-0001", "JZ-2026-0002")
+    assert (first.receipt_no, second.receipt_no) == ("JZ-DXB-2026-0001", "JZ-DXB-2026-0002")
     assert tissues.stock == 140
     assert first.total_value_fen == 35000 and first.lines[0].lot.remaining == 100
 
@@ -37,7 +37,7 @@ def test_issuing_numbers_receipts_per_year_and_stocks_the_shelf(staff, sponsor):
 def test_a_new_year_starts_at_one(staff, sponsor):
     soap = factories.make_item("洗衣粉", unit="袋")
     factories.donate(staff, sponsor, (soap, 1), received_on=date(2025, 12, 31))
-    assert factories.donate(staff, sponsor, (soap, 1), received_on=date(2026, 1, 1)).receipt_no == "JZ-2026-0001"
+    assert factories.donate(staff, sponsor, (soap, 1), received_on=date(2026, 1, 1)).receipt_no == "JZ-DXB-2026-0001"
 
 
 def test_a_failed_donation_uses_no_number(staff, sponsor):
@@ -46,7 +46,7 @@ def test_a_failed_donation_uses_no_number(staff, sponsor):
         donations.issue(staff, sponsor=sponsor, received_on=date(2026, 5, 1),
                         lines=[donations.Line(soap, 5), donations.Line(soap, 0)])
     db.session.rollback()
-    assert factories.donate(staff, sponsor, (soap, 5), received_on=date(2026, 5, 1)).receipt_no == "JZ-2026-0001"
+    assert factories.donate(staff, sponsor, (soap, 5), received_on=date(2026, 5, 1)).receipt_no == "JZ-DXB-2026-0001"
 
 
 @pytest.mark.parametrize("lines, message", [
@@ -82,7 +82,7 @@ def test_void_takes_the_stock_back_and_keeps_the_number(staff, sponsor):
     db.session.commit()
     db.session.refresh(sheets)
     assert sheets.stock == 0 and donation.voided_at is not None and donation.void_reason == "数量点错"
-    assert factories.donate(staff, sponsor, (sheets, 1)).receipt_no == "JZ-2026-0002"
+    assert factories.donate(staff, sponsor, (sheets, 1)).receipt_no == "JZ-DXB-2026-0002"
     assert {name: rows for name, rows in run_all().items() if rows} == {}
 
 
@@ -146,5 +146,5 @@ def test_simultaneous_donations_get_consecutive_numbers(app, staff, sponsor):
                                lines=[donations.Line(db.session.get(Item, item_id), 1)]).receipt_no
 
     results = run_at_once(app, 10, issue)
-    assert sorted(results) == [f"JZ-2026-{n:04d}" for n in range(1, 11)]
+    assert sorted(results) == [f"JZ-DXB-2026-{n:04d}" for n in range(1, 11)]
     assert Donation.query.count() == 10 and StockMovement.query.count() == 10

@@ -102,7 +102,7 @@ def test_receipt_text_has_number_sponsor_lines_totals_and_staff(app, six_lines, 
     with app.test_request_context(base_url="https://grid.example.cn"):
         text = poppler("pdftotext", render(six_lines), tmp_path, "-layout")
     assert "捐赠接收凭证" in text.replace(" ", "")
-    assert "JZ-2026-0001" in text and "新疆丝路天山国际食品城" in text
+    assert "JZ-DXB-2026-0001" in text and "新疆丝路天山国际食品城" in text
     assert "2026年11月1日" in text
     for name in ("食用油", "抽纸", "洗衣粉", "牙膏", "毛巾", "碗筷套装"):
         assert name in text
@@ -285,7 +285,7 @@ def test_staff_download_inline_with_etag_and_a_repeat_is_not_rendered_again(clie
     first = client.get(url)
     assert first.status_code == 200 and first.data.startswith(b"%PDF")
     assert first.headers["Content-Type"] == "application/pdf"
-    assert first.headers["Content-Disposition"] == 'inline; filename="JZ-2026-0001.pdf"'
+    assert first.headers["Content-Disposition"] == 'inline; filename="JZ-DXB-2026-0001.pdf"'
     assert "private" in first.headers["Cache-Control"] and "no-store" not in first.headers["Cache-Control"]
     etag = first.headers["ETag"]
     assert etag and len(renders) == 1
@@ -345,7 +345,7 @@ def test_verification_page_confirms_a_genuine_receipt_without_personal_data(clie
     response = client.get(f"/v/{receipts.make_token(six_lines)}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "JZ-2026-0001" in page and "新疆丝路天山国际食品城" in page
+    assert "JZ-DXB-2026-0001" in page and "新疆丝路天山国际食品城" in page
     assert "有效" in page and "已作废" not in page
     assert "185" in page and "¥2,010.00" in page
     assert "屯坪社区" in page
@@ -369,7 +369,7 @@ def test_verification_page_refuses_a_tampered_token_in_chinese(client, six_lines
     response = client.get(f"/v/{tampered}")
     page = response.get_data(as_text=True)
     assert response.status_code == 404
-    assert "无法核验" in page and "JZ-2026-0001" not in page
+    assert "无法核验" in page and "JZ-DXB-2026-0001" not in page
 
 
 def test_verification_page_of_a_deleted_or_unknown_donation_is_404(client, app):

@@ -34,7 +34,7 @@ def test_staff_records_a_donation_with_a_new_item_on_the_spot(client, staff):
         {"item": 0, "new_name": "保温杯", "new_unit": "个", "new_price": 30, "quantity": 10}))
     assert response.status_code == 303
     donation = Donation.query.one()
-    assert donation.receipt_no.startswith(f"JZ-{local_today().year}-")
+    assert donation.receipt_no.startswith(f"JZ-DXB-{local_today().year}-")
     assert [(l.item.name, l.quantity, l.unit_value_fen) for l in donation.lines] == [
         ("烧水壶", 4, 5990), ("保温杯", 10, None)]
     page = client.get(response.location).get_data(as_text=True)

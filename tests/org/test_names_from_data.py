@@ -22,7 +22,7 @@ from .. import factories
 
 ROOT = Path(gridapp.__file__).resolve().parent.parent
 PLACE_NAMES = re.compile(r"屯坪|迪祥佳苑")
-DEMO_DATA = re.compile(r"(^|/)demo\.py$")
+DEMO_DATA = re.compile(r"(^|/)demo(_\w+)?\.py$")
 
 
 def rename(grid_name="红柳园A区", organiser="红柳园A区网格党支部", community="胜利社区",

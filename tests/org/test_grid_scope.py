@@ -1,0 +1,301 @@
+"""Who sees what, grid by grid: role × route × grid.
+
+Two grids of one community: A (迪祥佳苑B区, the deployment's grid, id 4) and B (a second grid made here).
+Staff of A get 404 for every object of B, by URL and by id in forms; a volunteer of A finds nothing of B;
+a QR code of B is refused with B's name; points cross grids only when the community allows it; a grid
+with data in it cannot be deleted; receipts number per grid.
+"""
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.routing.converters import AnyConverter
+
+from gridapp.auth.models import STAFF_ROLES, User
+from gridapp.campaigns.models import Campaign, CampaignZone
+from gridapp.counter.models import CounterSession, Redemption
+from gridapp.duty.models import Attendance, DutySession, DutyType
+from gridapp.extensions import db
+from gridapp.goods.models import Donation, Item, Stocktake
+from gridapp.org import service as org
+from gridapp.org.models import OrgUnit, StaffAssignment
+from gridapp.org.scope import scoped_to
+from gridapp.publicity.models import Posting
+from gridapp.reports.models import Report
+
+from .. import factories
+
+GRID_A = 4
+
+
+@pytest.fixture
+def grid_b(app):
+    grid = OrgUnit(parent_id=3, level_name="网格", name="测试乙网格", code="TSTB", is_grid=True, position=1,
+                   organiser="测试乙网格党支部")
+    db.session.add(grid)
+    db.session.commit()
+    return grid
+
+
+def _staff(grid_id, role="staff"):
+    user = factories.make_user(role=role)
+    db.session.add(StaffAssignment(user_id=user.id, unit_id=grid_id))
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def world_b(app, grid_b):
+    """One record of every kind in grid B."""
+    now = datetime(2026, 12, 16, 2, 0)
+    with scoped_to(grid_b):
+        staff = _staff(grid_b.id)
+        volunteer = factories.make_user(name="乙网格志愿者")
+        kind = db.session.scalars(sa.select(DutyType).limit(1)).first() or DutyType(name="巡逻", default_points=5)
+        duty = DutySession(duty_type=kind, title="乙网格巡逻", place="乙网格", starts_at=now, ends_at=now + timedelta(hours=2),
+                           checkin_opens_at=now - timedelta(hours=1), checkin_closes_at=now + timedelta(hours=2),
+                           points=5)
+        item = Item(name="乙网格洗衣液", unit="瓶", points_price=20)
+        sponsor = factories.make_sponsor()
+        db.session.add_all([duty, item])
+        db.session.flush()
+        attendance = Attendance(session_id=duty.id, volunteer_id=volunteer.id, status="checked_in", checked_in_at=now)
+        donation = Donation(receipt_no="JZ-TSTB-2026-0001", receipt_year=2026, receipt_seq=1, sponsor_id=sponsor.id,
+                            received_on=date(2026, 12, 1), created_by_id=staff.id)
+        stocktake = Stocktake(created_by_id=staff.id)
+        counter = CounterSession(day=date(2026, 11, 30), opened_by_id=staff.id)
+        campaign = Campaign(title="乙网格扫雪", duty_type=kind, starts_at=now, ends_at=now + timedelta(hours=3),
+                            meeting_point="乙网格", organiser="乙网格", points=10, issued_on=date(2026, 12, 16),
+                            created_by_id=staff.id)
+        posting = Posting(month=date(2026, 11, 1), opens_at=now, closes_at=now + timedelta(days=7),
+                          published_by_id=staff.id)
+        report = Report(kind="hazard", category="road", description="乙网格路面破损", place="乙网格",
+                        reporter_id=volunteer.id)
+        db.session.add_all([attendance, donation, stocktake, counter, campaign, posting, report])
+        db.session.flush()
+        zone = CampaignZone(campaign=campaign, name="一区", needed=3)
+        redemption = Redemption(session_id=counter.id, volunteer_id=volunteer.id, receipt_no="DH-TSTB-2026-0001",
+                                receipt_year=2026, receipt_seq=1, total_points=20, token="tstb-token",
+                                served_by_id=staff.id)
+        db.session.add_all([zone, redemption])
+        db.session.commit()
+        ids = {"volunteer": volunteer.id, "duty": duty.id, "attendance": attendance.id, "item": item.id,
+               "donation": donation.id, "stocktake": stocktake.id, "counter": counter.id, "campaign": campaign.id,
+               "zone": zone.id, "posting": posting.id, "report": report.id, "redemption": redemption.id,
+               "token": duty.token, "household": volunteer.household_id}
+    assert {row.grid_id for row in (duty, item, donation, stocktake, counter, campaign, posting, report,
+                                    redemption)} == {grid_b.id}
+    assert volunteer.grid_id == grid_b.id  # a volunteer's grid is their household's
+    db.session.expunge_all()  # a request must look everything up afresh, as a real one does
+    return ids
+
+
+def _b_value(endpoint: str, arg: str, ids: dict):
+    if arg == "session_id":
+        return ids["counter"] if endpoint.startswith("counter") else ids["duty"]
+    return {"user_id": ids["volunteer"], "volunteer_id": ids["volunteer"], "attendance_id": ids["attendance"],
+            "item_id": ids["item"], "donation_id": ids["donation"], "stocktake_id": ids["stocktake"],
+            "redemption_id": ids["redemption"], "campaign_id": ids["campaign"], "zone_id": ids["zone"],
+            "posting_id": ids["posting"], "report_id": ids["report"]}.get(arg)
+
+
+def routes_into_b(app, ids, role):
+    """Every route ``role`` may use whose ids all name an object of grid B."""
+    for rule in app.url_map.iter_rules():
+        access = getattr(app.view_functions[rule.endpoint], "access", None)
+        if not rule.arguments or not isinstance(access, tuple) or (role not in access and access != ("any-logged-in",)):
+            continue
+        values = {}
+        for arg in rule.arguments:
+            converter = rule._converters[arg]
+            values[arg] = sorted(converter.items)[0] if isinstance(converter, AnyConverter) else _b_value(
+                rule.endpoint, arg, ids)
+        if any(value is None for value in values.values()) or all(
+                isinstance(rule._converters[arg], AnyConverter) for arg in rule.arguments):
+            continue
+        url = rule.build(values)[1]
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            yield rule.endpoint, method, url
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_staff_of_grid_a_get_404_for_every_object_of_grid_b_by_url(app, client, world_b, role):
+    staff = _staff(GRID_A, role)
+    assert client.login(staff.phone).status_code == 303
+    token = client.csrf_token("/account")
+    probed = []
+    for endpoint, method, url in routes_into_b(app, world_b, role):
+        response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+        assert response.status_code == 404, f"{role} of A reached B at {method} {url}: {response.status_code}"
+        probed.append(endpoint)
+    assert {"volunteer_admin.detail", "duty.roster", "goods.item", "goods.donation", "stocktake.stocktake",
+            "counter.summary", "counter.receipt", "counter.volunteer", "campaigns.detail", "publicity.staff_posting",
+            "reports.detail", "goods.void_donation", "counter.confirm", "duty.confirm"} <= set(probed)
+    # Nothing of B was touched by the walk.
+    assert db.session.scalar(sa.select(Donation.voided_at).where(Donation.id == world_b["donation"])) is None
+    assert db.session.scalar(sa.select(Attendance.status).where(Attendance.id == world_b["attendance"])) == "checked_in"
+
+
+def test_a_volunteer_of_grid_a_finds_nothing_of_grid_b(app, client, world_b):
+    volunteer = factories.make_user()
+    assert volunteer.grid_id == GRID_A
+    assert client.login(volunteer.phone).status_code == 303
+    probed = 0
+    for endpoint, method, url in routes_into_b(app, world_b, "volunteer"):
+        if method == "GET":
+            assert client.get(url).status_code == 404, f"volunteer of A reached B at {url}"
+            probed += 1
+    assert probed >= 4
+
+
+def test_staff_of_grid_a_naming_grid_b_ids_in_forms_write_nothing(app, client, world_b):
+    staff = _staff(GRID_A)
+    session_a = DutySession(duty_type=db.session.scalars(sa.select(DutyType).limit(1)).first(), title="甲巡逻",
+                            place="甲", starts_at=datetime(2026, 12, 16, 1), ends_at=datetime(2026, 12, 16, 4),
+                            checkin_opens_at=datetime(2026, 12, 16, 0), checkin_closes_at=datetime(2026, 12, 16, 4),
+                            points=5)
+    db.session.add(session_a)
+    db.session.commit()
+    session_a_id, phone = session_a.id, staff.phone
+    db.session.expunge_all()
+    assert client.login(phone).status_code == 303
+    # Mark grid B's volunteer present at A's session: not found, no attendance.
+    response = client.submit(f"/staff/duty/{session_a_id}/mark-present", {"volunteer_id": world_b["volunteer"]},
+                             page=f"/staff/duty/{session_a_id}")
+    assert response.status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count(Attendance.id)).where(Attendance.session_id == session_a_id)) == 0
+    # A donation to A naming B's item: the item is no choice of A's form; no donation written.
+    before = db.session.scalar(sa.select(sa.func.count(Donation.id)))
+    sponsor = factories.make_sponsor()
+    response = client.submit("/staff/donations/new", {
+        "sponsor": sponsor.id, "received_on": "2026-12-10", "lines-0-item": world_b["item"], "lines-0-quantity": 3})
+    assert response.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count(Donation.id))) == before
+
+
+def test_a_volunteer_scanning_another_grids_qr_code_is_refused_naming_that_grid(app, client, world_b):
+    volunteer = factories.make_user()
+    assert client.login(volunteer.phone).status_code == 303
+    response = client.get(f"/c/{world_b['token']}")
+    assert response.status_code == 403
+    assert "测试乙网格" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Attendance.id)).where(
+        Attendance.volunteer_id == volunteer.id)) == 0
+
+
+def test_a_qr_code_of_another_grid_still_shows_what_it_is_to_someone_logged_out(app, client, world_b):
+    response = client.get(f"/c/{world_b['token']}")
+    assert response.status_code == 200 and "乙网格巡逻" in response.get_data(as_text=True)
+
+
+def _counter_case(grid_b, points_anywhere):
+    from gridapp.counter import service as counter
+    from gridapp.points import service as points
+
+    community = db.session.get(OrgUnit, 3)
+    community.points_anywhere = points_anywhere
+    staff = _staff(GRID_A)
+    with scoped_to(grid_b):
+        visitor = factories.make_user(name="乙网格来客")
+    points.award(visitor, 100, reference="test:1", description="测试", key=f"grant:{visitor.id}", by=staff)
+    item = factories.make_item("甲网格毛巾", points_price=10)
+    factories.donate(staff, factories.make_sponsor(), (item, 5))
+    session = CounterSession(day=date(2026, 12, 16), opened_by_id=staff.id)
+    db.session.add(session)
+    db.session.commit()
+    return counter, staff, visitor, item, session
+
+
+def test_the_counter_refuses_a_volunteer_of_another_grid_by_default(app, grid_b):
+    counter, staff, visitor, item, session = _counter_case(grid_b, points_anywhere=False)
+    with pytest.raises(counter.OtherGridsPoints) as refused:
+        counter.redeem(staff, session, visitor, {item.id: 1}, token="t-refused", now=datetime(2026, 12, 16, 3))
+    assert "测试乙网格" in refused.value.message
+    db.session.rollback()
+    with scoped_to(db.session.get(OrgUnit, GRID_A), people_ids=org.scope_for(staff).people_ids):
+        assert counter.find_volunteers("乙网格来客") == []  # not even found at A's counter
+
+
+def test_the_counter_serves_a_volunteer_of_another_grid_when_the_community_allows_it(app, grid_b):
+    counter, staff, visitor, item, session = _counter_case(grid_b, points_anywhere=True)
+    with scoped_to(db.session.get(OrgUnit, GRID_A), people_ids=org.scope_for(staff).people_ids):
+        assert [v.id for v in counter.find_volunteers("乙网格来客")] == [visitor.id]
+        redemption = counter.redeem(staff, session, visitor, {item.id: 1}, token="t-ok", now=datetime(2026, 12, 16, 3))
+    db.session.commit()
+    assert redemption.grid_id == GRID_A and redemption.receipt_no.startswith("DH-DXB-")
+
+
+def test_a_grid_with_data_in_it_cannot_be_deleted_and_nothing_is_half_deleted(app, grid_b, world_b):
+    from gridapp.community.models import Household
+    from gridapp.errors import DomainError
+
+    admin = factories.make_user(role="admin")
+    db.session.add(StaffAssignment(user_id=admin.id, unit_id=3))  # the community's admin
+    # No staff left on it: what stops the deletion is its data (households, sessions, items …).
+    db.session.execute(sa.delete(StaffAssignment).where(StaffAssignment.unit_id == grid_b.id))
+    households = db.session.scalar(sa.select(sa.func.count()).select_from(Household)
+                                   .where(Household.grid_id == grid_b.id))
+    assert households >= 1
+    grid = db.session.get(OrgUnit, grid_b.id)
+    with pytest.raises(org.UnitHasData) as refused:
+        org.delete_unit(admin, grid)
+    assert isinstance(refused.value, DomainError) and "测试乙网格" in refused.value.message
+    assert db.session.get(OrgUnit, grid_b.id) is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Household)
+                             .where(Household.grid_id == grid_b.id)) == households
+
+
+def test_an_empty_grid_can_be_deleted(app):
+    admin = factories.make_user(role="admin")
+    grid = OrgUnit(parent_id=3, level_name="网格", name="空网格", code="EMPT", is_grid=True)
+    db.session.add_all([grid, StaffAssignment(user_id=admin.id, unit_id=3)])
+    db.session.commit()
+    org.delete_unit(admin, grid)
+    db.session.commit()
+    assert db.session.scalars(sa.select(OrgUnit).where(OrgUnit.code == "EMPT")).first() is None
+
+
+def test_receipts_number_per_grid_gap_free_in_each_series(app, grid_b):
+    staff_a, item_a = _staff(GRID_A), factories.make_item("甲网格肥皂")
+    first = factories.donate(staff_a, factories.make_sponsor(), (item_a, 2))
+    second = factories.donate(staff_a, factories.make_sponsor(), (item_a, 2))
+    with scoped_to(grid_b):
+        staff_b, item_b = _staff(grid_b.id), factories.make_item("甲网格肥皂")  # same name, other grid: allowed
+        in_b = factories.donate(staff_b, factories.make_sponsor(), (item_b, 2))
+    assert first.receipt_no.startswith("JZ-DXB-2026-") and second.receipt_seq == first.receipt_seq + 1
+    assert in_b.receipt_no == "JZ-TSTB-2026-0001" and in_b.grid_id == grid_b.id
+
+
+def test_staff_switch_only_to_grids_they_are_assigned_to(app, client, grid_b):
+    staff = _staff(GRID_A)
+    db.session.add(StaffAssignment(user_id=staff.id, unit_id=grid_b.id))
+    db.session.commit()
+    assert client.login(staff.phone).status_code == 303
+    page = client.get("/staff").get_data(as_text=True)
+    assert "测试乙网格" in page  # the switcher offers both grids
+    assert client.submit("/grid/working", {"grid_id": grid_b.id}, page="/staff").status_code == 303
+    with scoped_to(grid_b):
+        item = factories.make_item("乙网格专用")
+    item_id = item.id
+    db.session.expunge_all()
+    assert client.get(f"/staff/items/{item_id}").status_code == 200  # now working in B
+    other = OrgUnit(parent_id=3, level_name="网格", name="丙网格", code="TSTC", is_grid=True)
+    db.session.add(other)
+    db.session.commit()
+    client.submit("/grid/working", {"grid_id": other.id}, page="/staff")
+    assert client.get(f"/staff/items/{item_id}").status_code == 200  # unchanged: C is not theirs
+
+
+def test_an_admin_assigns_staff_to_a_grid_and_staff_may_not(app, client, grid_b):
+    staff = factories.make_user(role="staff")
+    admin = factories.make_user(role="admin")
+    assert client.login(admin.phone).status_code == 303
+    response = client.submit("/admin/assignments/add", {"user_id": staff.id, "unit_id": grid_b.id},
+                             page="/admin/assignments")
+    assert response.status_code == 303
+    assert db.session.get(StaffAssignment, (staff.id, grid_b.id)) is not None
+    response = client.submit("/admin/assignments/add", {"user_id": staff.id, "unit_id": 3}, page="/admin/assignments")
+    assert response.status_code == 422 and "网格员只能分配到网格" in response.get_data(as_text=True)
+    client.logout()
+    assert client.login(staff.phone).status_code == 303
+    assert client.get("/admin/assignments").status_code == 403
