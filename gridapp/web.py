@@ -1,13 +1,16 @@
 """What every response gets: security headers, fingerprinted static files, Chinese error pages."""
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
-from flask import render_template, request, url_for
+from babel import support
+from flask import Request, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError
+from wtforms.i18n import messages_path
 
 from .clock import days_after
 from .errors import DomainError
@@ -28,6 +31,21 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "object-src 'none'",
 ])
 ONE_YEAR = 365 * 24 * 3600
+
+
+@lru_cache(maxsize=8)
+def _wtforms_catalog(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class GridRequest(Request):
+    """The app's request: WTForms' own messages (a field's "not a valid number" …) come from a catalog
+    parsed once per process and language. Flask-WTF asks the request for ``wtforms_translations`` and, finding
+    none, reads and parses the catalog from disk, on every request that builds a form."""
+
+    @property
+    def wtforms_translations(self) -> support.Translations:
+        return _wtforms_catalog(str(get_locale()))
 
 
 def security_headers(response):

@@ -8,7 +8,7 @@ counter takes no more redemptions that day.
 """
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, literal, select
 
 from ..clock import last_day_of_month
 from ..extensions import db
@@ -50,22 +50,27 @@ def is_counter_day(day: date) -> bool:
     return day == last_day_of_month(day) or db.session.get(RedemptionDay, day) is not None
 
 
-def _closed_on(day: date) -> bool:
-    return db.session.scalar(select(CounterSession.closed_at).where(CounterSession.day == day)) is not None
-
-
 def next_counter_day(today: date) -> CounterDay:
     """The next day the counter opens, on or after ``today`` (the community's local date).
 
     The earlier of this month's last day and the first extra redemption day from ``today`` on;
     ``today`` itself is skipped once its counter is closed (日结). An extra day comes with its reason.
-    """
-    start = today + timedelta(days=1) if _closed_on(today) else today
-    month_end = last_day_of_month(start)
-    extra = db.session.scalars(select(RedemptionDay).where(RedemptionDay.day >= start, RedemptionDay.day <= month_end)
-                               .order_by(RedemptionDay.day).limit(1)).first()
-    if extra is not None:
-        # An extra day on the month's last day is that day anyway; it keeps its reason.
-        return CounterDay.of(extra.day, extra.reason)
-    return CounterDay.of(month_end)
 
+    One query (every volunteer page announces the day): whether today's counter is closed, next to
+    the first two extra days from ``today`` to the end of the month of tomorrow — the second serves
+    when the first is today and today is closed. A row comes back even without extra days.
+    """
+    horizon = last_day_of_month(today + timedelta(days=1))
+    closed = select(CounterSession.closed_at).where(CounterSession.day == today).scalar_subquery()
+    one_row = select(literal(1).label("one")).subquery()
+    rows = db.session.execute(
+        select(closed.label("closed_at"), RedemptionDay.day, RedemptionDay.reason).select_from(one_row)
+        .outerjoin(RedemptionDay, and_(RedemptionDay.day >= today, RedemptionDay.day <= horizon))
+        .order_by(RedemptionDay.day).limit(2)).all()
+    start = today + timedelta(days=1) if rows[0].closed_at is not None else today
+    month_end = last_day_of_month(start)
+    for row in rows:
+        if row.day is not None and start <= row.day <= month_end:
+            # An extra day on the month's last day is that day anyway; it keeps its reason.
+            return CounterDay.of(row.day, row.reason)
+    return CounterDay.of(month_end)
