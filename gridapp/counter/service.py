@@ -179,7 +179,8 @@ def find_volunteers(query: str, limit: int = 10) -> list[User]:
 
 
 def get_volunteer(volunteer_id: int) -> User:
-    volunteer = db.session.get(User, volunteer_id)
+    """The active volunteer with their household (the panel shows the address)."""
+    volunteer = db.session.get(User, volunteer_id, options=[joinedload(User.household)])
     if volunteer is None or volunteer.role != "volunteer" or not volunteer.is_active:
         raise NotFound(_l("找不到这位志愿者。"))
     return volunteer
@@ -269,14 +270,30 @@ class Basket:
         return [s for s in self.states if s.quantity]
 
 
+def _used_this_month_by_both(item_ids, since: datetime, volunteer: User) -> tuple[dict[int, int], dict[int, int]]:
+    """This month's use of each item by ``volunteer`` and by their household, in one query (what
+    ``_used_this_month`` gives for each, twice)."""
+    mine = db.case((Redemption.volunteer_id == volunteer.id, RedemptionLine.quantity), else_=0)
+    home = db.case((Redemption.household_id == volunteer.household_id, RedemptionLine.quantity), else_=0)
+    whose = (or_(Redemption.volunteer_id == volunteer.id, Redemption.household_id == volunteer.household_id)
+             if volunteer.household_id else Redemption.volunteer_id == volunteer.id)
+    rows = db.session.execute(
+        select(RedemptionLine.item_id, func.sum(mine), func.sum(home))
+        .join(Redemption, RedemptionLine.redemption_id == Redemption.id)
+        .where(Redemption.voided_at.is_(None), Redemption.created_at >= since,
+               RedemptionLine.item_id.in_(list(item_ids)), whose)
+        .group_by(RedemptionLine.item_id)).all()
+    used_by_household = {item_id: int(h) for item_id, _m, h in rows if h} if volunteer.household_id else {}
+    return {item_id: int(m) for item_id, m, _h in rows if m}, used_by_household
+
+
 def basket(volunteer: User, quantities: dict[int, int], now: datetime) -> Basket:
     """The counter's grid for ``volunteer``: every active item (in stock or not), this month's use
     against the limits, and the chosen quantities (clamped to 0 … what stock and limits allow)."""
     items = Item.query.filter_by(active=True).order_by(Item.category, Item.points_price, Item.name).all()
     since = start_of_local_month(now)
     ids = [i.id for i in items]
-    mine = _used_this_month(ids, since, volunteer=volunteer)
-    home = _used_this_month(ids, since, household_id=volunteer.household_id) if volunteer.household_id else {}
+    mine, home = _used_this_month_by_both(ids, since, volunteer)
     states = []
     for item in items:
         state = ItemState(item, used_by_volunteer=mine.get(item.id, 0), used_by_household=home.get(item.id, 0))
