@@ -32,10 +32,11 @@ Every function flushes but never commits: the view's transaction makes each acti
 """
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import STAFF_ROLES, User
@@ -277,23 +278,29 @@ def place_of(volunteer: User, campaign: Campaign) -> tuple[CampaignZone, Attenda
     return places_of(volunteer, [campaign]).get(campaign.id)
 
 
+@cache
+def _campaigns_for_volunteer_query():
+    first = (select(Campaign.id).where(Campaign.status == "published", Campaign.ends_at >= bindparam("now"))
+             .order_by(Campaign.starts_at, Campaign.id).limit(10))
+    return (select(Campaign, CampaignZone, Attendance)
+            .outerjoin(CampaignZone, CampaignZone.campaign_id == Campaign.id)
+            .outerjoin(DutySession, DutySession.id == CampaignZone.session_id)
+            .outerjoin(Attendance, and_(Attendance.session_id == CampaignZone.session_id,
+                                        Attendance.volunteer_id == bindparam("volunteer_id"),
+                                        Attendance.status.in_(HOLDS_A_PLACE)))
+            .where(Campaign.id.in_(first))
+            .options(db.contains_eager(Campaign.zones).contains_eager(CampaignZone.session))
+            .order_by(Campaign.starts_at, Campaign.id, CampaignZone.position, CampaignZone.id))
+
+
 def campaigns_for_volunteer(volunteer: User, now: datetime) -> list[tuple[Campaign, tuple | None]]:
     """Published campaigns not yet over, soonest first, each with the volunteer's (zone, attendance) or None.
     The campaigns come with their zones (their cards count them) and the zones with their sessions.
 
-    One query (it is on the volunteer's home): the first campaigns, every zone of each with its
-    session, and the volunteer's attendance there where it holds a place (as ``places_of``)."""
-    first = (select(Campaign.id).where(Campaign.status == "published", Campaign.ends_at >= now)
-             .order_by(Campaign.starts_at, Campaign.id).limit(10))
-    rows = db.session.execute(
-        select(Campaign, CampaignZone, Attendance)
-        .outerjoin(CampaignZone, CampaignZone.campaign_id == Campaign.id)
-        .outerjoin(DutySession, DutySession.id == CampaignZone.session_id)
-        .outerjoin(Attendance, and_(Attendance.session_id == CampaignZone.session_id,
-                                    Attendance.volunteer_id == volunteer.id, Attendance.status.in_(HOLDS_A_PLACE)))
-        .where(Campaign.id.in_(first))
-        .options(db.contains_eager(Campaign.zones).contains_eager(CampaignZone.session))
-        .order_by(Campaign.starts_at, Campaign.id, CampaignZone.position, CampaignZone.id)).unique().all()
+    One query, built once (it is on the volunteer's home): the first campaigns, every zone of each with
+    its session, and the volunteer's attendance there where it holds a place (as ``places_of``)."""
+    rows = db.session.execute(_campaigns_for_volunteer_query(),
+                              {"now": now, "volunteer_id": volunteer.id}).unique().all()
     campaigns, places = [], {}
     for campaign, zone, attendance in rows:
         if not campaigns or campaigns[-1] is not campaign:
@@ -304,8 +311,10 @@ def campaigns_for_volunteer(volunteer: User, now: datetime) -> list[tuple[Campai
     return [(campaign, places.get(campaign.id)) for campaign in campaigns]
 
 
+@cache
 def zone_sessions():
-    """The duty sessions of every campaign zone, as a select of their ids (to leave them out of a list)."""
+    """The duty sessions of every campaign zone, as a select of their ids (to leave them out of a list);
+    always the same statement object, so that a query using it is built once."""
     return select(CampaignZone.session_id).where(CampaignZone.session_id.isnot(None))
 
 

@@ -7,8 +7,9 @@ counter has been closed (日结) is over: the next counter day is then a later o
 counter takes no more redemptions that day.
 """
 from datetime import date, timedelta
+from functools import cache
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import and_, bindparam, literal, select
 
 from ..clock import last_day_of_month
 from ..extensions import db
@@ -50,6 +51,17 @@ def is_counter_day(day: date) -> bool:
     return day == last_day_of_month(day) or db.session.get(RedemptionDay, day) is not None
 
 
+@cache
+def _next_counter_day_query():
+    """Built once: every volunteer page runs it (see auth.service._session_user_query)."""
+    closed = select(CounterSession.closed_at).where(CounterSession.day == bindparam("today")).scalar_subquery()
+    one_row = select(literal(1).label("one")).subquery()
+    return (select(closed.label("closed_at"), RedemptionDay.day, RedemptionDay.reason).select_from(one_row)
+            .outerjoin(RedemptionDay, and_(RedemptionDay.day >= bindparam("today"),
+                                           RedemptionDay.day <= bindparam("horizon")))
+            .order_by(RedemptionDay.day).limit(2))
+
+
 def next_counter_day(today: date) -> CounterDay:
     """The next day the counter opens, on or after ``today`` (the community's local date).
 
@@ -60,13 +72,8 @@ def next_counter_day(today: date) -> CounterDay:
     the first two extra days from ``today`` to the end of the month of tomorrow — the second serves
     when the first is today and today is closed. A row comes back even without extra days.
     """
-    horizon = last_day_of_month(today + timedelta(days=1))
-    closed = select(CounterSession.closed_at).where(CounterSession.day == today).scalar_subquery()
-    one_row = select(literal(1).label("one")).subquery()
-    rows = db.session.execute(
-        select(closed.label("closed_at"), RedemptionDay.day, RedemptionDay.reason).select_from(one_row)
-        .outerjoin(RedemptionDay, and_(RedemptionDay.day >= today, RedemptionDay.day <= horizon))
-        .order_by(RedemptionDay.day).limit(2)).all()
+    rows = db.session.execute(_next_counter_day_query(),
+                              {"today": today, "horizon": last_day_of_month(today + timedelta(days=1))}).all()
     start = today + timedelta(days=1) if rows[0].closed_at is not None else today
     month_end = last_day_of_month(start)
     for row in rows:
