@@ -9,7 +9,7 @@ counter takes no more redemptions that day.
 from datetime import date, timedelta
 from functools import cache
 
-from sqlalchemy import and_, bindparam, literal, select
+from sqlalchemy import bindparam, literal, select, true
 
 from ..clock import last_day_of_month
 from ..extensions import db
@@ -51,15 +51,38 @@ def is_counter_day(day: date) -> bool:
     return day == last_day_of_month(day) or db.session.get(RedemptionDay, day) is not None
 
 
-@cache
-def _next_counter_day_query():
-    """Built once: every volunteer page runs it (see auth.service._session_user_query)."""
+def counter_day_select():
+    """The select behind ``next_counter_day``, to run with ``counter_day_params(today)`` and read with
+    ``counter_day_from``: whether today's counter is closed (``closed_at``), next to the first two extra
+    days from today to the end of the month of tomorrow (``day``, ``reason``) — the second serves when
+    the first is today and today is closed. At least one row comes back, even without extra days; a
+    caller may outer-join more to it (the volunteer's home adds what the points buy)."""
     closed = select(CounterSession.closed_at).where(CounterSession.day == bindparam("today")).scalar_subquery()
+    extra = (select(RedemptionDay.day, RedemptionDay.reason)
+             .where(RedemptionDay.day >= bindparam("today"), RedemptionDay.day <= bindparam("horizon"))
+             .order_by(RedemptionDay.day).limit(2).subquery("extra_days"))
     one_row = select(literal(1).label("one")).subquery()
-    return (select(closed.label("closed_at"), RedemptionDay.day, RedemptionDay.reason).select_from(one_row)
-            .outerjoin(RedemptionDay, and_(RedemptionDay.day >= bindparam("today"),
-                                           RedemptionDay.day <= bindparam("horizon")))
-            .order_by(RedemptionDay.day).limit(2))
+    return (select(closed.label("closed_at"), extra.c.day, extra.c.reason).select_from(one_row)
+            .outerjoin(extra, true()))
+
+
+def counter_day_params(today: date) -> dict:
+    return {"today": today, "horizon": last_day_of_month(today + timedelta(days=1))}
+
+
+def counter_day_from(today: date, rows) -> CounterDay:
+    """The next counter day from the rows of ``counter_day_select`` (in any order, days repeated or not)."""
+    start = today + timedelta(days=1) if rows[0].closed_at is not None else today
+    month_end = last_day_of_month(start)
+    extra = sorted({(row.day, row.reason) for row in rows if row.day is not None and start <= row.day <= month_end})
+    if extra:
+        # An extra day on the month's last day is that day anyway; it keeps its reason.
+        return CounterDay.of(*extra[0])
+    return CounterDay.of(month_end)
+
+
+# Built once: every volunteer page runs it (see auth.service._session_user_query).
+_next_counter_day_query = cache(counter_day_select)
 
 
 def next_counter_day(today: date) -> CounterDay:
@@ -67,17 +90,6 @@ def next_counter_day(today: date) -> CounterDay:
 
     The earlier of this month's last day and the first extra redemption day from ``today`` on;
     ``today`` itself is skipped once its counter is closed (日结). An extra day comes with its reason.
-
-    One query (every volunteer page announces the day): whether today's counter is closed, next to
-    the first two extra days from ``today`` to the end of the month of tomorrow — the second serves
-    when the first is today and today is closed. A row comes back even without extra days.
+    One query (every volunteer page announces the day).
     """
-    rows = db.session.execute(_next_counter_day_query(),
-                              {"today": today, "horizon": last_day_of_month(today + timedelta(days=1))}).all()
-    start = today + timedelta(days=1) if rows[0].closed_at is not None else today
-    month_end = last_day_of_month(start)
-    for row in rows:
-        if row.day is not None and start <= row.day <= month_end:
-            # An extra day on the month's last day is that day anyway; it keeps its reason.
-            return CounterDay.of(row.day, row.reason)
-    return CounterDay.of(month_end)
+    return counter_day_from(today, db.session.execute(_next_counter_day_query(), counter_day_params(today)).all())

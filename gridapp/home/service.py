@@ -59,10 +59,11 @@ def _featured(sessions, now: datetime):
 
 
 def volunteer_home(volunteer: User, now: datetime, today: date, counter_day: date, *, place: str,
-                   hours: str) -> VolunteerHome:
+                   hours: str, affordable: tuple[int, list] | None = None) -> VolunteerHome:
     """Everything the volunteer's home shows, in the order it shows it. ``counter_day`` is the next day the
-    exchange counter opens (on or after ``today``)."""
-    count, affordable = stock.within_points(volunteer.points_balance)
+    exchange counter opens (on or after ``today``); ``affordable``: (how many kinds, the dearest few) of
+    what the volunteer's points buy, if the caller has it (``counter.shelf.counter_card``)."""
+    count, affordable = affordable if affordable is not None else stock.within_points(volunteer.points_balance)
     counter = CounterDay(day=counter_day, is_today=counter_day == today, days_away=(counter_day - today).days,
                          place=place, hours=hours, affordable_count=count, affordable=affordable)
 

@@ -36,8 +36,10 @@ def index():
 @roles_required("volunteer")
 def volunteer():
     now, today = utcnow(), local_today()
-    counter = shelf.counter_day(today)  # the next counter day with its hours and place, as the shelf shows it
-    home = volunteer_home(current_user, now, today, counter.day, place=counter.place, hours=counter.hours)
+    # The next counter day with its hours and place, as the shelf shows it, and what the points buy.
+    counter = shelf.counter_card(today, current_user.points_balance)
+    home = volunteer_home(current_user, now, today, counter.day, place=counter.place, hours=counter.hours,
+                          affordable=(counter.affordable_count, counter.affordable))
     return render_template("home/volunteer.html", home=home, now=now, balance=points.balance(current_user),
                            form=OnceForm(token=new_token()))
 
