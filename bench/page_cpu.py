@@ -139,7 +139,7 @@ class Caller:
         headers = {"User-Agent": _support.USER_AGENT}
         if cookie:
             headers["Cookie"] = cookie
-        self.app, self.path, self.status = app, path, status
+        self.app, self.path, self.status, self.cookie, self.checked = app, path, status, cookie, False
         self.environ = EnvironBuilder(path=path, base_url="http://127.0.0.1", headers=headers,
                                       environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
         self.body = b""
@@ -149,7 +149,7 @@ class Caller:
         answer = []
 
         def start_response(status, headers, exc_info=None):
-            answer.append(status)
+            answer[:] = [status, headers]
 
         environ = dict(self.environ)
         t0 = time.process_time()
@@ -160,22 +160,28 @@ class Caller:
             if hasattr(iterable, "close"):
                 iterable.close()
         took = (time.process_time() - t0) * 1000
+        if self.cookie and not self.checked:  # as throughput.check_logged_in: a settled session is not written again
+            self.checked = True
+            if any(name.lower() == "set-cookie" for name, _value in answer[1]):
+                print(f"  note: GET {self.path} sets a cookie on every view (the session is written each time)")
         if int(answer[0].split()[0]) != self.status:
             raise RuntimeError(f"GET {self.path} answered {answer[0]}, expected {self.status}")
         self.body = body
         return took
 
 
-def login_cookie(app, phone: str, password: str = _support.DEMO_PASSWORD) -> str:
-    """The Cookie header of a real login (the same User-Agent and address as the calls), settled by a
-    first view of a page (the CSRF token joins the session)."""
+def login_cookie(app, phone: str, settle: str, password: str = _support.DEMO_PASSWORD) -> str:
+    """The Cookie header of a real login (the same User-Agent and address as the calls), settled as a
+    browser's is: ``settle``, a page with a form, is viewed once first (the CSRF token joins the
+    session), so that the measured views do not write the session again."""
     client = app.test_client()
     client.environ_base.update({"HTTP_USER_AGENT": _support.USER_AGENT, "REMOTE_ADDR": "127.0.0.1"})
     fields = _forms.form_posting_to(client.get("/login").get_data(as_text=True), "/login") or {}
     answer = client.post("/login", data={**fields, "phone": phone, "password": password})
     if answer.status_code != 303:
         raise RuntimeError(f"login of {phone} answered {answer.status_code}")
-    client.get(answer.headers["Location"])
+    if client.get(settle).status_code != 200:
+        raise RuntimeError(f"GET {settle} as {phone} did not answer 200")
     return "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
 
 
@@ -206,9 +212,9 @@ def statements(app, caller: Caller) -> tuple[int, int]:
 def callers_for(app) -> dict:
     from gridapp.extensions import db  # noqa: F401  (the app is built)
 
-    volunteer = login_cookie(app, _support.DEMO_PHONE)
-    staff = login_cookie(app, STAFF_PHONE)
     vid = volunteer_id(app, _support.DEMO_PHONE)
+    volunteer = login_cookie(app, _support.DEMO_PHONE, settle="/me")
+    staff = login_cookie(app, STAFF_PHONE, settle=f"/counter/v/{vid}")
     return {
         "/me": Caller(app, "/me", volunteer),
         "/me/points": Caller(app, "/me/points", volunteer),

@@ -36,8 +36,9 @@ from functools import cache
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, join, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from ..auth.models import STAFF_ROLES, User
 from ..auth.service import require_role
@@ -282,33 +283,33 @@ def place_of(volunteer: User, campaign: Campaign) -> tuple[CampaignZone, Attenda
 def _campaigns_for_volunteer_query():
     first = (select(Campaign.id).where(Campaign.status == "published", Campaign.ends_at >= bindparam("now"))
              .order_by(Campaign.starts_at, Campaign.id).limit(10))
-    return (select(Campaign, CampaignZone, Attendance)
-            .outerjoin(CampaignZone, CampaignZone.campaign_id == Campaign.id)
+    counted = aliased(CampaignZone)
+    zone_count = (select(func.count()).where(counted.campaign_id == Campaign.id).correlate(Campaign)
+                  .scalar_subquery())
+    held = join(CampaignZone, Attendance, and_(Attendance.session_id == CampaignZone.session_id,
+                                               Attendance.volunteer_id == bindparam("volunteer_id"),
+                                               Attendance.status.in_(HOLDS_A_PLACE)))
+    return (select(Campaign, zone_count.label("zone_count"), CampaignZone, Attendance)
+            .outerjoin(held, CampaignZone.campaign_id == Campaign.id)
             .outerjoin(DutySession, DutySession.id == CampaignZone.session_id)
-            .outerjoin(Attendance, and_(Attendance.session_id == CampaignZone.session_id,
-                                        Attendance.volunteer_id == bindparam("volunteer_id"),
-                                        Attendance.status.in_(HOLDS_A_PLACE)))
             .where(Campaign.id.in_(first))
-            .options(db.contains_eager(Campaign.zones).contains_eager(CampaignZone.session))
-            .order_by(Campaign.starts_at, Campaign.id, CampaignZone.position, CampaignZone.id))
+            .options(db.contains_eager(CampaignZone.session))
+            .order_by(Campaign.starts_at, Campaign.id, Attendance.id))
 
 
-def campaigns_for_volunteer(volunteer: User, now: datetime) -> list[tuple[Campaign, tuple | None]]:
-    """Published campaigns not yet over, soonest first, each with the volunteer's (zone, attendance) or None.
-    The campaigns come with their zones (their cards count them) and the zones with their sessions.
+def campaigns_for_volunteer(volunteer: User, now: datetime) -> list[tuple[Campaign, tuple | None, int]]:
+    """Published campaigns not yet over, soonest first, each with the volunteer's (zone, attendance) or
+    None, and how many zones it has (its card says so).
 
-    One query, built once (it is on the volunteer's home): the first campaigns, every zone of each with
-    its session, and the volunteer's attendance there where it holds a place (as ``places_of``)."""
-    rows = db.session.execute(_campaigns_for_volunteer_query(),
-                              {"now": now, "volunteer_id": volunteer.id}).unique().all()
-    campaigns, places = [], {}
-    for campaign, zone, attendance in rows:
-        if not campaigns or campaigns[-1] is not campaign:
-            campaigns.append(campaign)
-        held = places.get(campaign.id)
-        if attendance is not None and (held is None or attendance.id > held[1].id):  # as places_of: the latest
+    One query, built once (it is on the volunteer's home): the first campaigns, each with its zone
+    count, and the zone where the volunteer holds a place (as ``places_of``) with its session."""
+    rows = db.session.execute(_campaigns_for_volunteer_query(), {"now": now, "volunteer_id": volunteer.id}).all()
+    campaigns, places = {}, {}
+    for campaign, zone_count, zone, attendance in rows:  # a campaign's rows: its zones with my place, if any
+        campaigns.setdefault(campaign.id, (campaign, zone_count))
+        if attendance is not None:  # ordered by attendance: the latest wins, as in places_of
             places[campaign.id] = (zone, attendance)
-    return [(campaign, places.get(campaign.id)) for campaign in campaigns]
+    return [(campaign, places.get(campaign.id), zone_count) for campaign, zone_count in campaigns.values()]
 
 
 @cache
