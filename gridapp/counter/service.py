@@ -344,12 +344,15 @@ def redemption_history(volunteer: User, page: int = 1, per_page: int = HISTORY_P
 def _month_redemptions_query():
     return (select(Redemption).where(Redemption.volunteer_id == db.bindparam("volunteer_id"),
                                      Redemption.created_at >= db.bindparam("since"))
+            .options(joinedload(Redemption.lines).joinedload(RedemptionLine.item))
             .order_by(Redemption.id.desc()))
 
 
 def month_redemptions(volunteer: User, now: datetime) -> list[Redemption]:
+    """This month's redemptions of the volunteer, newest first, with their lines and items (the panel
+    lists them: one query however many)."""
     return db.session.scalars(_month_redemptions_query(),
-                              {"volunteer_id": volunteer.id, "since": start_of_local_month(now)}).all()
+                              {"volunteer_id": volunteer.id, "since": start_of_local_month(now)}).unique().all()
 
 
 # --- redeem and void ---------------------------------------------------------------------------
