@@ -42,8 +42,8 @@ def counter_day(today: date) -> CounterDay:
 @cache
 def _counter_card_query(limit: int):
     affordable = stock.within_points_select(limit).subquery("affordable")
-    return schedule.counter_day_select().add_columns(aliased(Item, affordable, name="item"), affordable.c.kinds).outerjoin(
-        affordable, true())
+    item = aliased(Item, affordable, name="item")
+    return schedule.counter_day_select().add_columns(item, affordable.c.kinds).outerjoin(affordable, true())
 
 
 def counter_card(today: date, points: int, limit: int = 3) -> CounterDay:
