@@ -3,7 +3,9 @@
 Builds a temp folder as GRIDAPP_INSTANCE_PATH with its own SQLite database (``flask db upgrade``
 and ``flask seed-demo``), so the developer's instance/ is never touched, then runs
 bench/page_weight.py, bench/throughput.py, bench/checkin_throughput.py and bench/counter.py on it in
-that order (``--no-counter`` skips the exchange counter, ``--quick`` shortens it), and last
+that order, with bench/page_cpu.py after the page weight (the pages' CPU in process, on a copy of the
+instance; at 100k volunteers / 2M entries too unless ``--quick``) (``--no-counter`` skips the exchange
+counter, ``--quick`` shortens it), and last
 bench/ledger_scale.py on a database of its own (100,000 volunteers, 2,000,000 entries; a few
 minutes), which ``--quick`` skips, and bench/reporting.py (dashboard, monthly report, 积分超市,
 exports; its own demo instance and ledger-scale database, a tenth of the size with ``--quick``), then
@@ -25,6 +27,7 @@ import checkin_throughput
 import counter
 import first_pdf
 import ledger_scale
+import page_cpu
 import page_weight
 import pdf_rush
 import reporting
@@ -40,7 +43,8 @@ def verdict(ok: bool) -> str:
 
 
 def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scale: dict | None,
-            scale_skipped: bool, exchange: dict | None = None, exchange_skipped: bool = False) -> None:
+            scale_skipped: bool, exchange: dict | None = None, exchange_skipped: bool = False,
+            pages: dict | None = None) -> None:
     print("\n== summary ==")
     print(row("metric", "value", "target"))
     print(row("-" * 44, "-" * 22, "-" * 20, "-" * 6))
@@ -58,12 +62,28 @@ def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scal
         print(row("JavaScript", "htmx only" if htmx_only else "other scripts", "htmx only", verdict(htmx_only)))
     else:
         print(row("page weight", "did not run", ""))
+    if pages:
+        for page in page_cpu.PAGES:
+            m = pages["demo"][page]
+            targeted = page in page_cpu.TARGETED
+            print(row(f"CPU in process {page} median / p95", f"{m['median']:.2f} / {m['p95']:.2f} ms",
+                      f"<= {page_cpu.TARGET_MS} ms" if targeted else "",
+                      verdict(m["median"] <= page_cpu.TARGET_MS) if targeted else ""))
+        selects = pages["queries"]["/me"][0]
+        print(row("/me SELECTs (the login's included)", str(selects), "<= 4", verdict(selects <= 4)))
+        for page, ratio in pages.get("growth", {}).items():
+            print(row(f"growth at 100k/2M: {page}", f"x{ratio:.2f}", f"<= x{page_cpu.TARGET_GROWTH:g}",
+                      verdict(ratio <= page_cpu.TARGET_GROWTH)))
+    else:
+        print(row("page CPU", "did not run", ""))
     if speed:
-        app, hello = speed["app /me"], speed["hello /"]
+        app, health, hello = speed["app /me"], speed["app /healthz"], speed["hello /"]
         print(row("app /me req/s", f"{app['rps']:,.1f}", ""))
+        print(row("app /healthz req/s", f"{health['rps']:,.1f}", ""))
         print(row("hello / req/s", f"{hello['rps']:,.1f}", ""))
-        print(row("ratio app/hello", f"{speed['ratio']:.2f}", f">= {throughput.TARGET_RATIO}",
+        print(row("ratio /me ÷ /healthz", f"{speed['ratio']:.2f}", f">= {throughput.TARGET_RATIO}",
                   verdict(speed["ratio"] >= throughput.TARGET_RATIO)))
+        print(row("ratio /healthz ÷ hello (the stack)", f"{speed['floor_ratio']:.2f}", ""))
         print(row("app /me p50 / p99", f"{app['p50']:.1f} / {app['p99']:.1f} ms", ""))
         print(row("hello / p50 / p99", f"{hello['p50']:.1f} / {hello['p99']:.1f} ms", ""))
     else:
@@ -144,8 +164,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-counter", action="store_true", help="skip the exchange counter benchmark (about 1 minute)")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    results = {"page weight": None, "throughput": None, "check-in": None, "counter": None, "ledger scale": None,
-               "reporting": None, "first PDF": None, "PDF rush": None}
+    results = {"page weight": None, "page CPU": None, "throughput": None, "check-in": None, "counter": None,
+               "ledger scale": None, "reporting": None, "first PDF": None, "PDF rush": None}
     failed = False
     print(f"gridapp benchmarks — {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -162,8 +182,10 @@ def main(argv=None) -> int:
 
     with _support.throwaway_instance() as env:
         print(f"throwaway instance: {env['GRIDAPP_INSTANCE_PATH']} (migrated, demo data seeded)\n")
-        for name, bench in (("page weight", page_weight.run), ("throughput", throughput.run),
-                            ("check-in", checkin_throughput.run)):
+        attempt("page weight", page_weight.run, env)
+        # On a copy of this instance (it opens today's counter there); at 100k/2M too unless --quick.
+        attempt("page CPU", page_cpu.run, env, not args.quick)
+        for name, bench in (("throughput", throughput.run), ("check-in", checkin_throughput.run)):
             attempt(name, bench, env)
         if not args.no_counter:  # after the check-ins: it adds volunteers, stock and today's counter session
             attempt("counter", counter.run, env, args.quick)
@@ -177,7 +199,7 @@ def main(argv=None) -> int:
         if not args.no_counter:
             attempt("PDF rush", pdf_rush.run, env, args.quick)
     summary(results["page weight"], results["throughput"], results["check-in"], results["ledger scale"], args.quick,
-            results["counter"], args.no_counter)
+            results["counter"], args.no_counter, results["page CPU"])
     pdf_summary(results.get("first PDF"), results.get("PDF rush"))
     print(f"\n(finished in {time.monotonic() - started:.0f} s; figures only, nothing asserted)")
     return 1 if failed else 0

@@ -11,6 +11,7 @@ from .config import PROJECT_ROOT, Config
 from .database import configure_engine
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .numbers import register_converters
+from .web import GridRequest
 
 __all__ = ["create_app"]
 
@@ -33,6 +34,7 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=str(Path(config.INSTANCE_PATH).resolve()))
     app.config.from_object(config)
+    app.request_class = GridRequest  # WTForms' messages parsed once, not per request
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("PROXY_COUNT"):
         # Behind nginx: the client's address (per-address login throttling), scheme and host come from

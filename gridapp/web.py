@@ -1,10 +1,15 @@
 """What every response gets: security headers, hashed and precompressed static files, Chinese error pages."""
-from flask import render_template, request, url_for
+from functools import lru_cache
+
+from babel import support
+from flask import Request, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from jinja2 import pass_context
 from sqlalchemy.exc import DataError, IntegrityError
+from wtforms.i18n import messages_path
 
 from .clock import days_after
 from .errors import DomainError
@@ -25,6 +30,21 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "base-uri 'self'",
     "object-src 'none'",
 ])
+
+
+@lru_cache(maxsize=8)
+def _wtforms_catalog(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class GridRequest(Request):
+    """The app's request: WTForms' own messages (a field's "not a valid number" …) come from a catalog
+    parsed once per process and language. Flask-WTF asks the request for ``wtforms_translations`` and, finding
+    none, reads and parses the catalog from disk, on every request that builds a form."""
+
+    @property
+    def wtforms_translations(self) -> support.Translations:
+        return _wtforms_catalog(str(get_locale()))
 
 
 def static_security_headers(headers):
@@ -156,6 +176,34 @@ def until_cn(end, start) -> str:
     return format_datetime(end, "short")
 
 
+def _catalogue(context):
+    """The catalogue of the page being rendered: put in its context once per render (below), where
+    Flask-Babel's own template callables look it up through the request context for every string
+    (a page has dozens). A template rendered without the context processor asks Flask-Babel."""
+    translations = context.get("_translations")
+    return translations if translations is not None else get_translations()
+
+
+@pass_context
+def _template_gettext(context, string):
+    return _catalogue(context).ugettext(string)
+
+
+@pass_context
+def _template_ngettext(context, singular, plural, n):
+    return _catalogue(context).ungettext(singular, plural, n)
+
+
+@pass_context
+def _template_pgettext(context, string_context, string):
+    return _catalogue(context).upgettext(string_context, string)
+
+
+@pass_context
+def _template_npgettext(context, string_context, singular, plural, n):
+    return _catalogue(context).unpgettext(string_context, singular, plural, n)
+
+
 def register_template_helpers(app):
     """Every template filter of the app is here. Dates and times go through Flask-Babel (the page's
     language; a datetime, stored in UTC, on the community clock): ``date_cn`` and ``datetime_cn`` take
@@ -166,5 +214,10 @@ def register_template_helpers(app):
                             "datetime_cn")
     app.add_template_filter(lambda moment: format_datetime(moment, "HH:mm") if moment else "—", "time_cn")
     app.add_template_filter(until_cn, "until_cn")
+    # Jinja's {{ _('…') }} (Flask-Babel's newstyle gettext), with the catalogue looked up once per render.
+    app.context_processor(lambda: {"_translations": get_translations()})
+    app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext,
+                                            pgettext=_template_pgettext, npgettext=_template_npgettext,
+                                            newstyle=True)
     app.add_template_filter(lambda day: format_date(day, "medium") if day else "—", "date_short")
     app.add_template_filter(lambda fen: f"¥{fen_to_yuan(fen)}", "yuan")  # from integer fen only

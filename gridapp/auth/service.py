@@ -9,9 +9,10 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -21,6 +22,7 @@ from ..community.service import find_or_create_household, normalise_address_part
 from ..database import SQLITE_BUSY_TIMEOUT_MS
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
+from ..org.models import OrgUnit
 from .models import LoginSession, PasswordReset, User
 from .passwords import burn_a_verification, hash_password, needs_rehash, verify_password
 
@@ -475,18 +477,27 @@ def open_sessions(user: User, now: datetime | None = None) -> list[LoginSession]
         .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())))
 
 
+@cache
+def _session_user_query():
+    """Built once (on first use, when every model is mapped): every request runs it, and SQLAlchemy
+    keys its cache of compiled SQL on a statement object it has seen before for free, where a
+    statement built anew is walked again on every call."""
+    return (select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+            .where(LoginSession.token_hash == bindparam("token_hash"), LoginSession.ended_at.is_(None),
+                   LoginSession.last_seen_at >= bindparam("seen_since"))
+            # Household, team and grid (with its community) come in the same query: every volunteer page
+            # shows them, and the grid is the page's letterhead (org.service.current_grid).
+            .options(joinedload(User.household), joinedload(User.team),
+                     joinedload(User.grid).joinedload(OrgUnit.parent)))
+
+
 def load_session_user(token: str) -> User | None:
     """The user behind a login cookie's token, if that login has not ended or gone idle and the user is
     still active. The user comes back with ``login_session`` set."""
     if not token or len(token) > 100:
         return None
-    row = db.session.execute(
-        select(LoginSession, User).join(User, User.id == LoginSession.user_id)
-        .where(LoginSession.token_hash == _token_hash(token), LoginSession.ended_at.is_(None),
-               LoginSession.last_seen_at >= utcnow() - SESSION_IDLE_LIMIT)
-        # Household and team come in the same query: every volunteer page shows them.
-        .options(joinedload(User.household), joinedload(User.team))
-    ).first()
+    row = db.session.execute(_session_user_query(), {"token_hash": _token_hash(token),
+                                                     "seen_since": utcnow() - SESSION_IDLE_LIMIT}).first()
     if row is None or not row.User.is_active:
         return None
     user = row.User

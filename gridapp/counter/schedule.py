@@ -7,8 +7,9 @@ counter has been closed (日结) is over: the next counter day is then a later o
 counter takes no more redemptions that day.
 """
 from datetime import date, timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select, true
 
 from ..clock import last_day_of_month
 from ..extensions import db
@@ -55,8 +56,38 @@ def _extra_day(day: date) -> RedemptionDay | None:
     return db.session.scalars(select(RedemptionDay).where(RedemptionDay.day == day).limit(1)).first()
 
 
-def _closed_on(day: date) -> bool:
-    return db.session.scalar(select(CounterSession.closed_at).where(CounterSession.day == day)) is not None
+def counter_day_select():
+    """The select behind ``next_counter_day``, to run with ``counter_day_params(today)`` and read with
+    ``counter_day_from``: whether today's counter is closed (``closed_at``), next to the first two extra
+    days from today to the end of the month of tomorrow (``day``, ``reason``) — the second serves when
+    the first is today and today is closed. At least one row comes back, even without extra days; a
+    caller may outer-join more to it (the volunteer's home adds what the points buy)."""
+    closed = select(CounterSession.closed_at).where(CounterSession.day == bindparam("today")).scalar_subquery()
+    extra = (select(RedemptionDay.day, RedemptionDay.reason)
+             .where(RedemptionDay.day >= bindparam("today"), RedemptionDay.day <= bindparam("horizon"))
+             .order_by(RedemptionDay.day).limit(2).subquery("extra_days"))
+    one_row = select(literal(1).label("one")).subquery()
+    return (select(closed.label("closed_at"), extra.c.day, extra.c.reason).select_from(one_row)
+            .outerjoin(extra, true()))
+
+
+def counter_day_params(today: date) -> dict:
+    return {"today": today, "horizon": last_day_of_month(today + timedelta(days=1))}
+
+
+def counter_day_from(today: date, rows) -> CounterDay:
+    """The next counter day from the rows of ``counter_day_select`` (in any order, days repeated or not)."""
+    start = today + timedelta(days=1) if rows[0].closed_at is not None else today
+    month_end = last_day_of_month(start)
+    extra = sorted({(row.day, row.reason) for row in rows if row.day is not None and start <= row.day <= month_end})
+    if extra:
+        # An extra day on the month's last day is that day anyway; it keeps its reason.
+        return CounterDay.of(*extra[0])
+    return CounterDay.of(month_end)
+
+
+# Built once: every volunteer page runs it (see auth.service._session_user_query).
+_next_counter_day_query = cache(counter_day_select)
 
 
 def next_counter_day(today: date) -> CounterDay:
@@ -64,13 +95,6 @@ def next_counter_day(today: date) -> CounterDay:
 
     The earlier of this month's last day and the first extra redemption day from ``today`` on;
     ``today`` itself is skipped once its counter is closed (日结). An extra day comes with its reason.
+    One query (every volunteer page announces the day).
     """
-    start = today + timedelta(days=1) if _closed_on(today) else today
-    month_end = last_day_of_month(start)
-    extra = db.session.scalars(select(RedemptionDay).where(RedemptionDay.day >= start, RedemptionDay.day <= month_end)
-                               .order_by(RedemptionDay.day).limit(1)).first()
-    if extra is not None:
-        # An extra day on the month's last day is that day anyway; it keeps its reason.
-        return CounterDay.of(extra.day, extra.reason)
-    return CounterDay.of(month_end)
-
+    return counter_day_from(today, db.session.execute(_next_counter_day_query(), counter_day_params(today)).all())

@@ -9,6 +9,7 @@ Functions flush but never commit: the view commits once.
 """
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
@@ -118,8 +119,15 @@ def add_redemption_day(actor: User, day: date, reason: str) -> RedemptionDay:
     return extra
 
 
+@cache
+def _session_of_day_query():
+    """Built once, as the other statements of the counter's volunteer panel (see
+    auth.service._session_user_query): a statement SQLAlchemy has seen is not walked again."""
+    return select(CounterSession).where(CounterSession.day == db.bindparam("day"))
+
+
 def todays_session(today: date) -> CounterSession | None:
-    return CounterSession.query.filter_by(day=today).one_or_none()
+    return db.session.scalars(_session_of_day_query(), {"day": today}).one_or_none()
 
 
 def recent_redemptions(session: CounterSession, limit: int = 10) -> list[Redemption]:
@@ -198,8 +206,14 @@ def find_volunteers(query: str, limit: int = 10) -> list[User]:
     return active.filter(User.name.contains(query, autoescape=True)).order_by(User.name).limit(limit).all()
 
 
+@cache
+def _volunteer_query():
+    return select(User).where(User.id == db.bindparam("id")).options(joinedload(User.household))
+
+
 def get_volunteer(volunteer_id: int) -> User:
-    volunteer = db.session.get(User, volunteer_id)
+    """The active volunteer with their household (the panel shows the address)."""
+    volunteer = db.session.scalars(_volunteer_query(), {"id": volunteer_id}).one_or_none()
     if volunteer is None or volunteer.role != "volunteer" or not volunteer.is_active:
         raise NotFound(_l("找不到这位志愿者。"))
     return volunteer
@@ -289,14 +303,43 @@ class Basket:
         return [s for s in self.states if s.quantity]
 
 
+@cache
+def _used_by_both_query(with_household: bool):
+    mine = db.case((Redemption.volunteer_id == db.bindparam("volunteer_id"), RedemptionLine.quantity), else_=0)
+    home = db.case((Redemption.household_id == db.bindparam("household_id"), RedemptionLine.quantity), else_=0)
+    whose = (or_(Redemption.volunteer_id == db.bindparam("volunteer_id"),
+                 Redemption.household_id == db.bindparam("household_id"))
+             if with_household else Redemption.volunteer_id == db.bindparam("volunteer_id"))
+    return (select(RedemptionLine.item_id, func.sum(mine), func.sum(home))
+            .join(Redemption, RedemptionLine.redemption_id == Redemption.id)
+            .where(Redemption.voided_at.is_(None), Redemption.created_at >= db.bindparam("since"),
+                   RedemptionLine.item_id.in_(db.bindparam("item_ids", expanding=True)), whose)
+            .group_by(RedemptionLine.item_id))
+
+
+def _used_this_month_by_both(item_ids, since: datetime, volunteer: User) -> tuple[dict[int, int], dict[int, int]]:
+    """This month's use of each item by ``volunteer`` and by their household, in one query (what
+    ``_used_this_month`` gives for each, twice)."""
+    household_id = volunteer.household_id
+    rows = db.session.execute(_used_by_both_query(household_id is not None),
+                              {"volunteer_id": volunteer.id, "household_id": household_id, "since": since,
+                               "item_ids": list(item_ids)}).all()
+    used_by_household = {item_id: int(h) for item_id, _m, h in rows if h} if household_id else {}
+    return {item_id: int(m) for item_id, m, _h in rows if m}, used_by_household
+
+
+@cache
+def _active_items_query():
+    return select(Item).where(Item.active.is_(True)).order_by(Item.category, Item.points_price, Item.name)
+
+
 def basket(volunteer: User, quantities: dict[int, int], now: datetime) -> Basket:
     """The counter's grid for ``volunteer``: every active item (in stock or not), this month's use
     against the limits, and the chosen quantities (clamped to 0 … what stock and limits allow)."""
-    items = Item.query.filter_by(active=True).order_by(Item.category, Item.points_price, Item.name).all()
+    items = db.session.scalars(_active_items_query()).all()
     since = start_of_local_month(now)
     ids = [i.id for i in items]
-    mine = _used_this_month(ids, since, volunteer=volunteer)
-    home = _used_this_month(ids, since, household_id=volunteer.household_id) if volunteer.household_id else {}
+    mine, home = _used_this_month_by_both(ids, since, volunteer)
     states = []
     for item in items:
         state = ItemState(item, used_by_volunteer=mine.get(item.id, 0), used_by_household=home.get(item.id, 0))
@@ -317,10 +360,19 @@ def redemption_history(volunteer: User, page: int = 1, per_page: int = HISTORY_P
     return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
 
 
+@cache
+def _month_redemptions_query():
+    return (select(Redemption).where(Redemption.volunteer_id == db.bindparam("volunteer_id"),
+                                     Redemption.created_at >= db.bindparam("since"))
+            .options(joinedload(Redemption.lines).joinedload(RedemptionLine.item))
+            .order_by(Redemption.id.desc()))
+
+
 def month_redemptions(volunteer: User, now: datetime) -> list[Redemption]:
-    return (Redemption.query.filter(Redemption.volunteer_id == volunteer.id,
-                                    Redemption.created_at >= start_of_local_month(now))
-            .order_by(Redemption.id.desc()).all())
+    """This month's redemptions of the volunteer, newest first, with their lines and items (the panel
+    lists them: one query however many)."""
+    return db.session.scalars(_month_redemptions_query(),
+                              {"volunteer_id": volunteer.id, "since": start_of_local_month(now)}).unique().all()
 
 
 # --- redeem and void ---------------------------------------------------------------------------

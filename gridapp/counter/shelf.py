@@ -4,13 +4,20 @@ where the counter opens next.
 
 The limits and this month's use come from the counter's own ``basket`` (one rule, one place).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import true
+from sqlalchemy.orm import aliased
 
 from ..auth.models import User
+from ..extensions import db
+from ..goods import stock
+from ..goods.models import Item
 from ..org.service import letterhead
+from . import schedule
 from . import service as counter
 from .schedule import next_counter_day
 
@@ -22,6 +29,8 @@ class CounterDay:
     day: date
     hours: str
     place: str
+    affordable_count: int = 0  # kinds of goods the points buy (counter_card only)
+    affordable: list = field(default_factory=list)  # the dearest few of them
 
 
 def counter_day(today: date, grid) -> CounterDay:
@@ -29,6 +38,26 @@ def counter_day(today: date, grid) -> CounterDay:
     ``counter_hours`` / ``counter_place``, which its admins edit)."""
     names = letterhead(grid)
     return CounterDay(next_counter_day(today), names.counter_hours, names.counter_place)
+
+
+@cache
+def _counter_card_query(limit: int):
+    affordable = stock.within_points_select(limit).subquery("affordable")
+    item = aliased(Item, affordable, name="item")
+    return schedule.counter_day_select().add_columns(item, affordable.c.kinds).outerjoin(affordable, true())
+
+
+def counter_card(today: date, points: int, grid, limit: int = 3) -> CounterDay:
+    """The volunteer home's counter card: the next counter day with ``grid``'s hours and place (``counter_day``)
+    and what ``points`` buy (``goods.stock.within_points``), in one query built once: the day's rows
+    (at most two) times the items' (at most ``limit``)."""
+    params = {**schedule.counter_day_params(today), "points": points}
+    rows = db.session.execute(_counter_card_query(limit), params).all()
+    items = {row.item.id: row for row in rows if row.item is not None}
+    dearest = sorted(items.values(), key=lambda row: (-row.item.points_price, row.item.id))
+    names = letterhead(grid)
+    return CounterDay(schedule.counter_day_from(today, rows), names.counter_hours, names.counter_place,
+                      dearest[0].kinds if dearest else 0, [row.item for row in dearest])
 
 
 @dataclass

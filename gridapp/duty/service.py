@@ -195,19 +195,31 @@ def session_by_token(token: str) -> DutySession:
     return session
 
 
+_SESSIONS_FOR_VOLUNTEER = {}  # leaving_out -> the statement, built once (see sessions_for_volunteer)
+
+
 def sessions_for_volunteer(volunteer: User, now: datetime, days: int = 7, *,
                            leaving_out=None) -> list[tuple[DutySession, Attendance | None]]:
     """Today's and upcoming sessions the volunteer may join (their team's or open to all), with their
     attendance — one query. ``leaving_out``: a select of session ids not to list (the volunteer's home
-    leaves a campaign's zone sessions to the campaign's card)."""
-    query = (select(DutySession, Attendance)
-             .outerjoin(Attendance, and_(Attendance.session_id == DutySession.id,
-                                         Attendance.volunteer_id == volunteer.id))
-             .where(DutySession.ends_at >= now, DutySession.starts_at <= now + timedelta(days=days),
-                    or_(DutySession.team_id.is_(None), DutySession.team_id == volunteer.team_id)))
-    if leaving_out is not None:
-        query = query.where(DutySession.id.not_in(leaving_out))
-    rows = db.session.execute(query.order_by(DutySession.starts_at).limit(30)).all()
+    leaves a campaign's zone sessions to the campaign's card; pass the same select object each time).
+
+    The statement is built once per ``leaving_out`` (the volunteer's home runs it on every view):
+    SQLAlchemy finds its compiled SQL for a statement it has seen before without walking it again."""
+    query = _SESSIONS_FOR_VOLUNTEER.get(leaving_out)
+    if query is None:
+        query = (select(DutySession, Attendance)
+                 .outerjoin(Attendance, and_(Attendance.session_id == DutySession.id,
+                                             Attendance.volunteer_id == db.bindparam("volunteer_id")))
+                 .where(DutySession.ends_at >= db.bindparam("now"), DutySession.starts_at <= db.bindparam("until"),
+                        or_(DutySession.team_id.is_(None), DutySession.team_id == db.bindparam("team_id"))))
+        if leaving_out is not None:
+            query = query.where(DutySession.id.not_in(leaving_out))
+        query = query.order_by(DutySession.starts_at).limit(30)
+        if len(_SESSIONS_FOR_VOLUNTEER) < 8:  # a caller passing a new select every time gains nothing
+            _SESSIONS_FOR_VOLUNTEER[leaving_out] = query
+    rows = db.session.execute(query, {"volunteer_id": volunteer.id, "now": now, "until": now + timedelta(days=days),
+                                      "team_id": volunteer.team_id}).all()
     return [(session, attendance) for session, attendance in rows]
 
 

@@ -7,9 +7,10 @@ database refuses negative stock or remaining (CHECK) and any UPDATE/DELETE of a 
 reference took. Functions flush but never commit: the caller's transaction is the unit.
 """
 from dataclasses import dataclass
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import DomainError
@@ -172,13 +173,22 @@ def history(item: Item, page: int = 1, per_page: int = 30):
             .order_by(StockMovement.id.desc()).paginate(page=page, per_page=per_page, error_out=False))
 
 
+def within_points_select(limit: int):
+    """The select behind ``within_points`` (parameter ``points``): the ``limit`` dearest active, in-stock
+    items that cost no more, each with the count of all such kinds (``kinds``: a window function counts
+    before LIMIT applies)."""
+    return (select(Item, func.count().over().label("kinds"))
+            .where(Item.active.is_(True), Item.stock > 0, Item.points_price <= bindparam("points"))
+            .order_by(Item.points_price.desc(), Item.id).limit(limit))
+
+
+# Built once per limit (see auth.service._session_user_query).
+_within_points_query = cache(within_points_select)
+
+
 def within_points(points: int, limit: int = 3) -> tuple[int, list[Item]]:
     """What ``points`` can buy at the counter: how many kinds of active, in-stock goods cost no more,
     and the ``limit`` dearest of them (a volunteer's "what I can get")."""
-    # One query: the count of all such kinds rides along on each of the first rows (a window
-    # function counts before LIMIT applies).
-    rows = db.session.execute(
-        select(Item, func.count().over().label("kinds"))
-        .where(Item.active.is_(True), Item.stock > 0, Item.points_price <= points)
-        .order_by(Item.points_price.desc(), Item.id).limit(limit)).all()
+    # One query: the count of all such kinds rides along on each of the first rows.
+    rows = db.session.execute(_within_points_query(limit), {"points": points}).all()
     return (rows[0].kinds if rows else 0), [row.Item for row in rows]

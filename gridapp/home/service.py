@@ -35,6 +35,7 @@ class VolunteerHome:
     counter: CounterDay
     featured: tuple[DutySession, Attendance | None] | None  # my current or next duty
     campaigns: list = field(default_factory=list)  # (campaign, (zone, attendance) | None, zone session open?)
+    zone_counts: dict = field(default_factory=dict)  # campaign id -> how many zones it has
     upcoming: list = field(default_factory=list)  # the next other duties of the coming days (at most 3)
 
     @property
@@ -59,10 +60,11 @@ def _featured(sessions, now: datetime):
 
 
 def volunteer_home(volunteer: User, now: datetime, today: date, counter_day: date, *, place: str,
-                   hours: str) -> VolunteerHome:
+                   hours: str, affordable: tuple[int, list] | None = None) -> VolunteerHome:
     """Everything the volunteer's home shows, in the order it shows it. ``counter_day`` is the next day the
-    exchange counter opens (on or after ``today``)."""
-    count, affordable = stock.within_points(volunteer.points_balance)
+    exchange counter opens (on or after ``today``); ``affordable``: (how many kinds, the dearest few) of
+    what the volunteer's points buy, if the caller has it (``counter.shelf.counter_card``)."""
+    count, affordable = affordable if affordable is not None else stock.within_points(volunteer.points_balance)
     counter = CounterDay(day=counter_day, is_today=counter_day == today, days_away=(counter_day - today).days,
                          place=place, hours=hours, affordable_count=count, affordable=affordable)
 
@@ -73,12 +75,14 @@ def volunteer_home(volunteer: User, now: datetime, today: date, counter_day: dat
     # The next few only: the home must fit two phone screens whatever the week holds.
     upcoming = [pair for pair in duties if featured is None or pair[0].id != featured[0].id][:UPCOMING_ON_HOME]
 
-    listed = []
-    for campaign, place_held in campaigns.campaigns_for_volunteer(volunteer, now):
+    listed, zone_counts = [], {}
+    for campaign, place_held, zone_count in campaigns.campaigns_for_volunteer(volunteer, now):
+        zone_counts[campaign.id] = zone_count
         zone_open = False
         if place_held is not None:
             zone, attendance = place_held
             zone_open = (zone.session is not None and zone.session.window_open(now)
                          and attendance.status in ("signed_up",))
         listed.append((campaign, place_held, zone_open))
-    return VolunteerHome(counter=counter, featured=featured, campaigns=listed, upcoming=upcoming)
+    return VolunteerHome(counter=counter, featured=featured, campaigns=listed, upcoming=upcoming,
+                         zone_counts=zone_counts)

@@ -37,9 +37,10 @@ def index():
 @roles_required("volunteer")
 def volunteer():
     now, today = utcnow(), local_today()
-    # The next counter day with its grid's hours and place, as the shelf shows it.
-    counter = shelf.counter_day(today, current_grid())
-    home = volunteer_home(current_user, now, today, counter.day, place=counter.place, hours=counter.hours)
+    # The next counter day with its grid's hours and place, as the shelf shows it, and what the points buy.
+    counter = shelf.counter_card(today, current_user.points_balance, current_grid())
+    home = volunteer_home(current_user, now, today, counter.day, place=counter.place, hours=counter.hours,
+                          affordable=(counter.affordable_count, counter.affordable))
     return render_template("home/volunteer.html", home=home, now=now, balance=points.balance(current_user),
                            form=OnceForm(token=new_token()))
 

@@ -91,7 +91,10 @@ def current_grid() -> OrgUnit | None:
     grid = g.get("current_grid")
     if grid is None or grid not in db.session or (working is not None and grid.id != working):
         grid = None
-        if working is not None:
+        if working is not None and len(scope.choices) < 2:
+            # A volunteer's grid came with the login (auth's login query): no statement at all then.
+            grid = db.session.get(OrgUnit, working, options=[joinedload(OrgUnit.parent)])
+        elif working is not None:
             g.scope_grids = list(db.session.scalars(
                 select(OrgUnit).options(joinedload(OrgUnit.parent))
                 .where(OrgUnit.id.in_(set(scope.choices) | {working})).order_by(OrgUnit.position, OrgUnit.id)))

@@ -9,9 +9,11 @@ also atomic on its own (``@atomic``, a savepoint): one that refuses leaves nothi
 caller that catches the error and commits.
 """
 from datetime import datetime
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, update
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import User
@@ -123,18 +125,47 @@ def balance_after(entry: PointsEntry) -> int:
     return int(total)
 
 
+# The statements of 我的积分 are built once (on first use): SQLAlchemy finds the compiled SQL of a
+# statement object it has seen before without walking it again, which a statement built anew on
+# every view costs (about a tenth of the page's CPU for these three).
+
+@cache
+def _earned_since_query():
+    earning = or_(PointsEntry.kind == "award", and_(PointsEntry.kind == "reversal", PointsEntry.delta < 0))
+    return select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
+        PointsEntry.volunteer_id == bindparam("volunteer_id"), PointsEntry.created_at >= bindparam("since"), earning)
+
+
 def earned_since(volunteer: User, since: datetime) -> int:
     """Points earned (awards less reversed awards) since ``since``, for "this month"."""
-    earning = or_(PointsEntry.kind == "award", and_(PointsEntry.kind == "reversal", PointsEntry.delta < 0))
-    total = (db.session.query(func.coalesce(func.sum(PointsEntry.delta), 0))
-             .filter(PointsEntry.volunteer_id == volunteer.id, PointsEntry.created_at >= since, earning)
-             .scalar())
+    total = db.session.scalar(_earned_since_query(), {"volunteer_id": volunteer.id, "since": since})
     return max(int(total), 0)
 
 
-def history(volunteer: User, page: int = 1, per_page: int = HISTORY_PAGE_SIZE):
-    """The volunteer's entries, newest first, one page at a time (keyset-friendly index on volunteer_id, id)."""
-    query = (PointsEntry.query.filter_by(volunteer_id=volunteer.id)
-             .options(db.joinedload(PointsEntry.created_by))
-             .order_by(PointsEntry.id.desc()))
-    return query.paginate(page=page, per_page=per_page, error_out=False)
+@cache
+def _history_queries():
+    mine = PointsEntry.volunteer_id == bindparam("volunteer_id")
+    items = (select(PointsEntry).where(mine).options(db.joinedload(PointsEntry.created_by))
+             .order_by(PointsEntry.id.desc()).limit(bindparam("limit")).offset(bindparam("offset")))
+    return items, select(func.count()).select_from(PointsEntry).where(mine)
+
+
+class HistoryPage(Pagination):
+    """A page of ``history``: Flask-SQLAlchemy's pager (``items``, ``total``, ``pages``, ``iter_pages`` …)
+    over the two statements built once."""
+
+    def _query_items(self) -> list[PointsEntry]:
+        items, _count = _history_queries()
+        params = {"volunteer_id": self._query_args["volunteer_id"], "limit": self.per_page,
+                  "offset": self._query_offset}
+        return list(db.session.scalars(items, params).unique())
+
+    def _query_count(self) -> int:
+        _items, count = _history_queries()
+        return db.session.scalar(count, {"volunteer_id": self._query_args["volunteer_id"]})
+
+
+def history(volunteer: User, page: int = 1, per_page: int = HISTORY_PAGE_SIZE) -> HistoryPage:
+    """The volunteer's entries, newest first, one page at a time (keyset-friendly index on volunteer_id, id);
+    a page past the end is empty, not an error."""
+    return HistoryPage(page=page, per_page=per_page, error_out=False, volunteer_id=volunteer.id)

@@ -449,8 +449,8 @@ def test_volunteers_see_published_campaigns_with_their_zone(staff, campaign):
     campaigns.sign_up(volunteer, campaign.zones[3], LATER)
     db.session.commit()
     assert campaigns.campaigns_for_volunteer(volunteer, LATER) == [
-        (campaign, campaigns.place_of(volunteer, campaign))]
-    assert campaigns.campaigns_for_volunteer(other, LATER) == [(campaign, None)]
+        (campaign, campaigns.place_of(volunteer, campaign), len(campaign.zones))]
+    assert campaigns.campaigns_for_volunteer(other, LATER) == [(campaign, None, len(campaign.zones))]
     assert campaigns.campaigns_for_volunteer(volunteer, campaign.ends_at + timedelta(minutes=1)) == []
 
 

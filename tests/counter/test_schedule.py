@@ -64,6 +64,22 @@ def test_once_todays_counter_is_closed_the_next_counter_day_is_a_later_one(admin
     assert next_counter_day(date(2026, 12, 31)) == date(2027, 1, 31)
 
 
+def test_a_closed_extra_day_gives_way_to_the_next_extra_day_in_one_query(admin, count_queries):
+    counter.add_redemption_day(admin, TODAY, "临时开台")
+    counter.add_redemption_day(admin, date(2026, 12, 18), "周五加开")
+    counter.close_session(admin, counter.open_session(admin, TODAY), utcnow())
+    counter.add_redemption_day(admin, date(2027, 1, 1), "元旦加开")
+    counter.close_session(admin, counter.open_session(admin, date(2026, 12, 31)), utcnow())
+    db.session.commit()
+    with count_queries() as queries:
+        day = next_counter_day(TODAY)
+    assert day == CounterDay.of(date(2026, 12, 18), "周五加开") and day.reason == "周五加开"
+    assert len(queries) == 1, queries.report()
+    # The month's last day closed: the next month's first day, an extra one, keeps its reason.
+    assert next_counter_day(date(2026, 12, 31)).reason == "元旦加开"
+    assert next_counter_day(date(2026, 12, 19)) == date(2026, 12, 31)
+
+
 def test_the_volunteer_home_the_staff_home_and_the_history_announce_an_extra_day(client, admin, login_as):
     assert local_today() == TODAY
     counter.add_redemption_day(admin, date(2026, 12, 20), "冬至加开")

@@ -68,3 +68,42 @@ def test_the_next_counter_day_comes_from_the_schedule_and_the_grid(app):
     grid.counter_place, grid.counter_hours = "北门活动室", "09:30—12:00"
     day = shelf.counter_day(date(2027, 2, 3), grid)
     assert (day.day, day.place, day.hours) == (date(2027, 2, 28), "北门活动室", "09:30—12:00")
+
+
+def test_the_homes_counter_card_is_the_counter_day_and_what_the_points_buy_in_one_query(app, count_queries):
+    """The volunteer home's card gives what ``next_counter_day`` and ``goods.stock.within_points`` give
+    apart — with extra days, a closed day, and no affordable goods — in one statement."""
+    from datetime import date
+
+    from gridapp.counter.schedule import next_counter_day
+    from gridapp.goods import stock
+
+    staff, admin = factories.make_user(role="staff"), factories.make_user(role="admin")
+    items = [factories.make_item(name=f"卡片物品{n}", points_price=price) for n, price in enumerate((5, 8, 12, 30))]
+    factories.donate(staff, factories.make_sponsor(), *[(item, 3) for item in items])
+    today = date(2027, 2, 3)
+    counter.add_redemption_day(admin, today, "加开")
+    counter.add_redemption_day(admin, date(2027, 2, 10), "元宵节前加开")
+    db.session.commit()
+
+    def same_as_apart(points):
+        with app.test_request_context():
+            with count_queries() as queries:
+                card = shelf.counter_card(today, points, first_grid())
+            assert len(queries) == 1, queries.report()
+            apart = shelf.counter_day(today, first_grid())
+            kinds, dearest = stock.within_points(points)
+        assert (card.day, card.day.reason, card.hours, card.place) == (apart.day, apart.day.reason, apart.hours,
+                                                                       apart.place)
+        assert (card.affordable_count, card.affordable) == (kinds, dearest)
+        return card
+
+    card = same_as_apart(12)
+    assert card.day == today and card.day.reason == "加开"
+    assert card.affordable_count == 3 and [i.points_price for i in card.affordable] == [12, 8, 5]
+    assert same_as_apart(0).affordable == [] and same_as_apart(0).affordable_count == 0
+    counter.close_session(staff, counter.open_session(staff, today), utcnow())
+    db.session.commit()
+    card = same_as_apart(100)
+    assert card.day == date(2027, 2, 10) and card.day.reason == "元宵节前加开" and card.affordable_count == 4
+    assert next_counter_day(today) == card.day
