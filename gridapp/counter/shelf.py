@@ -44,7 +44,9 @@ def counter_day(today: date, grid) -> CounterDay:
 def _counter_card_query(limit: int):
     affordable = stock.within_points_select(limit).subquery("affordable")
     item = aliased(Item, affordable, name="item")
-    return schedule.counter_day_select().add_columns(item, affordable.c.kinds).outerjoin(affordable, true())
+    # Outer-joined as the entity (not the bare subquery): the grid scope's criterion on items then goes
+    # into the join's ON clause, and a volunteer whose points buy nothing still gets the day's row.
+    return schedule.counter_day_select().add_columns(item, affordable.c.kinds).outerjoin(item, true())
 
 
 def counter_card(today: date, points: int, grid, limit: int = 3) -> CounterDay:
