@@ -14,6 +14,7 @@ from .goods.models import Sponsor
 from .reports.demo import seed_reports
 from .publicity.demo import seed_postings
 from .org.demo import seed_second_grid
+from .reporting.demo import seed_viewer
 
 DEMO_PASSWORD = "gridapp2026"
 
@@ -379,6 +380,7 @@ def seed_demo(now: datetime | None = None, crowd: float = 1.0) -> dict[str, int]
     added["reports"] = seed_reports(rng, staff, volunteers, now)
     added["points postings"] = seed_postings(rng, staff, regulars, now)
     added["second grid"] = seed_second_grid(password_hash, now)
+    added["division viewer"] = seed_viewer(password_hash, now)
     return added
 
 
