@@ -87,6 +87,7 @@ def demo_world():
         "dataset": "volunteers", "report_id": Report.query.order_by(Report.id).first().id,
         "key": ReportPhoto.query.order_by(ReportPhoto.id).first().key,
         "posting_id": Posting.query.order_by(Posting.id).first().id,
+        "unit_id": 3, "grid_id": 4,  # 屯坪社区 and 迪祥佳苑B区 (the roll-ups)
         "query": {"counter_pdfs.cards": [f"ids={','.join(str(u.id) for u in uncarded)}",
                                          f"ids={','.join(str(u.id) for u in carded)}"],
                   "counter.volunteer": f"add={Item.query.first().id}", "counter.index": f"q={volunteer.phone[-4:]}",
@@ -148,6 +149,7 @@ def test_no_get_route_changes_the_database_for_any_role(app):
     assert statuses[("staff", f"/counter/cards.pdf?{world['uncarded']}")] == 409  # asks to make codes (POST)
     assert statuses[("staff", f"/counter/cards.pdf?{world['query']['counter_pdfs.cards'][1]}")] == 200
     assert statuses[("admin", f"/staff/donations/{world['donation_id']}/receipt.pdf")] == 200
+    assert statuses[("admin", "/rollups/3")] == 200 and statuses[("admin", "/rollups/grids/4")] == 200
     assert statuses[("sponsor", f"/sponsor/donations/{world['donation_id']}/receipt.pdf")] == 200
     assert sum(status == 200 for status in statuses.values()) >= 100
     assert time.monotonic() - started < TIME_BUDGET_SECONDS
