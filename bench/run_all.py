@@ -6,7 +6,9 @@ bench/page_weight.py, bench/throughput.py, bench/checkin_throughput.py and bench
 that order (``--no-counter`` skips the exchange counter, ``--quick`` shortens it), and last
 bench/ledger_scale.py on a database of its own (100,000 volunteers, 2,000,000 entries; a few
 minutes), which ``--quick`` skips, and bench/reporting.py (dashboard, monthly report, 积分超市,
-exports; its own demo instance and ledger-scale database, a tenth of the size with ``--quick``). Every server a benchmark starts is stopped (its whole
+exports; its own demo instance and ledger-scale database, a tenth of the size with ``--quick``), then
+bench/rollups.py (division and community roll-ups, and /me, /me/points and the counter lookup at division
+scale next to a single grid, on a throwaway PostgreSQL cluster; a tenth of the size with ``--quick``). Every server a benchmark starts is stopped (its whole
 process group) even when something fails. Figures are printed, never asserted: the exit status
 is non-zero only when a benchmark could not run at all.
 
@@ -25,6 +27,7 @@ import counter
 import ledger_scale
 import page_weight
 import reporting
+import rollups
 import throughput
 
 
@@ -113,6 +116,20 @@ def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scal
         print(row("ledger scale", "skipped (--quick)" if scale_skipped else "did not run", ""))
 
 
+def rollup_summary(results: dict | None) -> None:
+    if not results:
+        print(row("roll-ups (PostgreSQL)", "did not run", ""))
+        return
+    div, one = results["division"], results["single"]
+    for key, target in (("division rollup", rollups.DIVISION_TARGET_MS), ("community rollup", rollups.COMMUNITY_TARGET_MS)):
+        print(row(f"{key} p95 ({div[key]['queries']} statements)", f"{div[key]['p95']:.0f} ms", f"<= {target:.0f} ms",
+                  verdict(div[key]["p95"] <= target)))
+    for key in ("/me", "/me/points", "counter lookup", "counter panel"):
+        ratio = div[key]["p50"] / one[key]["p50"]
+        print(row(f"{key}: division / single grid p50", f"x{ratio:.2f}", f"<= x{rollups.RATIO_TARGET}",
+                  verdict(ratio <= rollups.RATIO_TARGET)))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Run the gridapp benchmarks (figures only).")
     parser.add_argument("--quick", action="store_true",
@@ -122,7 +139,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     results = {"page weight": None, "throughput": None, "check-in": None, "counter": None, "ledger scale": None,
-               "reporting": None}
+               "reporting": None, "roll-ups": None}
     failed = False
     print(f"gridapp benchmarks — {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -148,8 +165,11 @@ def main(argv=None) -> int:
         attempt("ledger scale", ledger_scale.run)
     # Dashboard, monthly report, 积分超市 and exports; --quick at a tenth of the ledger scale.
     attempt("reporting", reporting.run, *((10_000, 200_000) if args.quick else ()))
+    # Roll-ups at division scale on a throwaway PostgreSQL (50 communities × 4 grids; --quick: 10 × 4, a tenth).
+    attempt("roll-ups", rollups.run, args.quick)
     summary(results["page weight"], results["throughput"], results["check-in"], results["ledger scale"], args.quick,
             results["counter"], args.no_counter)
+    rollup_summary(results["roll-ups"])
     print(f"\n(finished in {time.monotonic() - started:.0f} s; figures only, nothing asserted)")
     return 1 if failed else 0
 

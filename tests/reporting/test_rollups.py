@@ -275,3 +275,19 @@ def test_the_exports_carry_the_rows_and_the_total(tree, client):
     assert values[1][1:] == [b[k] / 100 if k == "donated_value_fen" else b[k] for k in keys]
     assert sheet.freeze_panes == "A2"
     assert client.get("/rollups/3/2026-12.pdf").status_code == 404
+
+
+def test_an_admin_assigns_a_division_viewer_above_the_grids_only(app, client):
+    from gridapp.errors import DomainError
+    from gridapp.org import service as org
+
+    admin, viewer = factories.make_user(role="admin"), factories.make_user(role="viewer", name="师统计员")
+    org.assign(admin, viewer, db.session.get(OrgUnit, FARM))
+    with pytest.raises(DomainError, match="只能分配到社区、农场或师"):
+        org.assign(admin, viewer, db.session.get(OrgUnit, GRID_B))
+    db.session.commit()
+    assert rollups.home_unit(viewer).name == "三坪农场"
+    client.login(admin.phone)
+    html = client.get("/admin/assignments").get_data(as_text=True)
+    row = html.split("师统计员")[1].split("</tr>")[0]
+    assert "三坪农场" in row and "迪祥佳苑B区</option>" not in row and "师 · 第十二师</option>" in row
