@@ -11,7 +11,12 @@ past two years, one grid worker as author — spread over the grids):
   points entries; per grid and month (last month and this one): 8 duty sessions with 20 confirmed
   attendances each (their award entries come on top of ENTRIES), a counter day with 10 redemptions, 2
   donations, a published snow campaign;
-- ``single``: the same volumes in one grid (迪祥佳苑B区), as a single-grid deployment holds them.
+- ``single``: a copy of ``division`` (CREATE DATABASE … TEMPLATE) collapsed into one grid: every
+  household and volunteer, and so the whole ledger, in 迪祥佳苑B区; the other grids' sessions, goods,
+  counters and campaigns deleted — the same people and ledger as a single-grid deployment holds them.
+
+The ledger is loaded without its secondary indexes and foreign keys, which are rebuilt (and checked)
+afterwards; both databases are then vacuumed and analysed, as autovacuum leaves a database in use.
 
 Measured in this process through the Flask test client (logged in for real), p50/p95 after a warm-up:
 
@@ -19,7 +24,8 @@ Measured in this process through the Flask test client (logged in for real), p50
   month (targets ≤ 1 s and ≤ 200 ms), and the statements each page sends;
 - GET /me and /me/points as volunteers of 迪祥佳苑B区, and the counter lookup as its grid worker (GET
   /counter?q=<phone>, answered by a redirect to the volunteer, then GET /counter/v/<id>, the panel), in
-  both databases: the ratio division / single-grid (target ≤ 1.5×) and the statements per page.
+  both databases, in the order division, single, single, division (each figure the mean of its two
+  rounds): the ratio division / single-grid of the p50 (target ≤ 1.5×) and the statements per page.
 
 Figures only, nothing asserted. ``--quick``: 10 communities, 10,000 volunteers, 200,000 entries.
 
@@ -54,7 +60,66 @@ def p95(values):
 
 # --- generation (bulk SQL on PostgreSQL) -----------------------------------------------------
 
-def generate(con, size: dict, single: bool, password_hash: str, now) -> float:
+def bare_table(con, table: str):
+    """Drop ``table``'s unique and foreign-key constraints and plain indexes (the primary key stays);
+    returns the function that puts them all back, as they were."""
+    from sqlalchemy import text
+
+    constraints = con.execute(text(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('u', 'f')"), {"t": table}).all()
+    indexes = con.execute(text(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t AND indexname NOT IN "
+        "(SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass))"), {"t": table}).all()
+    for name, _definition in constraints:
+        con.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    for name, _definition in indexes:
+        con.execute(text(f'DROP INDEX "{name}"'))
+
+    def put_back():
+        for _name, definition in indexes:
+            con.execute(text(definition))
+        for name, definition in constraints:
+            con.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+
+    return put_back
+
+
+def vacuum(con) -> None:
+    """VACUUM ANALYZE, as autovacuum leaves a database in use: statistics for the planner, and the
+    visibility map that lets the month's figures be read from the covering index alone."""
+    from sqlalchemy import text
+
+    con.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+
+
+def single_grid(con) -> float:
+    """Turn a copy of the division database into a single-grid deployment of the same volumes: every
+    household and volunteer (and so the whole ledger) moves to 迪祥佳苑B区; the other grids' sessions,
+    goods, counters and campaigns go, and so do the other grids and communities."""
+    from sqlalchemy import text
+
+    t0 = time.perf_counter()
+    run = lambda sql: con.execute(text(sql))  # noqa: E731
+    run("ALTER TABLE users DROP CONSTRAINT fk_users_household_grid")
+    run("UPDATE households SET grid_id = 4 WHERE grid_id <> 4")
+    run("UPDATE users SET grid_id = 4 WHERE grid_id <> 4")
+    run("ALTER TABLE users ADD CONSTRAINT fk_users_household_grid FOREIGN KEY (household_id, grid_id) "
+        "REFERENCES households (id, grid_id)")
+    run("DELETE FROM attendances WHERE session_id IN (SELECT id FROM duty_sessions WHERE grid_id <> 4)")
+    for table in ("duty_sessions", "redemptions", "counter_sessions", "redemption_days", "campaigns"):
+        run(f"DELETE FROM {table} WHERE grid_id <> 4")
+    run("DELETE FROM donation_lines WHERE donation_id IN (SELECT id FROM donations WHERE grid_id <> 4)")
+    run("DELETE FROM donations WHERE grid_id <> 4")
+    run("DELETE FROM items WHERE grid_id <> 4")
+    run("DELETE FROM org_units WHERE is_grid AND id <> 4")
+    run("DELETE FROM org_units WHERE level_name = '社区' AND id <> 3")
+    con.commit()
+    vacuum(con)
+    return time.perf_counter() - t0
+
+
+def generate(con, size: dict, password_hash: str, now) -> float:
     """Fill a migrated, empty database; returns the seconds it took."""
     from gridapp.clock import local_today
     from gridapp.reporting.months import Month
@@ -63,8 +128,7 @@ def generate(con, size: dict, single: bool, password_hash: str, now) -> float:
     t0 = time.perf_counter()
     run = lambda sql, **params: con.execute(text(sql), params)  # noqa: E731
     run("SELECT setseed(0.2026)")
-    communities = 1 if single else size["communities"]
-    grids = 1 if single else size["grids"]
+    communities, grids = size["communities"], size["grids"]
     v, e = size["volunteers"], size["entries"]
     # The tree: 屯坪社区 (3) and 迪祥佳苑B区 (4) exist (migration 0014); more grids and communities.
     run("""INSERT INTO org_units (parent_id, level_name, name, code, is_grid, position)
@@ -95,7 +159,9 @@ def generate(con, size: dict, single: bool, password_hash: str, now) -> float:
                   bg.id, :now, :now, 0, false
            FROM generate_series(1, :v) n JOIN bench_grids bg ON bg.idx = (n - 1) % :g""",
         h=password_hash, v=v, g=g, **at)
-    # The ledger: ENTRIES awards over two years, owners at random.
+    # The ledger: ENTRIES awards over two years, owners at random; loaded without its secondary indexes
+    # and foreign keys, which are rebuilt (and checked) once afterwards: several times faster.
+    rebuild = bare_table(con, "points_entries")
     run("""INSERT INTO points_entries (volunteer_id, delta, kind, reference, description, idempotency_key,
                                        created_by_id, created_at)
            SELECT 10 + floor(random() * :v)::int, (ARRAY[5, 10, 10, 10, 15, 20])[1 + floor(random() * 6)::int],
@@ -122,6 +188,7 @@ def generate(con, size: dict, single: bool, password_hash: str, now) -> float:
                   '安全巡逻：夜间巡逻', 'att:' || s.id || ':' || p, 1, s.ends_at
            FROM duty_sessions s JOIN bench_grids bg ON bg.id = s.grid_id
            CROSS JOIN generate_series(0, :p - 1) p""", g=g, v=v, p=PEOPLE_PER_SESSION)
+    rebuild()
     run("""INSERT INTO attendances (session_id, volunteer_id, status, checked_in_at, auto_checked_out, award_entry_id,
                                     reviewed_by_id, reviewed_at)
            SELECT split_part(e.idempotency_key, ':', 2)::int, e.volunteer_id, 'confirmed',
@@ -165,8 +232,7 @@ def generate(con, size: dict, single: bool, password_hash: str, now) -> float:
     for table in ("users", "households"):
         run(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     con.commit()
-    con.execute(text("ANALYZE"))
-    con.commit()
+    vacuum(con)
     return time.perf_counter() - t0
 
 
@@ -225,8 +291,9 @@ def measure(url: str, quick: bool, is_division: bool, size: dict) -> dict:
             out["grid figures"] = timed(admin, f"/rollups/grids/4?month={month}", counter, n)
             page = viewer.get(f"/rollups/1?month={month}").get_data(as_text=True)
             out["division rows"] = page.count("data-unit=") - 1
-        grids = size["communities"] * size["grids"] if is_division else 1
-        # Volunteers of 迪祥佳苑B区 (the first grid: every ``grids``-th volunteer).
+        grids = size["communities"] * size["grids"]
+        # Volunteers of 迪祥佳苑B区 in the division (the first grid: every ``grids``-th volunteer); the same
+        # people in the single grid, which holds everybody.
         phones = [f"15{10 + grids * k:09d}" for k in range(1, 6)]
         me, mine = [], []
         for phone in phones:
@@ -260,7 +327,7 @@ def inner(quick: bool, out_path: str) -> None:
     base = os.environ["GRIDAPP_TEST_DATABASE_URL"]
     size = QUICK if quick else FULL
     admin_engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    results = {"size": size}
+    results, urls = {"size": size}, {}
     with tempfile.TemporaryDirectory(prefix="gridapp-bench-rollups-") as tmp:
         instance = Path(tmp)
         env = _support.base_env(instance)
@@ -271,19 +338,37 @@ def inner(quick: bool, out_path: str) -> None:
 
             password_hash, now = hash_password(ledger_scale.PASSWORD), utcnow()
         for name in ("division", "single"):
+            t0 = time.perf_counter()
             with admin_engine.connect() as con:
                 con.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-                con.execute(text(f"CREATE DATABASE {name}"))
+                # The single grid starts as a copy of the division (a file copy), then collapses into one grid.
+                con.execute(text(f"CREATE DATABASE {name}" + (" TEMPLATE division" if name == "single" else "")))
             url = base.rsplit("/", 1)[0] + "/" + name
-            env["GRIDAPP_DATABASE_URL"] = url
-            _support.flask(env, "db", "upgrade", timeout=300)
+            if name == "division":
+                env["GRIDAPP_DATABASE_URL"] = url
+                _support.flask(env, "db", "upgrade", timeout=300)
             engine = create_engine(url)
             with engine.connect() as con:
-                seconds = generate(con, size, name == "single", password_hash, now)
+                if name == "division":
+                    generate(con, size, password_hash, now)
+                else:
+                    single_grid(con)
             engine.dispose()
-            print(f"  {name}: generated in {seconds:.1f} s", flush=True)
-            results[name] = measure(url, quick, name == "division", size)
-            results[name]["generation_s"] = seconds
+            seconds = time.perf_counter() - t0
+            print(f"  {name}: built in {seconds:.1f} s", flush=True)
+            urls[name] = url
+            results[name] = {"generation_s": seconds}
+        # Measured in the order division, single, single, division (the load of the machine drifts: this
+        # cancels a steady drift); each page's figures are the mean of its two rounds.
+        rounds = {"division": [], "single": []}
+        for name, rollup_pages in (("division", True), ("single", False), ("single", False), ("division", False)):
+            rounds[name].append(measure(urls[name], quick, rollup_pages, size))
+        for name, measured in rounds.items():
+            for key in measured[0]:
+                values = [m[key] for m in measured if key in m]
+                results[name][key] = values[0] if not isinstance(values[0], dict) else {
+                    "p50": statistics.mean(v["p50"] for v in values), "p95": statistics.mean(v["p95"] for v in values),
+                    "queries": max(v["queries"] for v in values)}
     admin_engine.dispose()
     Path(out_path).write_text(json.dumps(results))
 

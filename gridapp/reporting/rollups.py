@@ -8,14 +8,15 @@ are those of the monthly report (``reporting.service``), per grid:
   sessions that start in the month, and the distinct volunteers among them (a unit's figure is the sum
   of its grids': one who served in two grids counts in each);
 - 发放积分 / 消耗积分 points issued / spent: ledger entries written in the month (reversals netted, as
-  in ``service.ISSUED``/``SPENT``) of the volunteers whose home grid it is;
+  in ``service.ISSUED``/``SPENT``) of the volunteers whose home grid it is (a spend at another grid's
+  counter, where the community allows it, counts in the volunteer's grid);
 - 兑换笔数 redemptions (not voided) made at the grid's counter in the month;
 - 捐赠 donations to the grid received in the month (not voided): how many, units, estimated value;
 - 扫雪活动 campaigns (published or finished) of the grid that start in the month.
 
-Every figure comes from one grouped statement (GROUP BY grid) over all the page's grids at once: six
-statements a page (the tree, the user's assignments, and the three of ``grid_figures``), whatever the
-number of grids. The read is deliberately cross-grid (``org.scope.unscoped``) and restricted, by an
+Every figure comes from a grouped statement (GROUP BY grid) over all the page's grids at once: five
+statements a page (the tree, the user's assignments, and the three of ``grid_figures``), besides the
+request's own (its login and scope), whatever the number of grids. The read is deliberately cross-grid (``org.scope.unscoped``) and restricted, by an
 explicit ``grid_id IN (…)``, to the grids under the unit — which must lie under a unit the user is
 assigned to (``visible_unit``). A roll-up holds figures and unit names only, never a person's name.
 """
