@@ -9,7 +9,9 @@ counter, ``--quick`` shortens it), and last
 bench/ledger_scale.py on a database of its own (100,000 volunteers, 2,000,000 entries; a few
 minutes), which ``--quick`` skips, and bench/reporting.py (dashboard, monthly report, 积分超市,
 exports; its own demo instance and ledger-scale database, a tenth of the size with ``--quick``), then
-bench/first_pdf.py and bench/pdf_rush.py (``--no-counter`` skips it) on another demo instance. Every server a benchmark starts is stopped (its whole
+bench/first_pdf.py and bench/pdf_rush.py (``--no-counter`` skips it) on another demo instance, and
+bench/rollups.py (division and community roll-ups, and /me, /me/points and the counter lookup at division
+scale next to a single grid, on a throwaway PostgreSQL cluster; a tenth of the size with ``--quick``). Every server a benchmark starts is stopped (its whole
 process group) even when something fails. Figures are printed, never asserted: the exit status
 is non-zero only when a benchmark could not run at all.
 
@@ -31,6 +33,7 @@ import page_cpu
 import page_weight
 import pdf_rush
 import reporting
+import rollups
 import throughput
 
 
@@ -156,6 +159,20 @@ def pdf_summary(first: dict | None, rush: dict | None) -> None:
                       verdict(busy <= quiet)))
 
 
+def rollup_summary(results: dict | None) -> None:
+    if not results:
+        print(row("roll-ups (PostgreSQL)", "did not run", ""))
+        return
+    div, one = results["division"], results["single"]
+    for key, target in (("division rollup", rollups.DIVISION_TARGET_MS), ("community rollup", rollups.COMMUNITY_TARGET_MS)):
+        print(row(f"{key} p95 ({div[key]['queries']} statements)", f"{div[key]['p95']:.0f} ms", f"<= {target:.0f} ms",
+                  verdict(div[key]["p95"] <= target)))
+    for key in ("/me", "/me/points", "counter lookup", "counter panel"):
+        ratio = div[key]["p50"] / one[key]["p50"]
+        print(row(f"{key}: division / single grid p50", f"x{ratio:.2f}", f"<= x{rollups.RATIO_TARGET}",
+                  verdict(ratio <= rollups.RATIO_TARGET)))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Run the gridapp benchmarks (figures only).")
     parser.add_argument("--quick", action="store_true",
@@ -165,7 +182,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     results = {"page weight": None, "page CPU": None, "throughput": None, "check-in": None, "counter": None,
-               "ledger scale": None, "reporting": None, "first PDF": None, "PDF rush": None}
+               "ledger scale": None, "reporting": None, "first PDF": None, "PDF rush": None, "roll-ups": None}
     failed = False
     print(f"gridapp benchmarks — {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -198,9 +215,12 @@ def main(argv=None) -> int:
         attempt("first PDF", first_pdf.run, env)
         if not args.no_counter:
             attempt("PDF rush", pdf_rush.run, env, args.quick)
+    # Roll-ups at division scale on a throwaway PostgreSQL (50 communities × 4 grids; --quick: 10 × 4, a tenth).
+    attempt("roll-ups", rollups.run, args.quick)
     summary(results["page weight"], results["throughput"], results["check-in"], results["ledger scale"], args.quick,
             results["counter"], args.no_counter, results["page CPU"])
     pdf_summary(results.get("first PDF"), results.get("PDF rush"))
+    rollup_summary(results["roll-ups"])
     print(f"\n(finished in {time.monotonic() - started:.0f} s; figures only, nothing asserted)")
     return 1 if failed else 0
 

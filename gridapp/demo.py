@@ -15,6 +15,7 @@ from .org.demo import seed_assignments
 from .reports.demo import seed_reports
 from .publicity.demo import seed_postings
 from .demo_grids import seed_second_grid
+from .reporting.demo import seed_viewer
 
 DEMO_PASSWORD = "gridapp2026"
 
@@ -381,6 +382,7 @@ def seed_demo(now: datetime | None = None, crowd: float = 1.0) -> dict[str, int]
     added["points postings"] = seed_postings(rng, staff, regulars, now)
     added["unit assignments"] = seed_assignments(User.query.filter(User.role.in_(("staff", "admin"))).all())
     added["second grid"] = seed_second_grid(password_hash, now)
+    added["division viewer"] = seed_viewer(password_hash, now)
     return added
 
 

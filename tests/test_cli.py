@@ -21,7 +21,7 @@ def test_the_demo_world_follows_the_report_and_seeding_again_adds_nothing(runner
     assert counts[:3] == (16, 10, 550)
     assert 1100 <= counts[4] <= 1400  # "1,200+ participations" in the report
     assert User.query.filter(User.name.like("%·%")).count() >= 10  # Uyghur and Kazakh names
-    assert {u.role for u in User.query} == {"admin", "staff", "volunteer", "sponsor"}
+    assert {u.role for u in User.query} == {"admin", "staff", "volunteer", "sponsor", "viewer"}
     assert User.query.filter_by(phone="13800000003").one().points_balance > 0
     from gridapp.counter.models import Redemption
     from gridapp.goods.models import DonationLine

@@ -88,7 +88,8 @@ def demo_world():
         "dataset": "volunteers", "report_id": Report.query.order_by(Report.id).first().id,
         "key": ReportPhoto.query.order_by(ReportPhoto.id).first().key,
         "posting_id": Posting.query.order_by(Posting.id).first().id,
-        "unit_id": first_grid().id,
+        # The tree pages edit the grid (the demo admin's community is its own unit); the roll-ups show the community.
+        "grid_unit_id": first_grid().id, "community_id": first_grid().parent_id, "grid_id": first_grid().id,
         "query": {"counter_pdfs.cards": [f"ids={','.join(str(u.id) for u in uncarded)}",
                                          f"ids={','.join(str(u.id) for u in carded)}"],
                   "counter.volunteer": f"add={Item.query.first().id}", "counter.index": f"q={volunteer.phone[-4:]}",
@@ -111,6 +112,8 @@ def get_urls(app, world) -> list[str]:
                 values[arg] = world["receipt_token" if rule.endpoint.startswith("receipts") else "duty_token"]
             elif arg == "code":
                 values[arg] = "en"
+            elif arg == "unit_id":
+                values[arg] = world["community_id" if rule.endpoint.startswith("reporting") else "grid_unit_id"]
             else:
                 values[arg] = world[arg]
         url = rule.build(values)[1]
@@ -150,7 +153,9 @@ def test_no_get_route_changes_the_database_for_any_role(app):
     assert statuses[("staff", f"/counter/cards.pdf?{world['uncarded']}")] == 409  # asks to make codes (POST)
     assert statuses[("staff", f"/counter/cards.pdf?{world['query']['counter_pdfs.cards'][1]}")] == 200
     assert statuses[("admin", f"/staff/donations/{world['donation_id']}/receipt.pdf")] == 200
-    assert statuses[("admin", f"/admin/org/{world['unit_id']}/edit")] == 200  # the demo admin edits its grids
+    assert statuses[("admin", f"/admin/org/{world['grid_unit_id']}/edit")] == 200  # the demo admin edits its grids
+    assert statuses[("admin", f"/rollups/{world['community_id']}")] == 200
+    assert statuses[("admin", f"/rollups/grids/{world['grid_id']}")] == 200
     assert statuses[("sponsor", f"/sponsor/donations/{world['donation_id']}/receipt.pdf")] == 200
     assert sum(status == 200 for status in statuses.values()) >= 100
     assert time.monotonic() - started < TIME_BUDGET_SECONDS

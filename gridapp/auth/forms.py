@@ -130,9 +130,10 @@ class VolunteerForm(VolunteerDetailsForm):
 
 
 class AccountForm(FlaskForm):
-    """An admin creates a staff, admin or sponsor account."""
+    """An admin creates a staff, admin, sponsor or division viewer account."""
 
-    role = SelectField(_l("角色"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ("staff", "sponsor", "admin")],
+    role = SelectField(_l("角色"), choices=[SelectChoice(r, ROLE_LABELS[r])
+                                            for r in ("staff", "sponsor", "admin", "viewer")],
                        validators=[DataRequired(_l("请选择角色。"))])
     name = name_field()
     phone = phone_field()

@@ -103,7 +103,7 @@ def reject(user_id):
 @bp.route("/admin/accounts")
 @roles_required("admin")
 def accounts():
-    users = (User.query.filter(User.role.in_(("staff", "admin", "sponsor")))
+    users = (User.query.filter(User.role.in_(("staff", "admin", "sponsor", "viewer")))
              .options(joinedload(User.sponsor))  # each sponsor account shows its sponsor
              .order_by(User.role, User.name).all())
     return render_template("accounts/accounts.html", users=users)

@@ -13,10 +13,13 @@ ROLE_LABELS = {
     "staff": _l("网格员"),
     "admin": _l("管理员"),
     "sponsor": _l("爱心企业"),
+    "viewer": _l("上级查看"),
 }
 ROLES = tuple(ROLE_LABELS)
 # The one role vocabulary: who works for the grid (staff pages and services accept both).
 STAFF_ROLES = ("staff", "admin")
+# Everyone who uses a grid's own pages; a division viewer (上级查看) sees roll-ups of figures only.
+GRID_ROLES = ("volunteer", "staff", "admin", "sponsor")
 
 STATUS_LABELS = {
     "pending": _l("待审核"),

@@ -4,9 +4,9 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth.models import STAFF_ROLES
+from ..auth.models import GRID_ROLES, STAFF_ROLES
 from .. import pdf
-from ..auth.permissions import login_required, roles_required
+from ..auth.permissions import roles_required
 from ..auth.service import get_user, search_volunteers
 from ..clock import local_span, to_local, utcnow
 from ..duty.forms import OnceForm
@@ -36,7 +36,7 @@ def _page(campaign, status=200, error=None):
 
 
 @bp.route("/campaigns/<id:campaign_id>")
-@login_required
+@roles_required(*GRID_ROLES)
 def page(campaign_id):
     """The campaign and its zones; volunteers sign up here. A draft is shown to staff only."""
     return _page(campaigns.visible_campaign(current_user, campaign_id))
@@ -99,7 +99,7 @@ def pdf_ready(template: str, context: dict, pdf_url: str, label: str):
 
 
 @bp.route("/campaigns/<id:campaign_id>/notice.pdf")
-@login_required
+@roles_required(*GRID_ROLES)
 def notice_pdf(campaign_id):
     """The A4 notice for noticeboards and stairwells (a draft: staff only, marked 草稿)."""
     campaign = campaigns.visible_campaign(current_user, campaign_id)
@@ -108,7 +108,7 @@ def notice_pdf(campaign_id):
 
 
 @bp.route("/campaigns/<id:campaign_id>/notice/ready")
-@login_required
+@roles_required(*GRID_ROLES)
 def notice_ready(campaign_id):
     campaign = campaigns.visible_campaign(current_user, campaign_id)
     return pdf_ready(notice.NOTICE_TEMPLATE, notice.notice_context(campaign),

@@ -21,7 +21,7 @@ from .service import volunteer_home
 bp = Blueprint("home", __name__)
 
 ROLE_HOMES = {"volunteer": "home.volunteer", "staff": "home.staff", "admin": "home.staff",
-              "sponsor": "sponsor_portal.home"}
+              "sponsor": "sponsor_portal.home", "viewer": "reporting.rollups_home"}
 LANGUAGE_COOKIE = "lang"
 
 

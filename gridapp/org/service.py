@@ -276,16 +276,19 @@ def assignments() -> list[StaffAssignment]:
 
 
 def assign(actor, user, unit: OrgUnit) -> StaffAssignment:
-    """An admin assigns staff to a grid, or an admin to a community (or any unit above grids).
+    """An admin assigns staff to a grid, an admin to a community (or any unit above grids), or a division
+    viewer to a unit above grids (whose roll-ups they then see).
 
     Raises PermissionDenied unless ``actor`` is an admin; DomainError for staff assigned above a grid or
     an account that is not staff or admin. Assigning twice keeps one assignment."""
     if getattr(actor, "role", None) != "admin":
         raise PermissionDenied()
-    if user.role not in ("staff", "admin"):
-        raise DomainError(_l("只有网格员和管理员可以分配到网格或社区。"))
+    if user.role not in ("staff", "admin", "viewer"):
+        raise DomainError(_l("只有网格员、管理员和上级查看账号可以分配到网格或社区。"))
     if user.role == "staff" and not unit.is_grid:
         raise DomainError(_l("网格员只能分配到网格。"))
+    if user.role == "viewer" and unit.is_grid:
+        raise DomainError(_l("上级查看账号只能分配到社区、农场或师。"))
     existing = db.session.get(StaffAssignment, (user.id, unit.id))
     if existing is not None:
         return existing

@@ -84,7 +84,8 @@ def working_grid():
 
 
 def _assignment_page(status=200, errors=()):
-    people = list(db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.role, User.name)))
+    people = list(db.session.scalars(select(User).where(User.role.in_((*STAFF_ROLES, "viewer")))
+                                     .order_by(User.role, User.name)))
     units = list(db.session.scalars(select(OrgUnit).order_by(OrgUnit.parent_id.is_not(None), OrgUnit.parent_id,
                                                              OrgUnit.position, OrgUnit.id)))
     by_user: dict[int, list] = {}

@@ -38,6 +38,7 @@ from ..counter.models import Redemption, RedemptionLine
 from ..duty.models import HOLDS_A_PLACE, PRESENT, Attendance, DutySession, DutyType
 from ..extensions import db
 from ..goods.models import Donation, DonationLine, Item, Sponsor
+from ..org.scope import current_scope
 from ..points.models import PointsEntry
 from .months import Month, last_months, span
 
@@ -93,11 +94,20 @@ def is_closed(month: Month, now: datetime) -> bool:
 
 
 def _points_sums(months: list[Month]) -> dict[Month, tuple[int, int]]:
-    """(points issued, points spent) of each month from the ledger: one statement."""
-    rows = _per_month(months, PointsEntry.created_at, lambda within: (
-        select(func.coalesce(func.sum(case((ISSUED, PointsEntry.delta), else_=0)), 0),
-               func.coalesce(func.sum(case((SPENT, -PointsEntry.delta), else_=0)), 0))
-        .select_from(PointsEntry).where(within)))
+    """(points issued, points spent) of each month from the ledger: one statement. Under a grid scope,
+    the entries of the volunteers whose home grid is in it (the ledger itself carries no grid)."""
+    scope = current_scope()
+
+    def make(within):
+        statement = (select(func.coalesce(func.sum(case((ISSUED, PointsEntry.delta), else_=0)), 0),
+                            func.coalesce(func.sum(case((SPENT, -PointsEntry.delta), else_=0)), 0))
+                     .select_from(PointsEntry).where(within))
+        if scope is not None:
+            statement = (statement.join(User, PointsEntry.volunteer_id == User.id)
+                         .where(User.grid_id.in_(scope.ids)))
+        return statement
+
+    rows = _per_month(months, PointsEntry.created_at, make)
     out = dict.fromkeys(months, (0, 0))
     for issued, spent, index in rows:
         out[months[int(index)]] = (int(issued or 0), int(spent or 0))
@@ -105,7 +115,8 @@ def _points_sums(months: list[Month]) -> dict[Month, tuple[int, int]]:
 
 
 def closed_months_cache() -> dict:
-    """This app's sums of closed months, keyed by the month's bounds in UTC (so by month and zone)."""
+    """This app's sums of closed months, keyed by the month's bounds in UTC (so by month and zone) and
+    the grids of the scope."""
     return current_app.extensions.setdefault(CLOSED_MONTHS_KEY, {})
 
 
@@ -115,13 +126,15 @@ def points_figures(months: list[Month], now: datetime | None = None) -> dict[Mon
     and last month in the first hour of this one) are summed on every call. Without ``now``, every
     month is summed."""
     cache = closed_months_cache() if now is not None else {}
-    out = {m: cache[(m.start, m.end)] for m in months if (m.start, m.end) in cache}
+    scope = current_scope()
+    grids = scope.ids if scope is not None else None  # each grid's sums are its own
+    out = {m: cache[(m.start, m.end, grids)] for m in months if (m.start, m.end, grids) in cache}
     missing = [m for m in months if m not in out]
     if missing:
         fresh = _points_sums(missing)
         out.update(fresh)
         if now is not None:
-            cache.update({(m.start, m.end): sums for m, sums in fresh.items() if is_closed(m, now)})
+            cache.update({(m.start, m.end, grids): sums for m, sums in fresh.items() if is_closed(m, now)})
     return out
 
 

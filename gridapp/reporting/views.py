@@ -1,7 +1,9 @@
-"""Staff pages for figures: the monthly report (page, A4 PDF, its tables as CSV/XLSX) and the exports."""
+"""Staff pages for figures: the monthly report (page, A4 PDF, its tables as CSV/XLSX), the exports, and the
+roll-ups of a community, a farm or the division (admins and division viewers)."""
 from datetime import date
 
 from flask import Blueprint, Response, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user
 
 from ..auth.models import STAFF_ROLES
 from ..auth.permissions import roles_required
@@ -9,7 +11,9 @@ from ..clock import local_today, utcnow
 from ..errors import DomainError, NotFound
 from ..org.service import current_grid, letterhead
 from ..pdf import fingerprint, pdf_response, render_pdf
-from . import exports, service
+from ..org.forms import WorkingGridForm
+from ..org.service import allowed_grid_ids
+from . import exports, rollups, service
 from .months import Month
 
 bp = Blueprint("reporting", __name__)
@@ -108,3 +112,53 @@ def export(dataset, fmt):
     return download(book, fmt)
 
 
+
+
+# --- roll-ups (汇总): a community's grids, a farm's or the division's communities, side by side ---------
+
+def _month_arg() -> Month:
+    """``?month=YYYY-MM`` (default: this month); a month to come is 404."""
+    key = request.args.get("month")
+    return month_or_404(key) if key else Month.of(utcnow())
+
+
+@bp.route("/rollups")
+@roles_required(*rollups.ROLLUP_ROLES)
+def rollups_home():
+    """Where a community admin or a division viewer lands: the roll-up of the first unit they may see."""
+    unit = rollups.home_unit(current_user)
+    if unit is None:
+        return render_template("reporting/rollup_none.html")
+    return redirect(url_for("reporting.rollup", unit_id=unit.id, month=request.args.get("month")))
+
+
+@bp.route("/rollups/<id:unit_id>")
+@roles_required(*rollups.ROLLUP_ROLES)
+def rollup(unit_id):
+    """A community's grids (or a farm's, the division's communities) for a month, with the total."""
+    month = _month_arg()
+    return render_template("reporting/rollup.html", r=rollups.rollup(current_user, unit_id, month),
+                           labels=rollups.FIGURE_LABELS, this_month=Month.of(utcnow()))
+
+
+@bp.route("/rollups/<id:unit_id>/<month>.<fmt>")
+@roles_required(*rollups.ROLLUP_ROLES)
+def rollup_export(unit_id, month, fmt):
+    """The roll-up's table as CSV or XLSX (one row per unit and the total)."""
+    if fmt not in FORMATS:
+        raise NotFound()
+    return download(rollups.rollup_book(rollups.rollup(current_user, unit_id, month_or_404(month))), fmt)
+
+
+@bp.route("/rollups/grids/<id:grid_id>")
+@roles_required(*rollups.ROLLUP_ROLES)
+def rollup_grid(grid_id):
+    """One grid's month, figures only (the drill-down of a community's row); an admin who may work in the
+    grid also gets a button to open its monthly report there."""
+    month = _month_arg()
+    page = rollups.grid_page(current_user, grid_id, month)
+    can_work = current_user.role in STAFF_ROLES and grid_id in allowed_grid_ids(current_user)
+    return render_template("reporting/rollup_grid.html", p=page, labels=rollups.FIGURE_LABELS,
+                           this_month=Month.of(utcnow()), can_work=can_work,
+                           switch_form=WorkingGridForm(grid_id=grid_id,
+                                                       next=url_for("reporting.report", month=month.key)))

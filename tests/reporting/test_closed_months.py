@@ -25,7 +25,7 @@ NOV, DEC = Month(2026, 11), Month(2026, 12)  # the suite's clock is 16 December 
 
 
 def cached() -> dict[Month, tuple[int, int]]:
-    return {Month.of(start): sums for (start, _end), sums in reporting.closed_months_cache().items()}
+    return {Month.of(start): sums for (start, _end, _grids), sums in reporting.closed_months_cache().items()}
 
 
 def issued_spent(figures) -> tuple[int, int]:
