@@ -139,6 +139,7 @@ def test_grid_scope_migration_keeps_the_demo_world_and_every_invariant(app, runn
     from gridapp import demo
 
     monkeypatch.setattr(demo, "seed_second_grid", lambda *args, **kwargs: 0)  # the one-grid world of before
+    monkeypatch.setattr(demo, "seed_viewer", lambda *args, **kwargs: 0)  # a role that came after (0016)
     demo.seed_demo(crowd=0.2)
     db.session.commit()
     assert runner.invoke(args=["verify"]).exit_code == 0
