@@ -80,11 +80,19 @@ class Config:
         # Where and when the month-end exchange counter is set up (shown on the volunteer's home page).
         self.COUNTER_PLACE = os.environ.get("GRIDAPP_COUNTER_PLACE", "迪祥佳苑B区南门广场")
         self.COUNTER_HOURS = os.environ.get("GRIDAPP_COUNTER_HOURS", "10:00—17:00")
+        # SQLite's short write transactions (gridapp/database.py): the process-shared writer mutex and
+        # the write lock taken at the unit of work. Both on; "0" turns one off (benchmarks compare).
+        self.SQLITE_WRITER_MUTEX = os.environ.get("GRIDAPP_SQLITE_WRITER_MUTEX", "1").strip() != "0"
+        self.SQLITE_LATE_WRITE_LOCK = os.environ.get("GRIDAPP_SQLITE_LATE_WRITE_LOCK", "1").strip() != "0"
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:
         # A server across the network may drop idle connections; a SQLite file cannot.
-        return {} if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") else {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            from .database import WriterMutexConnection
+
+            return {"connect_args": {"factory": WriterMutexConnection}} if self.SQLITE_WRITER_MUTEX else {}
+        return {"pool_pre_ping": True}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
