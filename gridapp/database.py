@@ -168,17 +168,31 @@ def atomic(operation):
     def run(*args, **kwargs):
         if _in_atomic.get():  # called by another atomic operation: its savepoint covers this one too
             return operation(*args, **kwargs)
-        token = _in_atomic.set(True)
-        try:
-            with db.session.begin_nested():
-                return operation(*args, **kwargs)
-        finally:
-            _in_atomic.reset(token)
+        with savepoint():
+            return operation(*args, **kwargs)
 
     return run
 
 
 _in_atomic: ContextVar[bool] = ContextVar("in_atomic", default=False)
+
+
+@contextmanager
+def savepoint():
+    """A SAVEPOINT of its own (even inside an atomic operation) that the atomic operations called
+    inside it share: when the block raises, none of its writes remain."""
+    token = _in_atomic.set(True)
+    try:
+        with db.session.begin_nested():
+            yield
+    finally:
+        _in_atomic.reset(token)
+
+
+def row_locks_needed() -> bool:
+    """False on SQLite, where a write transaction holds the whole database (a row lock, SELECT … FOR
+    UPDATE, would be a plain read there); True on PostgreSQL."""
+    return db.session.get_bind().dialect.name != "sqlite"
 
 
 def _reads_only_now() -> bool:
