@@ -103,6 +103,24 @@ def postgres_instance():
                            capture_output=True, timeout=60)
 
 
+def fsync_floor(folder: Path, rounds: int = 50) -> str:
+    """What one fsync costs in ``folder`` now (4 KB appended, then fsync; p50 / p95 in ms): every commit
+    under synchronous=FULL waits for one, so it is the floor of a write transaction."""
+    fd, name = tempfile.mkstemp(prefix="fsync-", dir=folder)
+    times = []
+    try:
+        for _ in range(rounds):
+            os.write(fd, b"x" * 4096)
+            started = time.perf_counter()
+            os.fsync(fd)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    times.sort()
+    return f"fsync p50 {times[len(times) // 2]:.2f} ms, p95 {times[int(len(times) * 0.95) - 1]:.2f} ms"
+
+
 def query_one(env: dict, sql: str) -> tuple:
     """The first row of ``sql`` on ``env``'s database (SQLite or PostgreSQL)."""
     import sqlalchemy

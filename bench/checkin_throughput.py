@@ -338,7 +338,8 @@ def run(env: dict, open_seconds: float = OPEN_SECONDS, open_rate: float = OPEN_R
             warm = summarise(fire(app.port, warmup, CONNECTIONS, None))
             load = os.getloadavg()
             print(f"  load average before the runs: {' '.join(f'{x:.2f}' for x in load)}  "
-                  "(other work on the 2 cores skews every figure)")
+                  "(other work on the 2 cores skews every figure); "
+                  + _support.fsync_floor(Path(env["GRIDAPP_INSTANCE_PATH"])))
             baseline = summarise(fire(app.port, serial, 1, SERIAL_DURATION))
             report("baseline, one at a time", baseline, 1)
             if open_seconds:
@@ -417,6 +418,7 @@ def compare(env: dict, variants: dict, rounds: int, closed_seconds: float, open_
             with _support.servers(spec) as (app,):
                 summarise(fire(app.port, take(WARMUP_REQUESTS), CONNECTIONS, None))
                 load = os.getloadavg()[0]
+                floor = _support.fsync_floor(Path(env["GRIDAPP_INSTANCE_PATH"]), rounds=20)
                 closed = summarise(fire(app.port, take(per_run_closed - WARMUP_REQUESTS), CONNECTIONS,
                                         closed_seconds))
                 opened = summarise(fire_open(app.port, take(per_run_open), open_rate, open_seconds)) \
@@ -426,7 +428,7 @@ def compare(env: dict, variants: dict, rounds: int, closed_seconds: float, open_
             tracebacks += log.count("Traceback (most recent call last)")
             answered += WARMUP_REQUESTS + closed["ok"] + (opened["ok"] if opened else 0)
             results[name].append({"closed": closed, "open": opened, "load": load})
-            print(f"  round {number + 1} {name:<8} load {load:4.2f}  closed: {closed['rps']:6.1f}/s "
+            print(f"  round {number + 1} {name:<8} load {load:4.2f} ({floor})  closed: {closed['rps']:6.1f}/s "
                   f"p95 {closed['p95']:6.1f} ms max {closed['max']:6.1f} ms"
                   + (f"   open {open_rate:.0f}/s: p50 {opened['p50']:5.1f} ms p95 {opened['p95']:6.1f} ms "
                      f"max {opened['max']:6.1f} ms" if opened else "")

@@ -183,7 +183,8 @@ def main() -> int:
                 for kind in ("checkin", "confirm"):
                     results[name][kind].append(summary(measured[kind]))
                 c, r = results[name]["checkin"][-1], results[name]["confirm"][-1]
-                print(f"  round {number + 1} {name:<8} load {os.getloadavg()[0]:4.2f}  "
+                print(f"  round {number + 1} {name:<8} load {os.getloadavg()[0]:4.2f} "
+                      f"({_support.fsync_floor(Path(env['GRIDAPP_INSTANCE_PATH']), rounds=20)})  "
                       f"check-in {c['ms']:5.2f} ms (lock {c['lock_ms']:5.2f}, {c['statements']:.0f} statements, "
                       f"{c['locked_statements']:.0f} locked)   confirm {r['ms']:5.2f} ms (lock {r['lock_ms']:5.2f}, "
                       f"{r['statements']:.0f} statements, {r['locked_statements']:.0f} locked)")
