@@ -332,7 +332,7 @@ def _print_steps(client: dict, inside: dict) -> None:
     print(f"    {'sum of p50':<12} {'':>4}  {total_client:>7.1f} ms {'':>8}   {total_inside:>10.1f} ms")
 
 
-def run(env: dict, quick: bool = False) -> dict:
+def run(env: dict, quick: bool = False, code: Path | None = None) -> dict:
     """The whole benchmark on ``env``'s instance; ``quick``: QUICK_SERIAL redemptions and QUICK_DURATION s."""
     serial_count, duration = (QUICK_SERIAL, QUICK_DURATION) if quick else (SERIAL, DURATION)
     paced_duration = QUICK_PACED_DURATION if quick else PACED_DURATION
@@ -351,6 +351,9 @@ def run(env: dict, quick: bool = False) -> dict:
     queue = iter(volunteers)
     try:
         spec = ("app", "wsgi:app", server_env, {"workers": WORKERS, "ready_path": "/healthz"})
+        if code is not None:  # --code: serve another export of the app (same schema) for a before/after
+            spec = ("app", "wsgi:app", dict(server_env, PYTHONPATH=str(code)),
+                    {"workers": WORKERS, "ready_path": "/healthz", "chdir": code})
         with _support.servers(spec) as (app,):
             serial_cookie = _support.login(app.url, phone=SERIAL_STAFF).cookie_header()
             table_cookies = [_support.login(app.url, phone=phone).cookie_header() for phone in setup["tables"]]
@@ -459,9 +462,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_SERIAL} redemptions one at a time and {QUICK_DURATION:.0f} s of four tables")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster instead of SQLite")
+    parser.add_argument("--code", type=Path, help="serve the app from this folder (an export of another commit, "
+                        "same schema) instead of this one: the 'before' of a before/after")
     args = parser.parse_args()
     with (_support.postgres_instance() if args.postgres else _support.throwaway_instance()) as env:
-        run(env, quick=args.quick)
+        run(env, quick=args.quick, code=args.code.resolve() if args.code else None)
     return 0
 
 
