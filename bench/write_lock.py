@@ -62,7 +62,8 @@ def child(sessions: list[int], volunteers: list[list], pair: list[list[int]], st
                 probe["lock_started"] = time.perf_counter()
             if probe["lock_started"] is not None:
                 probe["locked_statements"] += 1
-            probe["sql"].append(("L " if probe["lock_started"] is not None else "  ") + " ".join(statement.split())[:150])
+            mark = "L " if probe["lock_started"] is not None else "  "
+            probe["sql"].append(mark + " ".join(statement.split())[:150])
 
         def ended(_session, transaction):
             # the outermost transaction only (a SAVEPOINT's end is not the lock's), after its COMMIT
@@ -189,8 +190,8 @@ def main() -> int:
                       f"{c['locked_statements']:.0f} locked)   confirm {r['ms']:5.2f} ms (lock {r['lock_ms']:5.2f}, "
                       f"{r['statements']:.0f} statements, {r['locked_statements']:.0f} locked)")
                 run += 1
-        print(f"  medians over {args.rounds} rounds (each round: the median of {CHECKIN_VOLUNTEERS * SESSIONS_PER_CHILD} "
-              f"check-ins and {CONFIRMS_PER_CHILD} confirms):")
+        print(f"  medians over {args.rounds} rounds (each round: the median of "
+              f"{CHECKIN_VOLUNTEERS * SESSIONS_PER_CHILD} check-ins and {CONFIRMS_PER_CHILD} confirms):")
         print(f"    {'variant':<8} {'':<9} {'request':>8} {'lock held':>9} {'lock p95':>8} {'statements':>10} "
               f"{'under lock':>10} {'lock share':>10}")
         for name in names:

@@ -187,6 +187,33 @@ def test_a_writer_killed_while_holding_the_mutex_stalls_nobody(app, database_url
 # --- SQLite: the write lock at the unit of work ------------------------------------------------
 
 @sqlite_only
+@pytest.mark.own_database
+def test_why_a_read_transaction_is_ended_not_upgraded(app, database_url):
+    """The design decision, shown on two plain connections: a deferred transaction that has read and
+    then writes after another connection committed fails at once with SQLITE_BUSY (its snapshot is
+    stale), whatever the busy timeout; a new transaction begun after the read one ended goes through."""
+    import sqlite3
+
+    settle()
+    path = sa.engine.make_url(database_url).database
+    reader, writer = (sqlite3.connect(path, timeout=10, isolation_level=None) for _ in range(2))
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM number_sequences").fetchone()  # the read phase
+        writer.execute("INSERT INTO number_sequences (series, year, last) VALUES ('W', 2026, 0)")  # commits
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            reader.execute("INSERT INTO number_sequences (series, year, last) VALUES ('R', 2026, 0)")
+        reader.execute("ROLLBACK")
+        reader.execute("BEGIN IMMEDIATE")  # what unit_of_work does instead: a new transaction, fresh reads
+        assert reader.execute("SELECT COUNT(*) FROM number_sequences WHERE series = 'W'").fetchone() == (1,)
+        reader.execute("INSERT INTO number_sequences (series, year, last) VALUES ('R', 2026, 0)")
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+        writer.close()
+
+
+@sqlite_only
 def test_a_write_before_the_unit_of_work_is_refused(app):
     insert = text("INSERT INTO number_sequences (series, year, last) VALUES ('EARLY', 2026, 0)")
     with app.test_request_context("/duty/1/check-in", method="POST"):
@@ -395,7 +422,8 @@ def test_receipt_numbers_stay_gap_free_when_tables_confirm_and_fail_at_once(app,
     for n, volunteer in enumerate(volunteers):  # every other one is 10 points short of a sheet
         points.award(volunteer, 40 if n % 2 == 0 else 30, reference="test", description="测试积分",
                      key=f"seed:{volunteer.id}")
-    ids, staff_phone, session_id, sheet = [v.id for v in volunteers], table["staff"][0], table["session"], table["sheet"]
+    ids = [v.id for v in volunteers]
+    staff_phone, session_id, sheet = table["staff"][0], table["session"], table["sheet"]
     settle()
 
     def redeem(n):
