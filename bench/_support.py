@@ -95,8 +95,8 @@ def postgres_instance():
             instance.mkdir()
             env = base_env(instance)
             env["GRIDAPP_DATABASE_URL"] = f"postgresql+psycopg://gridapp@{HOST}:{port}/postgres"
-            flask(env, "db", "upgrade")
-            flask(env, "seed-demo")
+            flask(env, "db", "upgrade", timeout=600)
+            flask(env, "seed-demo", timeout=600)  # durable commits on a busy machine: minutes, not seconds
             yield env
         finally:
             subprocess.run([*as_owner, str(pgbin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
