@@ -94,9 +94,18 @@ def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scal
     if checkin:
         c, base = checkin, checkin["baseline"]
         print(row(f"check-in POST req/s ({checkin_throughput.CONNECTIONS} conn.)", f"{c['rps']:,.1f}", ""))
+        print(row("check-in POST req/s (8 conn.) target", f"{c['rps']:,.1f}",
+                  f">= {checkin_throughput.TARGET_RPS:.0f}/s", verdict(c["rps"] >= checkin_throughput.TARGET_RPS)))
         print(row("check-in POST p50 / p95 / p99",
                   f"{c['p50']:.1f} / {c['p95']:.1f} / {c['p99']:.1f} ms",
                   f"p95 < {checkin_throughput.TARGET_P95_MS:.0f} ms", verdict(c["p95"] < checkin_throughput.TARGET_P95_MS)))
+        print(row("check-in POST max (8 conn.)", f"{c['max']:.1f} ms", f"< {checkin_throughput.TARGET_MAX_MS:.0f} ms",
+                  verdict(c["max"] < checkin_throughput.TARGET_MAX_MS)))
+        if c.get("open"):
+            o = c["open"]
+            print(row(f"check-in open loop {checkin_throughput.OPEN_RATE:.0f}/s: p50 / p95",
+                      f"{o['p50']:.1f} / {o['p95']:.1f} ms", f"p95 < {checkin_throughput.TARGET_OPEN_P95_MS:.0f} ms",
+                      verdict(o["p95"] < checkin_throughput.TARGET_OPEN_P95_MS)))
         print(row("check-in one at a time: req/s, p50", f"{base['rps']:,.1f}, {base['p50']:.1f} ms", ""))
         print(row("check-in answers other than 303", str(c["non_303"] + base["non_303"]), "0",
                   verdict(c["non_303"] + base["non_303"] == 0)))
@@ -110,11 +119,14 @@ def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scal
         print(row("counter, one table: whole redemption p50", f"{sum(one[s]['p50'] for s in counter.STEPS):.0f} ms", ""))
         print(row("counter, one table: confirm p50 / p95",
                   f"{one['confirm']['p50']:.1f} / {one['confirm']['p95']:.1f} ms", ""))
-        print(row(f"counter, {counter.TABLES} tables: redemptions/s", f"{e['rps']:,.1f}", ""))
-        print(row(f"counter, {counter.TABLES} tables: confirm p50 / p95 / p99",
-                  f"{e['confirm']['p50']:.0f} / {e['confirm']['p95']:.0f} / {e['confirm']['p99']:.0f} ms",
+        print(row(f"counter, {counter.TABLES} tables at a human pace: confirm p50 / p95",
+                  f"{e['paced_confirm']['p50']:.1f} / {e['paced_confirm']['p95']:.1f} ms",
                   f"p95 < {counter.TARGET_CONFIRM_P95_MS:.0f} ms",
-                  verdict(e["confirm"]["p95"] < counter.TARGET_CONFIRM_P95_MS)))
+                  verdict(e["paced_confirm"]["p95"] < counter.TARGET_CONFIRM_P95_MS)))
+        print(row(f"counter, {counter.TABLES} tables without pause: redemptions/s", f"{e['rps']:,.1f}",
+                  f">= {counter.TARGET_CAPACITY:.0f}/s", verdict(e["rps"] >= counter.TARGET_CAPACITY)))
+        print(row(f"counter, {counter.TABLES} tables without pause: confirm p50 / p95 / p99",
+                  f"{e['confirm']['p50']:.0f} / {e['confirm']['p95']:.0f} / {e['confirm']['p99']:.0f} ms", ""))
         print(row("counter: worker CPU per redemption", f"{e['cpu_ms']:.0f} ms", ""))
         print(row("counter: confirms other than 303", str(e["non_303"]), "0", verdict(e["non_303"] == 0)))
         print(row("counter: 'database is locked'", str(e["locked"]), "0", verdict(e["locked"] == 0)))
@@ -202,8 +214,8 @@ def main(argv=None) -> int:
         attempt("page weight", page_weight.run, env)
         # On a copy of this instance (it opens today's counter there); at 100k/2M too unless --quick.
         attempt("page CPU", page_cpu.run, env, not args.quick)
-        for name, bench in (("throughput", throughput.run), ("check-in", checkin_throughput.run)):
-            attempt(name, bench, env)
+        attempt("throughput", throughput.run, env)
+        attempt("check-in", checkin_throughput.run, env, 20.0 if args.quick else checkin_throughput.OPEN_SECONDS)
         if not args.no_counter:  # after the check-ins: it adds volunteers, stock and today's counter session
             attempt("counter", counter.run, env, args.quick)
     if not args.quick:

@@ -82,11 +82,19 @@ class Config:
         self.PDF_RENDERS = int(os.environ.get("GRIDAPP_PDF_RENDERS", "1").strip() or "1")
         # Where static files go with hashed names, precompressed (gridapp/static_files.py); empty: build/static.
         self.STATIC_BUILD_PATH = os.environ.get("GRIDAPP_STATIC_BUILD", "").strip()
+        # SQLite's short write transactions (gridapp/database.py): the process-shared writer mutex and
+        # the write lock taken at the unit of work. Both on; "0" turns one off (benchmarks compare).
+        self.SQLITE_WRITER_MUTEX = os.environ.get("GRIDAPP_SQLITE_WRITER_MUTEX", "1").strip() != "0"
+        self.SQLITE_LATE_WRITE_LOCK = os.environ.get("GRIDAPP_SQLITE_LATE_WRITE_LOCK", "1").strip() != "0"
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:
         # A server across the network may drop idle connections; a SQLite file cannot.
-        return {} if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") else {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            from .database import WriterMutexConnection
+
+            return {"connect_args": {"factory": WriterMutexConnection}} if self.SQLITE_WRITER_MUTEX else {}
+        return {"pool_pre_ping": True}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -4,7 +4,8 @@ A view commits in one way only, ``commit_or_explain``: it runs one service call,
 rolls everything back and explains the domain error. No view calls ``db.session.commit()`` or
 ``rollback()`` itself (``tests/test_one_way.py`` checks), and services never commit. A form that must
 take effect once per submission (check in, confirm a redemption) uses ``once.run_once``, which is
-built on this helper.
+built on this helper. On SQLite the write lock of a ``@writes_in_unit_of_work`` view starts here
+(``database.unit_of_work``): what the view read before is read again under it.
 
     ok, item = commit_or_explain(lambda: donations.create_item(current_user, ...), form.name.errors)
     if ok:
@@ -30,16 +31,18 @@ def commit_or_explain(action, errors: list | None = None):
     or a list the view shows) its message is appended and the answer is (False, None); without
     ``errors`` the DomainError is raised again.
     """
+    from .database import unit_of_work
     from .errors import DomainError
     from .extensions import db
 
-    try:
-        result = action()
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        if errors is None:
-            raise
-        errors.append(exc.message)
-        return False, None
+    with unit_of_work():  # on SQLite, a @writes_in_unit_of_work view takes the write lock here
+        try:
+            result = action()
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            if errors is None:
+                raise
+            errors.append(exc.message)
+            return False, None
     return True, result

@@ -20,18 +20,27 @@ class NumberSequence(db.Model):
 
 
 def next_number(series: str, year: int) -> int:
-    """The next number of ``series`` in ``year`` (1, 2, 3 …), taken in the current transaction."""
-    if db.session.get(NumberSequence, (series, year)) is None:
+    """The next number of ``series`` in ``year`` (1, 2, 3 …), taken in the current transaction.
+
+    The counter row stays locked until the transaction ends (that is what keeps the numbers gap-free),
+    so a caller that does more work takes its number last, just before it commits."""
+    number = _move(series, year)
+    if number is None:  # the year's first number: make its counter (one statement more, once a year)
         try:
             with db.session.begin_nested():
                 db.session.add(NumberSequence(series=series, year=year, last=0))
         except IntegrityError:
             pass  # another transaction created this year's counter first
+        number = _move(series, year)
+    return number
+
+
+def _move(series: str, year: int) -> int | None:
     return db.session.execute(
         update(NumberSequence).where(NumberSequence.series == series, NumberSequence.year == year)
         .values(last=NumberSequence.last + 1).returning(NumberSequence.last)
         .execution_options(synchronize_session=False)
-    ).scalar_one()
+    ).scalar_one_or_none()
 
 
 def formatted(series: str, year: int, number: int) -> str:

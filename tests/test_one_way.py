@@ -26,6 +26,8 @@ PACKAGE = Path(gridapp.__file__).parent
 MAY_COMMIT = {
     "formtools.py": "the unit of work itself",
     "cli.py": "command-line commands, each its own unit of work",
+    "database.py": "the start of a unit of work (ends its read transaction) and the SQLite connection that "
+                   "lets go of the writer mutex after its COMMIT or ROLLBACK",
 }
 MAY_ROLL_BACK = {
     **MAY_COMMIT,

@@ -80,7 +80,12 @@ class Redemption(GridScoped, db.Model):
 
     @property
     def reference(self) -> str:
-        return f"redemption:{self.id}"
+        return self.reference_of(self.id)
+
+    @staticmethod
+    def reference_of(redemption_id: int) -> str:
+        """What its points entry and stock movements name as their reference."""
+        return f"redemption:{redemption_id}"
 
 
 class RedemptionLine(db.Model):

@@ -1,10 +1,11 @@
 """The exchange counter's rules (积分兑换): counter sessions, looking volunteers up, the basket, and the
 one-transaction redemption that spends points and takes goods — or changes nothing at all.
 
-Serialisation under concurrency: a redemption first moves its counter session's row (closing
-waits for it), then locks the household (so two tables cannot both hand out "one kettle per
-household"), then spends the points with a conditional UPDATE (so one balance cannot be spent
-twice) and takes each item's stock with a conditional UPDATE (so the last kettle goes once).
+Serialisation under concurrency: a redemption first share-locks its counter session's row (closing
+waits for it; other tables do not), then locks the household (so two tables cannot both hand out
+"one kettle per household"), then the items in id order, then spends the points with a conditional
+UPDATE (so one balance cannot be spent twice) and takes each item's stock with a conditional UPDATE
+(so the last kettle goes once); the receipt number, the one row all tables share, comes last.
 Functions flush but never commit: the view commits once.
 """
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ from datetime import date, datetime
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, text, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -20,7 +22,7 @@ from ..auth.models import STAFF_ROLES, User, new_volunteer_code
 from ..auth.service import require_role
 from ..clock import start_of_local_month, to_local
 from ..community.models import Household
-from ..database import atomic
+from ..database import atomic, row_locks_needed, savepoint
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..goods import stock
@@ -155,14 +157,18 @@ def close_session(actor: User, session: CounterSession, now: datetime) -> Counte
     return session
 
 
-def _hold_open(session: CounterSession) -> None:
-    """Take the session's row for this transaction and make sure it is open; raises SessionClosed."""
-    moved = db.session.execute(update(CounterSession).where(CounterSession.id == session.id,
-                                                            CounterSession.closed_at.is_(None))
-                               .values(opened_at=CounterSession.opened_at)
-                               .execution_options(synchronize_session=False)).rowcount
-    if moved != 1:
+def _hold_open(session: CounterSession) -> int:
+    """Share-lock the session's row for this transaction and make sure it is open; raises SessionClosed.
+
+    FOR SHARE (PostgreSQL): any number of redemptions hold it at once, and ``close_session``'s UPDATE
+    waits until they have committed; a redemption that comes after the closing reads the closed row.
+    On SQLite the write transaction holds the whole database, so a plain read of the row decides."""
+    session_id = sa_inspect(session).identity[0]  # without reading the (possibly expired) object first
+    row = db.session.scalars(select(CounterSession).where(CounterSession.id == session_id)
+                             .with_for_update(read=True).execution_options(populate_existing=True)).one()
+    if row.closed_at is not None:
         raise SessionClosed()
+    return session_id
 
 
 # --- volunteers ------------------------------------------------------------------------------
@@ -377,38 +383,49 @@ def month_redemptions(volunteer: User, now: datetime) -> list[Redemption]:
 
 # --- redeem and void ---------------------------------------------------------------------------
 
-@atomic
 def redeem(actor: User, session: CounterSession, volunteer: User, quantities: dict[int, int], *,
            token: str, now: datetime) -> Redemption:
     """Trade points for goods in one transaction: the session is open, the balance covers the total,
     every line has stock, the volunteer's and household's monthly limits hold; then spend the points,
     take the goods first-in-first-out and record the redemption (prices as of now) with a receipt number.
 
-    The same ``token`` again returns the first redemption. Raises SessionClosed, EmptyBasket,
-    LimitReached or OutOfStock (naming the item and the shortfall), InsufficientPoints, OtherGridsPoints
-    (a volunteer of another grid, unless the community lets points be spent anywhere) — and then the
-    caller rolls back, so nothing at all has changed.
+    The same ``token`` again returns the first redemption — also when two confirms of one token run
+    at the same moment (a double tap): the UNIQUE token refuses the second, whose work is undone, and
+    it returns the first. Raises SessionClosed, EmptyBasket, LimitReached or OutOfStock (naming the item
+    and the shortfall), InsufficientPoints, OtherGridsPoints (a volunteer of another grid, unless the
+    community lets points be spent anywhere) — and then nothing at all has changed (a savepoint of its own).
     """
     require_role(actor, *STAFF_ROLES)
     earlier = Redemption.query.filter_by(token=token).one_or_none()
     if earlier is not None:
         return earlier
+    try:
+        with savepoint():
+            return _redeem(actor, session, volunteer, quantities, token=token, now=now)
+    except IntegrityError:
+        earlier = Redemption.query.filter_by(token=token).populate_existing().one_or_none()
+        if earlier is None:
+            raise
+        return earlier  # the same confirm, committed a moment ago by another request
+
+
+def _redeem(actor: User, session: CounterSession, volunteer: User, quantities: dict[int, int], *,
+            token: str, now: datetime) -> Redemption:
+    """``redeem``'s work, in its savepoint. The order keeps what every table shares short: the day's
+    session row is only share-locked (closing waits for redemptions under way, redemptions never
+    wait for one another), and the receipt number — one counter row per series, locked until the
+    commit to stay gap-free — is taken last, after the points and the goods."""
     check_home_grid(volunteer, session)
-    _hold_open(session)
-    earlier = Redemption.query.filter_by(token=token).populate_existing().one_or_none()
-    if earlier is not None:  # the same confirm, a moment ago at this table (we waited for it above)
-        return earlier
-    if volunteer.household_id:
+    session_id = _hold_open(session)
+    if volunteer.household_id and row_locks_needed():
         db.session.execute(select(Household.id).where(Household.id == volunteer.household_id).with_for_update())
     wanted = {int(item_id): int(qty) for item_id, qty in quantities.items() if int(qty) > 0}
     if not wanted:
         raise EmptyBasket()
-    # Items in id order, locked before anything moves: the basket's order is the volunteer's, not ours.
-    wanted = {item_id: wanted[item_id] for item_id in stock.lock_items(wanted)}
-    items = {item.id: item for item in Item.query.filter(Item.id.in_(list(wanted))).populate_existing()}
-    since = start_of_local_month(now)
-    mine = _used_this_month(wanted, since, volunteer=volunteer)
-    home = _used_this_month(wanted, since, household_id=volunteer.household_id) if volunteer.household_id else {}
+    # Items in id order, locked and read before anything moves: the basket's order is the volunteer's, not ours.
+    items = stock.lock_and_load_items(wanted)
+    wanted = {item_id: wanted[item_id] for item_id in sorted(wanted)}
+    mine, home = _used_this_month_by_both(wanted, start_of_local_month(now), volunteer)
     for item_id, quantity in wanted.items():
         item = items.get(item_id)
         if item is None or not item.active:
@@ -416,26 +433,37 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
         ItemState(item, used_by_volunteer=mine.get(item_id, 0),
                   used_by_household=home.get(item_id, 0)).check_limits(quantity)
     total = sum(items[i].points_price * q for i, q in wanted.items())
+    redemption_id = _new_redemption_id()
+    reference = Redemption.reference_of(redemption_id)
+    names = "、".join(f"{items[i].name}×{q}" for i, q in wanted.items())
+    entry = points.spend(volunteer, total, reference=reference, description=f"积分兑换：{names}",
+                         key=f"redemption:{token}", by=actor)
+    for item_id, quantity in wanted.items():
+        stock.take(items[item_id], quantity, reference=reference, by=actor, recipient=volunteer)
     year = to_local(now).year
     series = receipt_series(session.grid)  # the counter's grid, whichever grid the volunteer lives in
     seq = next_number(series, year)
-    redemption = Redemption(session_id=session.id, volunteer_id=volunteer.id, household_id=volunteer.household_id,
-                            grid_id=session.grid_id,
+    redemption = Redemption(id=redemption_id, session_id=session_id, volunteer_id=volunteer.id,
+                            household_id=volunteer.household_id, grid_id=session.grid_id,
                             receipt_no=formatted(series, year, seq), receipt_year=year, receipt_seq=seq,
-                            total_points=total, token=token, served_by_id=actor.id, created_at=now)
+                            total_points=total, points_entry_id=entry.id,
+                            token=token, served_by_id=actor.id, created_at=now,
+                            lines=[RedemptionLine(item_id=item_id, quantity=quantity,
+                                                  unit_points=items[item_id].points_price)
+                                   for item_id, quantity in wanted.items()])
     db.session.add(redemption)
     db.session.flush()
-    names = "、".join(f"{items[i].name}×{q}" for i, q in wanted.items())
-    entry = points.spend(volunteer, total, reference=redemption.reference, description=f"积分兑换：{names}",
-                         key=f"redemption:{token}", by=actor)
-    redemption.points_entry_id = entry.id
-    for item_id, quantity in wanted.items():
-        item = items[item_id]
-        stock.take(item, quantity, reference=redemption.reference, by=actor, recipient=volunteer)
-        db.session.add(RedemptionLine(redemption=redemption, item_id=item_id, quantity=quantity,
-                                      unit_points=item.points_price))
-    db.session.flush()
     return redemption
+
+
+def _new_redemption_id() -> int:
+    """The new redemption's id, before its row is written (its ledger entries name it as their
+    reference, and the row itself is written last, with the receipt number). PostgreSQL: the table's
+    sequence. SQLite: one more than the largest of any grid, which is safe under its write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.scalar(select(func.nextval(func.pg_get_serial_sequence("redemptions", "id"))))
+    # Over every grid's rows: a table statement, which the grid scope does not narrow (ids are global).
+    return db.session.scalar(text("SELECT coalesce(max(id), 0) + 1 FROM redemptions"))
 
 
 def redemptions_of(volunteer: User, page: int = 1, per_page: int = 20):

@@ -11,6 +11,7 @@ from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
 from ..auth.service import require_owner
 from ..clock import local_today, utcnow
+from ..database import writes_in_unit_of_work
 from ..errors import DomainError
 from ..formtools import commit_or_explain
 from ..htmx import render
@@ -112,6 +113,7 @@ def volunteer(volunteer_id):
 
 @bp.route("/counter/v/<id:volunteer_id>/confirm", methods=["POST"])
 @roles_required(*STAFF_ROLES)
+@writes_in_unit_of_work
 def confirm(volunteer_id):
     volunteer = counter.get_volunteer(volunteer_id)
     quantities = quantities_from(request.form)

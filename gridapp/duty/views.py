@@ -11,6 +11,7 @@ from ..auth.permissions import public, roles_required
 from ..auth.service import get_user, search_volunteers
 from ..clock import local_span, utcnow
 from ..community.service import active_teams, team_by_id
+from ..database import writes_in_unit_of_work
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..formtools import commit_or_explain, error_text
@@ -64,6 +65,7 @@ VOLUNTEER_ACTIONS = {
 
 @bp.route("/duty/<id:session_id>/<any('sign-up', 'cancel', 'check-in', 'check-out'):action>", methods=["POST"])
 @roles_required("volunteer")
+@writes_in_unit_of_work
 def act(session_id, action):
     """签到/签退/报名/取消报名. A retried form (same token) lands on the first result, with no second effect."""
     session = duty.get_session(session_id)

@@ -46,6 +46,17 @@ def lock_items(item_ids) -> list[int]:
     return ids
 
 
+def lock_and_load_items(item_ids) -> dict[int, Item]:
+    """``lock_items`` and the items themselves, fresh from the database, in one statement: the rows
+    are locked (PostgreSQL) and read in id order. Returns {id: Item} in that order (a missing id is
+    left out)."""
+    ids = sorted({int(item_id) for item_id in item_ids})
+    if not ids:
+        return {}
+    query = select(Item).where(Item.id.in_(ids)).order_by(Item.id).with_for_update()
+    return {item.id: item for item in db.session.scalars(query.execution_options(populate_existing=True))}
+
+
 def _move_item(item: Item, delta: int) -> bool:
     """Move the cached stock, only if it stays >= 0."""
     moved = db.session.execute(
@@ -100,12 +111,12 @@ def take(item: Item, quantity: int, *, reference: str, kind: str = "redemption",
         db.session.refresh(item, ["stock"])
         raise OutOfStock(item=item.name, needed=quantity, unit=item.unit, stock=item.stock)
     taken, wanted = [], quantity
+    # populate_existing: a lot already in the session is read again (locked) here, not trusted as it was.
     lots = (Lot.query.filter(Lot.item_id == item.id, Lot.remaining > 0)
-            .order_by(Lot.received_on, Lot.id).with_for_update().all())
+            .order_by(Lot.received_on, Lot.id).with_for_update().populate_existing().all())
     for lot in lots:
         if wanted == 0:
             break
-        db.session.refresh(lot, ["remaining"])
         portion = min(lot.remaining, wanted)
         if portion and _move_lot(lot, -portion):
             _record(lot, -portion, kind, reference, reason, by, recipient.id if recipient else None)

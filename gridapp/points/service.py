@@ -40,10 +40,8 @@ def _existing(key: str) -> PointsEntry | None:
 
 def _apply(volunteer: User, delta: int, kind: str, reference: str, description: str, key: str,
            by: User | None, reverses: PointsEntry | None = None, at: datetime | None = None) -> PointsEntry:
-    """Write one entry and move the cached balance, or do nothing if ``key`` was used before."""
-    previous = _existing(key)
-    if previous is not None:
-        return previous
+    """Write one entry and move the cached balance, or do nothing if ``key`` was used before (the UNIQUE
+    key decides: the INSERT is tried first, so the usual case — a new key — costs no extra SELECT)."""
     entry = PointsEntry(volunteer_id=volunteer.id, delta=delta, kind=kind, reference=reference,
                         description=description[:200], idempotency_key=key,
                         created_by_id=by.id if by else None, reverses_id=reverses.id if reverses else None,
@@ -52,7 +50,7 @@ def _apply(volunteer: User, delta: int, kind: str, reference: str, description: 
         with db.session.begin_nested():
             db.session.add(entry)
     except IntegrityError:
-        # A concurrent request with the same key won; its entry is the result.
+        # The key was used before, or a concurrent request with the same key won: its entry is the result.
         previous = _existing(key)
         if previous is None:
             raise
