@@ -7,6 +7,7 @@ uses several connections (threads, live server, browser, CLI, migrations) is mar
 ``own_database`` and gets a fresh copy (a file copy on SQLite, CREATE DATABASE … TEMPLATE on
 PostgreSQL). Either way tests never see each other.
 """
+import copy
 import fcntl
 import itertools
 import os
@@ -23,14 +24,14 @@ SUITE_CLOCK = os.environ.setdefault("GRIDAPP_CLOCK_AT", "2026-12-16T10:00")
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from flask import g  # noqa: E402
+from flask import Flask, g  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from gridapp import clock, create_app  # noqa: E402
 from gridapp.config import Config, TestConfig  # noqa: E402
-from gridapp.extensions import db  # noqa: E402
+from gridapp.extensions import db, limiter  # noqa: E402
 
 from . import factories  # noqa: E402
 
@@ -241,18 +242,90 @@ db.session.session_factory.configure(join_transaction_mode="create_savepoint")
 ROLLED_BACK = {"active": False}  # tests.concurrency refuses threads inside a rolled-back test
 
 
+def _new_app(database_url, instance):
+    app = create_app(TestConfig(database_url, instance))
+    app.test_client_class = FormClient
+    return app
+
+
+def _app_shape(app) -> tuple:
+    """What a test could add to an app that a config reset would not undo: routes and hooks."""
+    return (len(app.url_map._rules), len(app.view_functions),
+            sum(len(funcs) for funcs in app.before_request_funcs.values()),
+            sum(len(funcs) for funcs in app.after_request_funcs.values()),
+            sum(len(funcs) for funcs in app.teardown_request_funcs.values()),
+            sum(len(funcs) for funcs in app.url_value_preprocessors.values()),
+            len(app.error_handler_spec), len(app.blueprints))
+
+
+class SharedApp:
+    """One app per xdist worker and shared database (plain or demo), reused by every test that runs in a
+    rolled-back transaction: ``create_app`` costs ~40 ms (werkzeug compiles every rule), × hundreds of
+    tests. What a test may change is put back at its end (``reset``): the config, ``app.extensions``
+    (the caches that code fills lazily — closed months, PDF stylesheets and bytes, the photo store —
+    start empty again), the instance folder (each test has its own), Flask-Limiter's memory storage.
+    A test that changes the app itself (``@app.route``, hooks) is marked ``own_app``; one that does
+    so unmarked makes the next test get a new app (``_app_shape``), so nothing leaks either way.
+    """
+
+    def __init__(self, database_url: str, instance: Path):
+        self.app = _new_app(database_url, instance)
+        self.config = copy.deepcopy(dict(self.app.config))
+        self.extensions = dict(self.app.extensions)
+        self.instance_path = self.app.instance_path
+        self.shape = _app_shape(self.app)
+
+    def prepare(self, instance: Path) -> Flask:
+        app = self.app
+        instance.mkdir(parents=True, exist_ok=True)
+        app.instance_path = str(instance.resolve())
+        app.config["INSTANCE_PATH"] = str(instance)
+        limiter.reset()  # memory:// counters (tests that set THROTTLE_STORAGE to memory:// use them)
+        return app
+
+    def reset(self) -> bool:
+        """Put the app back as it was built; False if the test changed it beyond that (drop it)."""
+        app = self.app
+        app.config.clear()
+        app.config.update(copy.deepcopy(self.config))
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        app.instance_path = self.instance_path
+        limiter.reset()
+        return _app_shape(app) == self.shape
+
+
+@pytest.fixture(scope="session")
+def shared_apps():
+    """This worker's SharedApp per shared database url; engines disposed at the end of the session."""
+    apps: dict[str, SharedApp] = {}
+    yield apps
+    for shared in apps.values():
+        with shared.app.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture
-def app(database_url, tmp_path, databases, request):
+def app(database_url, tmp_path, databases, request, shared_apps):
+    """The app on the test's database. Ordinary tests share this worker's app (``SharedApp``) and run in
+    a transaction rolled back at their end; ``own_database`` tests (other connections) and ``own_app``
+    tests (they add routes or hooks) get an app of their own, built for them."""
     instance = tmp_path / "instance"
     demo_uploads = databases.shared_root / "instance" / "uploads"
     if request.node.get_closest_marker("demo") is not None and demo_uploads.is_dir():
         shutil.copytree(demo_uploads, instance / "uploads")  # the demo world's photo files go with its rows
-    config = TestConfig(database_url, instance)
-    if request.node.get_closest_marker("real_password_hashing"):
-        config.PASSWORD_HASH = Config.PASSWORD_HASH
-    app = create_app(config)
-    app.test_client_class = FormClient
+    real_hashing = request.node.get_closest_marker("real_password_hashing") is not None
     own = request.node.get_closest_marker("own_database") is not None
+    if own or request.node.get_closest_marker("own_app") is not None:
+        app = _new_app(database_url, instance)
+        shared = None
+    else:
+        shared = shared_apps.get(database_url)
+        if shared is None:
+            shared = shared_apps[database_url] = SharedApp(database_url, instance)
+        app = shared.prepare(instance)
+    if real_hashing:
+        app.config["PASSWORD_HASH"] = dict(Config.PASSWORD_HASH)
     with app.app_context():
         if own:
             yield app
@@ -273,7 +346,11 @@ def app(database_url, tmp_path, databases, request):
             engines[None] = engine
             outer.rollback()
             connection.close()
-            engine.dispose()
+            if shared is None:
+                engine.dispose()
+            elif not shared.reset():
+                shared_apps.pop(database_url)  # the test added routes or hooks: the next test gets a new app
+                engine.dispose()
 
 
 @pytest.fixture
