@@ -10,6 +10,7 @@ from gridapp import create_app
 from gridapp.config import TestConfig as AppTestConfig
 from gridapp.reporting.service import CLOSED_MONTHS_KEY, closed_months_cache
 
+from . import factories
 from .conftest import SharedApp
 
 
@@ -58,3 +59,19 @@ def test_an_app_that_got_a_new_route_is_not_shared_again(databases, tmp_path):
     app: Flask = shared.prepare(tmp_path / "instance")
     app.add_url_rule("/added-by-a-test", "added", lambda: "x")
     assert shared.reset() is False  # the app fixture then drops it and builds a new one for the next test
+
+
+def test_the_client_s_session_token_is_checked_like_a_page_s(app, client):
+    """FormClient.submit makes the CSRF token from the session instead of rendering a page: it is
+    accepted for its own session only."""
+    other = app.test_client()
+    assert client.session_csrf_token() is None  # no session yet: submit reads the page
+    client.get("/login")
+    other.get("/login")
+    token = client.session_csrf_token()
+    assert token and token != other.session_csrf_token()
+    user = factories.make_user()
+    refused = other.post("/login", data={"csrf_token": token, "phone": user.phone, "password": factories.PASSWORD})
+    assert refused.status_code == 403
+    accepted = client.post("/login", data={"csrf_token": token, "phone": user.phone, "password": factories.PASSWORD})
+    assert accepted.status_code == 303
