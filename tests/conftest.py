@@ -139,8 +139,10 @@ class Databases:
         """The run's migrated template (with the demo world when ``demo``), built on first use."""
         name = "gridapp_demo" if demo else "gridapp_template"
         done = self.shared_root / f"{name}.done"
+        if done.exists():  # built: never queue behind the other worker building the other template
+            return name
         base = self._template(False) if demo else None  # before taking the lock: flock is not re-entrant
-        with open(self.shared_root / "templates.lock", "w") as lock:
+        with open(self.shared_root / f"{name}.lock", "w") as lock:  # one lock per template
             fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building it right now
             if not done.exists():
                 if demo:
