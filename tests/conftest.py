@@ -7,6 +7,7 @@ uses several connections (threads, live server, browser, CLI, migrations) is mar
 ``own_database`` and gets a fresh copy (a file copy on SQLite, CREATE DATABASE … TEMPLATE on
 PostgreSQL). Either way tests never see each other.
 """
+import copy
 import fcntl
 import itertools
 import os
@@ -23,14 +24,15 @@ SUITE_CLOCK = os.environ.setdefault("GRIDAPP_CLOCK_AT", "2026-12-16T10:00")
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from flask import g  # noqa: E402
+from flask import Flask, g  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
+from itsdangerous import URLSafeTimedSerializer  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from gridapp import clock, create_app  # noqa: E402
 from gridapp.config import Config, TestConfig  # noqa: E402
-from gridapp.extensions import db  # noqa: E402
+from gridapp.extensions import db, limiter  # noqa: E402
 
 from . import factories  # noqa: E402
 
@@ -137,8 +139,10 @@ class Databases:
         """The run's migrated template (with the demo world when ``demo``), built on first use."""
         name = "gridapp_demo" if demo else "gridapp_template"
         done = self.shared_root / f"{name}.done"
+        if done.exists():  # built: never queue behind the other worker building the other template
+            return name
         base = self._template(False) if demo else None  # before taking the lock: flock is not re-entrant
-        with open(self.shared_root / "templates.lock", "w") as lock:
+        with open(self.shared_root / f"{name}.lock", "w") as lock:  # one lock per template
             fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building it right now
             if not done.exists():
                 if demo:
@@ -241,18 +245,90 @@ db.session.session_factory.configure(join_transaction_mode="create_savepoint")
 ROLLED_BACK = {"active": False}  # tests.concurrency refuses threads inside a rolled-back test
 
 
+def _new_app(database_url, instance):
+    app = create_app(TestConfig(database_url, instance))
+    app.test_client_class = FormClient
+    return app
+
+
+def _app_shape(app) -> tuple:
+    """What a test could add to an app that a config reset would not undo: routes and hooks."""
+    return (len(app.url_map._rules), len(app.view_functions),
+            sum(len(funcs) for funcs in app.before_request_funcs.values()),
+            sum(len(funcs) for funcs in app.after_request_funcs.values()),
+            sum(len(funcs) for funcs in app.teardown_request_funcs.values()),
+            sum(len(funcs) for funcs in app.url_value_preprocessors.values()),
+            len(app.error_handler_spec), len(app.blueprints))
+
+
+class SharedApp:
+    """One app per xdist worker and shared database (plain or demo), reused by every test that runs in a
+    rolled-back transaction: ``create_app`` costs ~40 ms (werkzeug compiles every rule), × hundreds of
+    tests. What a test may change is put back at its end (``reset``): the config, ``app.extensions``
+    (the caches that code fills lazily — closed months, PDF stylesheets and bytes, the photo store —
+    start empty again), the instance folder (each test has its own), Flask-Limiter's memory storage.
+    A test that changes the app itself (``@app.route``, hooks) is marked ``own_app``; one that does
+    so unmarked makes the next test get a new app (``_app_shape``), so nothing leaks either way.
+    """
+
+    def __init__(self, database_url: str, instance: Path):
+        self.app = _new_app(database_url, instance)
+        self.config = copy.deepcopy(dict(self.app.config))
+        self.extensions = dict(self.app.extensions)
+        self.instance_path = self.app.instance_path
+        self.shape = _app_shape(self.app)
+
+    def prepare(self, instance: Path) -> Flask:
+        app = self.app
+        instance.mkdir(parents=True, exist_ok=True)
+        app.instance_path = str(instance.resolve())
+        app.config["INSTANCE_PATH"] = str(instance)
+        limiter.reset()  # memory:// counters (tests that set THROTTLE_STORAGE to memory:// use them)
+        return app
+
+    def reset(self) -> bool:
+        """Put the app back as it was built; False if the test changed it beyond that (drop it)."""
+        app = self.app
+        app.config.clear()
+        app.config.update(copy.deepcopy(self.config))
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        app.instance_path = self.instance_path
+        limiter.reset()
+        return _app_shape(app) == self.shape
+
+
+@pytest.fixture(scope="session")
+def shared_apps():
+    """This worker's SharedApp per shared database url; engines disposed at the end of the session."""
+    apps: dict[str, SharedApp] = {}
+    yield apps
+    for shared in apps.values():
+        with shared.app.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture
-def app(database_url, tmp_path, databases, request):
+def app(database_url, tmp_path, databases, request, shared_apps):
+    """The app on the test's database. Ordinary tests share this worker's app (``SharedApp``) and run in
+    a transaction rolled back at their end; ``own_database`` tests (other connections) and ``own_app``
+    tests (they add routes or hooks) get an app of their own, built for them."""
     instance = tmp_path / "instance"
     demo_uploads = databases.shared_root / "instance" / "uploads"
     if request.node.get_closest_marker("demo") is not None and demo_uploads.is_dir():
         shutil.copytree(demo_uploads, instance / "uploads")  # the demo world's photo files go with its rows
-    config = TestConfig(database_url, instance)
-    if request.node.get_closest_marker("real_password_hashing"):
-        config.PASSWORD_HASH = Config.PASSWORD_HASH
-    app = create_app(config)
-    app.test_client_class = FormClient
+    real_hashing = request.node.get_closest_marker("real_password_hashing") is not None
     own = request.node.get_closest_marker("own_database") is not None
+    if own or request.node.get_closest_marker("own_app") is not None:
+        app = _new_app(database_url, instance)
+        shared = None
+    else:
+        shared = shared_apps.get(database_url)
+        if shared is None:
+            shared = shared_apps[database_url] = SharedApp(database_url, instance)
+        app = shared.prepare(instance)
+    if real_hashing:
+        app.config["PASSWORD_HASH"] = dict(Config.PASSWORD_HASH)
     with app.app_context():
         if own:
             yield app
@@ -273,7 +349,11 @@ def app(database_url, tmp_path, databases, request):
             engines[None] = engine
             outer.rollback()
             connection.close()
-            engine.dispose()
+            if shared is None:
+                engine.dispose()
+            elif not shared.reset():
+                shared_apps.pop(database_url)  # the test added routes or hooks: the next test gets a new app
+                engine.dispose()
 
 
 @pytest.fixture
@@ -301,10 +381,27 @@ class FormClient(FlaskClient):
         assert match, f"no CSRF token on {page_url}"
         return match.group(1)
 
+    def session_csrf_token(self) -> str | None:
+        """The token any page of this client's session would carry, made the way Flask-WTF makes it
+        (the session's secret, signed with the app's key), without rendering a page; None before the
+        session has one. The app still checks it like any other."""
+        app = self.application
+        cookie = self.get_cookie(app.config["SESSION_COOKIE_NAME"])
+        if cookie is None:
+            return None
+        session = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+        raw = session.get(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+        if raw is None:
+            return None
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
+
     def submit(self, url: str, data: dict | None = None, page: str | None = None, **kwargs):
-        """POST ``data`` to ``url`` with the CSRF token of ``page`` (default: ``url`` itself)."""
+        """POST ``data`` to ``url`` with the CSRF token of ``page`` (default: ``url`` itself). Once the
+        session holds a token, it is made from the session instead of read from a rendered page: same
+        token, a page render less per form (hundreds in the suite)."""
         data = dict(data or {})
-        data["csrf_token"] = self.csrf_token(page or url)
+        data["csrf_token"] = self.session_csrf_token() or self.csrf_token(page or url)
         return self.post(url, data=data, **kwargs)
 
     def login(self, phone: str, password: str = factories.PASSWORD):

@@ -49,6 +49,7 @@ def test_bounds_on_duty_campaign_and_counter_tables_exist(app):
     assert "ck_donation_lines_quantity_bounded" in names["donation_lines"]
 
 
+@pytest.mark.own_app  # adds a route
 def test_what_the_database_still_refuses_is_a_chinese_422(app, client):
     item = factories.make_item()
 

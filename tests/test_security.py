@@ -1,6 +1,8 @@
 """CSRF, security headers, static caching and error pages: what every response must get right."""
 import re
 
+import pytest
+
 from . import factories
 
 
@@ -101,6 +103,7 @@ def test_htmx_request_for_an_error_gets_a_fragment(client):
     assert "<html" in boosted.get_data(as_text=True)
 
 
+@pytest.mark.own_app  # adds a route
 def test_server_error_is_a_chinese_500_page(app, client):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
