@@ -27,6 +27,8 @@ from gridapp.duty.models import DutyType
 from gridapp.extensions import db
 from gridapp.goods import stocktake
 from gridapp.numbers import MAX_ID
+from gridapp.org.models import StaffAssignment
+from gridapp.org.service import first_grid
 from gridapp.points import service as points
 
 from . import factories
@@ -101,8 +103,10 @@ def build_world(now):
     campaigns.add_zone(staff, campaign, campaigns.ZoneDetails(name="一号楼", needed=5))
     stocktake.start(staff, now)
     factories.make_user(status="pending")
+    viewer = factories.make_user(role="viewer")
+    db.session.add(StaffAssignment(user_id=viewer.id, unit_id=first_grid().parent_id))  # the community's figures
     db.session.commit()
-    return {"admin": admin, "staff": staff, "volunteer": volunteers[0], "sponsor": sponsors[0],
+    return {"admin": admin, "staff": staff, "volunteer": volunteers[0], "sponsor": sponsors[0], "viewer": viewer,
             "tokens": [session.token]}
 
 
