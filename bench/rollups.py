@@ -25,7 +25,12 @@ Measured in this process through the Flask test client (logged in for real), p50
 - GET /me and /me/points as volunteers of 迪祥佳苑B区, and the counter lookup as its grid worker (GET
   /counter?q=<phone>, answered by a redirect to the volunteer, then GET /counter/v/<id>, the panel), in
   both databases, in the order division, single, single, division (each figure the mean of its two
-  rounds): the ratio division / single-grid of the p50 (target ≤ 1.5×) and the statements per page.
+  rounds): the ratio division / single-grid of the p50 (target ≤ 1.5×) and the statements per page;
+- the counter confirm, in the same rounds: whole redemptions at 迪祥佳苑B区's open counter as
+  bench/counter.py does them (its ``redeem``: lookup, panel, two items added to the basket, the real POST
+  of the confirm form with its CSRF and one-time tokens, the receipt), each for a different volunteer of
+  the grid (two cheap items donated to the grid once, before the single grid is copied from the
+  division); the POST's p50, p95 and statements, and the ratio division / single-grid of the p50.
 
 Figures only, nothing asserted. ``--quick``: 10 communities, 10,000 volunteers, 200,000 entries.
 
@@ -39,10 +44,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 
 import _support  # bench/ is on sys.path: these files run as scripts
+import counter as counter_bench
 import ledger_scale
 
 FULL = dict(communities=50, grids=4, volunteers=100_000, entries=2_000_000)
@@ -52,6 +59,10 @@ SAMPLE, WARMUP = 20, 3
 DIVISION_TARGET_MS, COMMUNITY_TARGET_MS, RATIO_TARGET = 1000.0, 200.0, 1.5
 STAFF_ID, ADMIN_ID, VIEWER_ID, FIRST_VOLUNTEER = 1, 2, 3, 10
 SESSIONS_PER_MONTH, PEOPLE_PER_SESSION, REDEMPTIONS_PER_DAY = 8, 20, 10
+CONFIRM_WARMUP = 2          # whole redemptions before the timed ones, not counted
+CONFIRM_ITEMS = ("基准兑换香皂", "基准兑换牙刷")  # donated to 迪祥佳苑B区 for the confirm
+CONFIRM_STOCK = 500
+FIRST_CONFIRM_K, CONFIRM_K_PER_ROUND = 100, 50  # the k-th volunteer of the grid (see measure): fresh each round
 
 
 def p95(values):
@@ -216,6 +227,10 @@ def generate(con, size: dict, password_hash: str, now) -> float:
                                   created_at, grid_id)
            SELECT 'JZ-' || bg.id || '-' || k, :year, k, 1, :day, '', 1, :now, bg.id
            FROM bench_grids bg CROSS JOIN generate_series(1, 2) k""", year=last.year, day=last.first_day, **at)
+    # Their receipt numbers' series, as the app's numbering keeps them: the next number follows on.
+    run("""INSERT INTO number_sequences (series, year, last)
+           SELECT kind || '-' || o.code, :year, n FROM bench_grids bg JOIN org_units o ON o.id = bg.id
+           CROSS JOIN (VALUES ('DH', :r), ('JZ', 2)) AS k(kind, n)""", year=last.year, r=REDEMPTIONS_PER_DAY)
     run("""INSERT INTO donation_lines (donation_id, item_id, quantity, unit_value_fen)
            SELECT d.id, i.id, 20, 800 FROM donations d JOIN items i ON i.grid_id = d.grid_id""")
     run("""INSERT INTO campaigns (title, duty_type_id, starts_at, ends_at, meeting_point, organiser, contact_name,
@@ -234,6 +249,66 @@ def generate(con, size: dict, password_hash: str, now) -> float:
     con.commit()
     vacuum(con)
     return time.perf_counter() - t0
+
+
+def stock_the_counter(url: str) -> list[int]:
+    """Donate CONFIRM_STOCK units of two cheap items (1 point each) to 迪祥佳苑B区 through the app's own
+    service, as its grid worker; returns the items' ids."""
+    from gridapp.auth.models import User
+    from gridapp.clock import local_today
+    from gridapp.extensions import db
+    from gridapp.goods import donations
+    from gridapp.goods.models import Item, Sponsor
+    from gridapp.org.models import OrgUnit
+    from gridapp.org.scope import scoped_to
+
+    with tempfile.TemporaryDirectory(prefix="gridapp-bench-rollups-") as tmp:
+        app = ledger_scale.make_app({"GRIDAPP_INSTANCE_PATH": tmp, "GRIDAPP_DATABASE_URL": url})
+        with app.app_context(), scoped_to(db.session.get(OrgUnit, 4)):
+            staff, sponsor = db.session.get(User, STAFF_ID), db.session.get(Sponsor, 1)
+            items = [Item(name=name, unit="个", points_price=1) for name in CONFIRM_ITEMS]
+            db.session.add_all(items)
+            db.session.flush()
+            donations.issue(staff, sponsor=sponsor, received_on=local_today(), note="压测：兑换确认",
+                            lines=[donations.Line(item, CONFIRM_STOCK) for item in items])
+            db.session.commit()
+            ids = [item.id for item in items]
+            db.engine.dispose()
+    return ids
+
+
+class ClientTable:
+    """bench/counter.py's ``Table`` over the Flask test client (in this process, as the other pages here
+    are measured): the same requests, redirects not followed; the statements of each POST recorded."""
+
+    def __init__(self, client, counter):
+        self.client, self.counter, self.post_queries = client, counter, []
+
+    def request(self, method: str, path: str, fields: dict | None = None, htmx: bool = False):
+        headers = {"HX-Request": "true"} if htmx else {}
+        counting = method == "POST"
+        if counting:
+            self.counter.n, self.counter.on = 0, True
+        started = time.perf_counter()
+        response = self.client.open(path, method=method, data=fields, headers=headers)
+        text = response.get_data(as_text=True)
+        ms = (time.perf_counter() - started) * 1000
+        if counting:
+            self.counter.on = False
+            self.post_queries.append(self.counter.n)
+        location = urllib.parse.urlsplit(response.headers.get("Location", "")).path
+        return response.status_code, location, text, ms
+
+
+def confirms(staff, counter, pair: list[int], grids: int, first_k: int, n: int) -> dict:
+    """CONFIRM_WARMUP + ``n`` whole redemptions at the counter (counter_bench.redeem), the k-th volunteers
+    of 迪祥佳苑B区 from ``first_k`` on, one each; the figures of the confirm POSTs after the warm-up."""
+    table, times = ClientTable(staff, counter), counter_bench._new_times()
+    for k in range(first_k, first_k + CONFIRM_WARMUP + n):
+        volunteer_id = 10 + grids * k
+        counter_bench.redeem(table, volunteer_id, f"15{volunteer_id:09d}", pair, times)
+    timed_ms = times["confirm"][CONFIRM_WARMUP:]
+    return {"p50": statistics.median(timed_ms), "p95": p95(timed_ms), "queries": max(table.post_queries)}
 
 
 # --- measurement ---------------------------------------------------------------------------
@@ -272,7 +347,7 @@ def timed(client, url, counter, n=SAMPLE, status=200):
     return {"p50": statistics.median(times), "p95": p95(times), "queries": counter.n}
 
 
-def measure(url: str, quick: bool, is_division: bool, size: dict) -> dict:
+def measure(url: str, quick: bool, is_division: bool, size: dict, pair: list[int], round_no: int) -> dict:
     from gridapp.clock import utcnow
     from gridapp.extensions import db
     from gridapp.reporting.months import Month
@@ -314,6 +389,8 @@ def measure(url: str, quick: bool, is_division: bool, size: dict) -> dict:
 
         out["/me"], out["/me/points"] = pooled(me), pooled(mine)
         out["counter lookup"], out["counter panel"] = pooled(lookup), pooled(panel)
+        out["counter confirm"] = confirms(staff, counter, pair, grids,
+                                          FIRST_CONFIRM_K + CONFIRM_K_PER_ROUND * round_no, n)
 
         with app.app_context():
             db.engine.dispose()
@@ -354,6 +431,8 @@ def inner(quick: bool, out_path: str) -> None:
                 else:
                     single_grid(con)
             engine.dispose()
+            if name == "division":
+                pair = stock_the_counter(url)  # before the copy: the single grid has the same goods
             seconds = time.perf_counter() - t0
             print(f"  {name}: built in {seconds:.1f} s", flush=True)
             urls[name] = url
@@ -362,7 +441,7 @@ def inner(quick: bool, out_path: str) -> None:
         # cancels a steady drift); each page's figures are the mean of its two rounds.
         rounds = {"division": [], "single": []}
         for name, rollup_pages in (("division", True), ("single", False), ("single", False), ("division", False)):
-            rounds[name].append(measure(urls[name], quick, rollup_pages, size))
+            rounds[name].append(measure(urls[name], quick, rollup_pages, size, pair, len(rounds[name])))
         for name, measured in rounds.items():
             for key in measured[0]:
                 values = [m[key] for m in measured if key in m]
@@ -386,7 +465,7 @@ def report(results: dict) -> None:
         verdict = "" if target is None else f"(target ≤ {target:.0f} ms: {'met' if div[key]['p95'] <= target else 'MISSED'})"
         print(f"    {key:<20} {fig(div[key])}  {verdict}")
     print(f"    division page rows: {div['division rows']} communities")
-    for key in ("/me", "/me/points", "counter lookup", "counter panel"):
+    for key in ("/me", "/me/points", "counter lookup", "counter panel", "counter confirm"):
         ratio = div[key]["p50"] / one[key]["p50"] if one[key]["p50"] else float("nan")
         verdict = "met" if ratio <= RATIO_TARGET else "MISSED"
         print(f"    {key:<15} division {fig(div[key])} | single {fig(one[key])} | ratio ×{ratio:.2f} "

@@ -10,8 +10,8 @@ bench/ledger_scale.py on a database of its own (100,000 volunteers, 2,000,000 en
 minutes), which ``--quick`` skips, and bench/reporting.py (dashboard, monthly report, 积分超市,
 exports; its own demo instance and ledger-scale database, a tenth of the size with ``--quick``), then
 bench/first_pdf.py and bench/pdf_rush.py (``--no-counter`` skips it) on another demo instance, and
-bench/rollups.py (division and community roll-ups, and /me, /me/points and the counter lookup at division
-scale next to a single grid, on a throwaway PostgreSQL cluster; a tenth of the size with ``--quick``). Every server a benchmark starts is stopped (its whole
+bench/rollups.py (division and community roll-ups, and /me, /me/points, the counter lookup and panel and the
+counter confirm at division scale next to a single grid, on a throwaway PostgreSQL cluster; a tenth of the size with ``--quick``). Every server a benchmark starts is stopped (its whole
 process group) even when something fails. Figures are printed, never asserted: the exit status
 is non-zero only when a benchmark could not run at all.
 
@@ -179,7 +179,7 @@ def rollup_summary(results: dict | None) -> None:
     for key, target in (("division rollup", rollups.DIVISION_TARGET_MS), ("community rollup", rollups.COMMUNITY_TARGET_MS)):
         print(row(f"{key} p95 ({div[key]['queries']} statements)", f"{div[key]['p95']:.0f} ms", f"<= {target:.0f} ms",
                   verdict(div[key]["p95"] <= target)))
-    for key in ("/me", "/me/points", "counter lookup", "counter panel"):
+    for key in ("/me", "/me/points", "counter lookup", "counter panel", "counter confirm"):
         ratio = div[key]["p50"] / one[key]["p50"]
         print(row(f"{key}: division / single grid p50", f"x{ratio:.2f}", f"<= x{rollups.RATIO_TARGET}",
                   verdict(ratio <= rollups.RATIO_TARGET)))

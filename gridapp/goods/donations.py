@@ -11,6 +11,7 @@ from ..auth.service import require_role
 from ..clock import local_today, utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..org.models import OrgUnit
 from ..org.service import current_grid
 from ..numbering import formatted, next_number
 from . import stock
@@ -162,8 +163,8 @@ def donations(sponsor: Sponsor | None = None, month: str | None = None, page: in
     """Donations newest first, optionally of one sponsor and one month ('2026-11'); with their sponsor
     and lines (the list shows both), loaded in one query each for the whole page."""
     query = Donation.query.options(db.joinedload(Donation.sponsor), db.selectinload(Donation.lines))
-    if sponsor is not None:
-        query = query.filter(Donation.sponsor_id == sponsor.id)
+    if sponsor is not None:  # a sponsor's list says which grid each went to: loaded with it
+        query = query.filter(Donation.sponsor_id == sponsor.id).options(db.joinedload(Donation.grid))
     if month:
         year, mon = (int(part) for part in month.split("-"))
         start = date(year, mon, 1)
@@ -184,14 +185,23 @@ def sponsor_totals() -> list[tuple[Sponsor, int, int, int]]:
     return [(sponsor, count, int(quantity), int(value)) for sponsor, count, quantity, value in rows]
 
 
+def sponsor_grids(impact: list[dict]) -> list[OrgUnit]:
+    """The grids a sponsor has given to (voided donations left out), in tree order, from its
+    ``sponsor_impact`` rows (each item's grid, loaded with it): its portal thanks on behalf of each of them.
+    No statement of its own."""
+    grids = {row["item"].grid for row in impact}
+    return sorted(grids, key=lambda grid: (grid.position, grid.id))
+
+
 def sponsor_impact(sponsor: Sponsor) -> list[dict]:
     """Per item, what became of this sponsor's goods: donated, redeemed, still on the shelf, and how
     many volunteers received them (a count only: no names, no phones). Two queries however many items
-    and lots: the lots with their items, then the units per item and recipient summed by the database."""
+    and lots: the lots with their items (and the items' grids), then the units per item and recipient summed by the database."""
     own_lots = (select(Lot.id).join(DonationLine, Lot.donation_line_id == DonationLine.id)
                 .join(Donation, DonationLine.donation_id == Donation.id)
                 .where(Donation.sponsor_id == sponsor.id, Donation.voided_at.is_(None)))
-    lots = db.session.scalars(select(Lot).where(Lot.id.in_(own_lots)).options(db.joinedload(Lot.item))).all()
+    lots = db.session.scalars(select(Lot).where(Lot.id.in_(own_lots)).options(
+        db.joinedload(Lot.item).joinedload(Item.grid))).all()
     by_item: dict[int, dict] = {}
     for lot in lots:
         row = by_item.setdefault(lot.item_id, {"item": lot.item, "donated": 0, "on_shelf": 0,

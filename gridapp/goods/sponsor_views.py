@@ -20,9 +20,10 @@ def own_donation(donation_id: int):
 def home():
     sponsor = current_user.sponsor
     page = page_number()
+    impact = donations.sponsor_impact(sponsor)
     return render_template("goods/sponsor_home.html", sponsor=sponsor,
                            pagination=donations.donations(sponsor, page=page),
-                           impact=donations.sponsor_impact(sponsor))
+                           impact=impact, grids=donations.sponsor_grids(impact))
 
 
 @bp.route("/sponsor/donations/<id:donation_id>")

@@ -5,6 +5,7 @@ Staff of A get 404 for every object of B, by URL and by id in forms; a volunteer
 a QR code of B is refused with B's name; points cross grids only when the community allows it; a grid
 with data in it cannot be deleted; receipts number per grid.
 """
+import subprocess
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from gridapp.campaigns.models import Campaign, CampaignZone
 from gridapp.counter.models import CounterSession, Redemption
 from gridapp.duty.models import Attendance, DutySession, DutyType
 from gridapp.extensions import db
-from gridapp.goods.models import Donation, Item, Stocktake
+from gridapp.goods.models import Donation, Item, Sponsor, Stocktake
 from gridapp.org import service as org
 from gridapp.org.models import OrgUnit, StaffAssignment
 from gridapp.org.scope import scoped_to
@@ -264,6 +265,84 @@ def test_receipts_number_per_grid_gap_free_in_each_series(app, grid_b):
         in_b = factories.donate(staff_b, factories.make_sponsor(), (item_b, 2))
     assert first.receipt_no.startswith("JZ-DXB-2026-") and second.receipt_seq == first.receipt_seq + 1
     assert in_b.receipt_no == "JZ-TSTB-2026-0001" and in_b.grid_id == grid_b.id
+
+
+def _intake_as(client, phone, sponsor_id, item_id, quantity):
+    """Staff take in a donation through the intake form, in the grid their login works in."""
+    assert client.login(phone).status_code == 303
+    response = client.submit("/staff/donations/new", {
+        "sponsor": sponsor_id, "received_on": "2026-12-10", "note": "",
+        "lines-0-item": item_id, "lines-0-quantity": quantity})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    client.logout()
+
+
+@pytest.fixture
+def gifts_to_two_grids(app, client, grid_b):
+    """One sponsor gives to grid A and to grid B: each donation taken in by that grid's staff, in their own
+    scope (staff of A log in to A, staff of B to B); a second sponsor gives to A only."""
+    staff_a, item_a = _staff(GRID_A), factories.make_item("甲网格抽纸", unit="包")
+    with scoped_to(grid_b):
+        staff_b, item_b = _staff(grid_b.id), factories.make_item("乙网格食用油", unit="瓶")
+    sponsor, other = factories.make_sponsor("两网格爱心超市"), factories.make_sponsor("甲网格便民店")
+    a, b, sponsor, other, item_a, item_b = (staff_a.phone, staff_b.phone, sponsor.id, other.id, item_a.id,
+                                            item_b.id)
+    _intake_as(client, a, sponsor, item_a, 6)
+    _intake_as(client, b, sponsor, item_b, 4)
+    _intake_as(client, a, other, item_a, 9)
+    rows = db.session.execute(sa.select(Donation.id, Donation.receipt_no, Donation.grid_id, Donation.sponsor_id)
+                              .order_by(Donation.id)).all()
+    (in_a, no_a, grid_of_a, _), (in_b, no_b, grid_of_b, _), (others, others_no, _, _) = rows[-3:]
+    assert (grid_of_a, grid_of_b) == (GRID_A, grid_b.id)  # each went to the grid its staff work in
+    assert no_a.startswith("JZ-DXB-2026-") and no_b == "JZ-TSTB-2026-0001"
+    organiser_a = db.session.get(OrgUnit, GRID_A).organiser
+    db.session.expunge_all()
+    return {"sponsor": sponsor, "other": other, "a": (in_a, no_a), "b": (in_b, no_b),
+            "others": (others, others_no), "organiser_a": organiser_a}
+
+
+def _pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "receipt.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, timeout=60,
+                          check=True).stdout
+
+
+def test_a_sponsor_who_gave_to_two_grids_sees_both_grids_donations_and_receipts(app, client, gifts_to_two_grids,
+                                                                                tmp_path):
+    gifts = gifts_to_two_grids
+    user = factories.make_user(role="sponsor", sponsor=db.session.get(Sponsor, gifts["sponsor"]))
+    assert client.login(user.phone).status_code == 303
+    home = client.get("/sponsor").get_data(as_text=True)
+    # Both grids' donations, each card naming its grid, and what became of both grids' goods; the thanks
+    # names both grids.
+    assert gifts["a"][1] in home and gifts["b"][1] in home and gifts["others"][1] not in home
+    assert "<td>甲网格抽纸</td><td>6包</td>" in home and "<td>乙网格食用油</td><td>4瓶</td>" in home
+    assert "感谢您为迪祥佳苑B区、测试乙网格志愿服务积分兑换捐赠爱心物品。" in home
+    assert "<div class=\"muted\">测试乙网格 · " in home and "<div class=\"muted\">迪祥佳苑B区 · " in home
+    for (donation_id, receipt_no), organiser in ((gifts["a"], gifts["organiser_a"]), (gifts["b"], "测试乙网格党支部")):
+        page = client.get(f"/sponsor/donations/{donation_id}")
+        assert page.status_code == 200 and receipt_no in page.get_data(as_text=True)
+        link = f"/sponsor/donations/{donation_id}/receipt.pdf"
+        assert f'href="{link}"' in page.get_data(as_text=True)  # the page links the receipt it serves
+        receipt = client.get(link)
+        assert receipt.status_code == 200 and receipt.headers["Content-Type"] == "application/pdf"
+        text = _pdf_text(receipt.data, tmp_path)
+        assert receipt_no in text and organiser in text  # each receipt signed by its own grid
+
+
+def test_another_sponsor_gets_404_for_a_two_grid_sponsors_receipts_by_url(app, client, gifts_to_two_grids):
+    gifts = gifts_to_two_grids
+    user = factories.make_user(role="sponsor", sponsor=db.session.get(Sponsor, gifts["other"]))
+    assert client.login(user.phone).status_code == 303
+    home = client.get("/sponsor").get_data(as_text=True)
+    assert gifts["others"][1] in home and gifts["a"][1] not in home and gifts["b"][1] not in home
+    assert client.get(f"/sponsor/donations/{gifts['others'][0]}").status_code == 200
+    for donation_id, _receipt_no in (gifts["a"], gifts["b"]):
+        for url in (f"/sponsor/donations/{donation_id}", f"/sponsor/donations/{donation_id}/receipt.pdf"):
+            response = client.get(url)
+            assert response.status_code == 404, url
+            assert not response.data.startswith(b"%PDF")
 
 
 def test_staff_switch_only_to_grids_they_are_assigned_to(app, client, grid_b):
