@@ -269,10 +269,11 @@ def stock_the_counter(url: str) -> list[int]:
             items = [Item(name=name, unit="个", points_price=1) for name in CONFIRM_ITEMS]
             db.session.add_all(items)
             db.session.flush()
+            ids = [item.id for item in items]
             donations.issue(staff, sponsor=sponsor, received_on=local_today(), note="压测：兑换确认",
                             lines=[donations.Line(item, CONFIRM_STOCK) for item in items])
             db.session.commit()
-            ids = [item.id for item in items]
+        with app.app_context():  # the session has let go of its connection: none left open on the database
             db.engine.dispose()
     return ids
 
