@@ -22,6 +22,9 @@ from .. import factories
 
 ROOT = Path(gridapp.__file__).resolve().parent.parent
 PLACE_NAMES = re.compile(r"屯坪|迪祥佳苑")
+# Written around one day (campaigns on 26 December): the suite passes at any GRIDAPP_CLOCK_AT.
+pytestmark = pytest.mark.usefixtures("mid_december")
+
 DEMO_DATA = re.compile(r"(^|/)demo(_\w+)?\.py$")
 
 
