@@ -437,7 +437,7 @@ def _redeem(actor: User, session: CounterSession, volunteer: User, quantities: d
     reference = Redemption.reference_of(redemption_id)
     names = "、".join(f"{items[i].name}×{q}" for i, q in wanted.items())
     entry = points.spend(volunteer, total, reference=reference, description=f"积分兑换：{names}",
-                         key=f"redemption:{token}", by=actor)
+                         key=f"redemption:{token}", by=actor, at=now)
     for item_id, quantity in wanted.items():
         stock.take(items[item_id], quantity, reference=reference, by=actor, recipient=volunteer)
     year = to_local(now).year
@@ -507,7 +507,8 @@ def void(actor: User, redemption: Redemption, reason: str, now: datetime) -> Red
     db.session.refresh(redemption)
     if moved != 1:
         return redemption  # another table voided it a moment ago
-    points.reverse(redemption.points_entry, reason=f"作废 {redemption.receipt_no}：{reason.strip()}", by=actor)
+    points.reverse(redemption.points_entry, reason=f"作废 {redemption.receipt_no}：{reason.strip()}", by=actor,
+                   at=now)
     stock.put_back(redemption.reference, reason=f"作废 {redemption.receipt_no}", by=actor)
     return redemption
 

@@ -80,17 +80,18 @@ def award(volunteer: User, points: int, *, reference: str, description: str, key
 
 @atomic
 def spend(volunteer: User, points: int, *, reference: str, description: str, key: str,
-          by: User | None = None) -> PointsEntry:
-    """Take ``points`` (> 0) from the balance. Raises InsufficientPoints if the balance does not cover it."""
+          by: User | None = None, at: datetime | None = None) -> PointsEntry:
+    """Take ``points`` (> 0) from the balance, as of ``at`` (default now: the redemption's own time).
+    Raises InsufficientPoints if the balance does not cover it."""
     if points <= 0:
         raise DomainError(_l("扣减积分必须大于0。"))
-    return _apply(volunteer, -points, "spend", reference, description, key, by)
+    return _apply(volunteer, -points, "spend", reference, description, key, by, at=at)
 
 
 @atomic
-def reverse(entry: PointsEntry, *, reason: str, by: User | None = None) -> PointsEntry:
-    """Undo ``entry`` with an entry of the opposite sign. Each entry is reversed at most once:
-    reversing it again returns the first reversal.
+def reverse(entry: PointsEntry, *, reason: str, by: User | None = None, at: datetime | None = None) -> PointsEntry:
+    """Undo ``entry`` with an entry of the opposite sign, as of ``at`` (default now). Each entry is reversed
+    at most once: reversing it again returns the first reversal.
 
     Raises NotReversible for a reversal, InsufficientPoints if reversing an award would take
     the balance below zero (the points were spent already).
@@ -103,7 +104,7 @@ def reverse(entry: PointsEntry, *, reason: str, by: User | None = None) -> Point
         return earlier
     volunteer = db.session.get(User, entry.volunteer_id)
     return _apply(volunteer, -entry.delta, "reversal", entry.reference,
-                  f"冲正：{entry.description}（{reason}）", key, by, reverses=entry)
+                  f"冲正：{entry.description}（{reason}）", key, by, reverses=entry, at=at)
 
 
 def balance(volunteer: User) -> int:

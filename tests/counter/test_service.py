@@ -295,3 +295,17 @@ def test_a_hundred_simultaneous_confirms_of_one_token(app, staff, session, shelf
     db.session.expire_all()
     assert Redemption.query.count() == 1 and db.session.get(User, volunteer_id).points_balance == 80
     assert_invariants_hold()
+
+
+def test_the_ledger_entries_of_a_redemption_and_its_void_carry_their_own_times(staff, session, shelf):
+    """A redemption entered for an earlier moment (the demo's past counter days, a late entry) is spent in the
+    ledger at that moment, and its void at the void's: the month figures count them in their own month."""
+    kettle, _, _ = shelf
+    volunteer = volunteer_with(500)
+    redemption = counter.redeem(staff, session, volunteer, {kettle.id: 1}, token="t-times", now=NOW)
+    voided_at = NOW + timedelta(minutes=5)
+    counter.void(staff, redemption, "拿错了", voided_at)
+    db.session.commit()
+    spent, reversal = PointsEntry.query.filter_by(reference=redemption.reference).order_by(PointsEntry.id).all()
+    assert (spent.kind, spent.created_at) == ("spend", NOW)
+    assert (reversal.kind, reversal.created_at) == ("reversal", voided_at)
