@@ -416,7 +416,7 @@ def compare(env: dict, variants: dict, rounds: int, closed_seconds: float, open_
                 server_env["PYTHONPATH"] = str(folder)
             spec = (name, "wsgi:app", server_env, {"workers": 2, "ready_path": "/healthz", "chdir": folder})
             with _support.servers(spec) as (app,):
-                summarise(fire(app.port, take(WARMUP_REQUESTS), CONNECTIONS, None))
+                warm = summarise(fire(app.port, take(WARMUP_REQUESTS), CONNECTIONS, None))
                 load = os.getloadavg()[0]
                 floor = _support.fsync_floor(Path(env["GRIDAPP_INSTANCE_PATH"]), rounds=20)
                 closed = summarise(fire(app.port, take(per_run_closed - WARMUP_REQUESTS), CONNECTIONS,
@@ -426,7 +426,7 @@ def compare(env: dict, variants: dict, rounds: int, closed_seconds: float, open_
                 log = Path(app.log.name).read_text(errors="replace")
             locked += log.count("database is locked")
             tracebacks += log.count("Traceback (most recent call last)")
-            answered += WARMUP_REQUESTS + closed["ok"] + (opened["ok"] if opened else 0)
+            answered += warm["ok"] + closed["ok"] + (opened["ok"] if opened else 0)
             results[name].append({"closed": closed, "open": opened, "load": load})
             print(f"  round {number + 1} {name:<8} load {load:4.2f} ({floor})  closed: {closed['rps']:6.1f}/s "
                   f"p95 {closed['p95']:6.1f} ms max {closed['max']:6.1f} ms"

@@ -48,10 +48,10 @@ class CounterDay(date):
 
 def is_counter_day(day: date) -> bool:
     """The counter may open on ``day``: the last day of its month, or a day an admin added."""
-    return day == last_day_of_month(day) or _extra_day(day) is not None
+    return day == last_day_of_month(day) or extra_day(day) is not None
 
 
-def _extra_day(day: date) -> RedemptionDay | None:
+def extra_day(day: date) -> RedemptionDay | None:
     """The grid's extra redemption day ``day`` (the grid scope picks the grid), if an admin added it."""
     return db.session.scalars(select(RedemptionDay).where(RedemptionDay.day == day).limit(1)).first()
 

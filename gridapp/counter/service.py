@@ -30,7 +30,7 @@ from ..goods.models import Donation, DonationLine, Item, Lot, Sponsor, StockMove
 from ..numbering import formatted, next_number
 from ..points import service as points
 from .models import CounterSession, Redemption, RedemptionDay, RedemptionLine
-from .schedule import is_counter_day
+from .schedule import extra_day, is_counter_day
 
 RECEIPT_SERIES = "DH"
 
@@ -112,7 +112,7 @@ def add_redemption_day(actor: User, day: date, reason: str) -> RedemptionDay:
     require_role(actor, "admin")
     if not reason.strip():
         raise DomainError(_l("请填写增加兑换日的原因。"))
-    existing = db.session.scalars(select(RedemptionDay).where(RedemptionDay.day == day).limit(1)).first()
+    existing = extra_day(day)
     if existing is not None:
         return existing
     extra = RedemptionDay(day=day, reason=reason.strip(), added_by_id=actor.id)
@@ -225,19 +225,6 @@ def get_volunteer(volunteer_id: int) -> User:
     return volunteer
 
 
-def _used_this_month(item_ids, since: datetime, *, volunteer: User | None = None,
-                     household_id: int | None = None) -> dict[int, int]:
-    query = (db.session.query(RedemptionLine.item_id, func.sum(RedemptionLine.quantity))
-             .join(Redemption, RedemptionLine.redemption_id == Redemption.id)
-             .filter(Redemption.voided_at.is_(None), Redemption.created_at >= since,
-                     RedemptionLine.item_id.in_(list(item_ids))))
-    if volunteer is not None:
-        query = query.filter(Redemption.volunteer_id == volunteer.id)
-    else:
-        query = query.filter(Redemption.household_id == household_id)
-    return {item_id: int(total) for item_id, total in query.group_by(RedemptionLine.item_id)}
-
-
 @dataclass(frozen=True)
 class MonthlyLimit:
     """One of an item's monthly limits as it stands for one volunteer: 每人 (theirs) or 每户 (their household's)."""
@@ -324,8 +311,8 @@ def _used_by_both_query(with_household: bool):
 
 
 def _used_this_month_by_both(item_ids, since: datetime, volunteer: User) -> tuple[dict[int, int], dict[int, int]]:
-    """This month's use of each item by ``volunteer`` and by their household, in one query (what
-    ``_used_this_month`` gives for each, twice)."""
+    """This month's use of each item by ``volunteer`` and by their household (voided redemptions left
+    out), in one query."""
     household_id = volunteer.household_id
     rows = db.session.execute(_used_by_both_query(household_id is not None),
                               {"volunteer_id": volunteer.id, "household_id": household_id, "since": since,

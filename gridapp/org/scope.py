@@ -161,23 +161,22 @@ FIRST_GRID_SQL = text("SELECT id FROM org_units WHERE is_grid ORDER BY position,
 def _give_new_rows_a_grid(session, _context, _instances):
     """New scoped rows without a grid get the working grid (or the first grid outside a scope); a
     volunteer's grid follows their household."""
-    default = None
+    default = []  # the grid new rows go to, looked up once per flush and only when needed
+
+    def default_grid() -> int:
+        if not default:
+            scope = current_scope()
+            default.append(scope.working if scope is not None and scope.working is not None else
+                           session.connection().execute(FIRST_GRID_SQL).scalar())
+        return default[0]
+
     for obj in list(session.new):
         if isinstance(obj, GridScoped) and obj.grid_id is None and obj.__dict__.get("grid") is None:
-            if default is None:
-                scope = current_scope()
-                default = scope.working if scope is not None and scope.working is not None else \
-                    session.connection().execute(FIRST_GRID_SQL).scalar()
-            obj.grid_id = default
-    for obj in list(session.new):
-        if isinstance(obj, LinkedToGrids) and not obj.grids:
-            from .models import OrgUnit
+            obj.grid_id = default_grid()
+        elif isinstance(obj, LinkedToGrids) and not obj.grids:
+            from .models import OrgUnit  # noqa: PLC0415  (models import this module)
 
-            if default is None:
-                scope = current_scope()
-                default = scope.working if scope is not None and scope.working is not None else \
-                    session.connection().execute(FIRST_GRID_SQL).scalar()
-            obj.grids.append(session.get(OrgUnit, default))  # a new team serves the grid it was made in
+            obj.grids.append(session.get(OrgUnit, default_grid()))  # a new team serves the grid it was made in
     moved = [obj for obj in session.dirty if isinstance(obj, PeopleScoped) and (
         inspect(obj).attrs.household.history.has_changes()
         or inspect(obj).attrs.household_id.history.has_changes())]

@@ -326,25 +326,16 @@ def _manager_roots(user) -> set[int]:
     return set(db.session.scalars(select(StaffAssignment.unit_id).where(StaffAssignment.user_id == user.id)))
 
 
-def _chain_ids(unit: OrgUnit) -> list[int]:
-    """The ids of the unit's ancestors, nearest first."""
-    ids, parent = [], unit.parent
-    while parent is not None:
-        ids.append(parent.id)
-        parent = parent.parent
-    return ids
-
-
 def can_manage(user, unit: OrgUnit) -> bool:
     """May ``user`` edit, reorder or delete ``unit``? Only an admin assigned to one of its ancestors."""
     roots = _manager_roots(user)
-    return bool(roots) and any(unit_id in roots for unit_id in _chain_ids(unit))
+    return bool(roots) and any(parent.id in roots for parent in ancestors(unit))
 
 
 def can_add_beneath(user, unit: OrgUnit) -> bool:
     """May ``user`` add a unit beneath ``unit``? Its own unit or any unit beneath it (a grid has none)."""
     roots = _manager_roots(user)
-    return bool(roots) and (unit.id in roots or any(unit_id in roots for unit_id in _chain_ids(unit)))
+    return bool(roots) and (unit.id in roots or any(parent.id in roots for parent in ancestors(unit)))
 
 
 def unit_to_manage(user, unit_id: int) -> OrgUnit:

@@ -55,8 +55,7 @@ def register_scope(app):
             """The grids staff or an admin may switch between (only when there are several)."""
             return org.switchable_grids() if current_user.role in STAFF_ROLES else []
 
-        return {"working_grids": working_grids, "working_grid_form": WorkingGridForm,
-                "current_grid": org.current_grid}
+        return {"working_grids": working_grids, "working_grid_form": WorkingGridForm}
 
 
 def _safe_next(target: str | None) -> str:
