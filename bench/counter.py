@@ -137,23 +137,25 @@ def _basket_fields(html: str, volunteer_id: int) -> dict:
     return {}
 
 
-def redeem(table: Table, volunteer_id: int, last4: str, pair: list[int], times: dict, pause: float = 0.0) -> int:
-    """One whole redemption as a browser at the table does it; appends each step's ms to ``times``.
-    ``pause``: seconds a person takes before each step after the first (reading, pressing the next key).
+class PacedTable(Table):
+    """A table at a human pace: ``pause`` seconds before every request (not counted in its time)."""
+
+    def __init__(self, port: int, cookie_header: str, pause: float):
+        super().__init__(port, cookie_header)
+        self.pause = pause
+
+    def request(self, *args, **kwargs):
+        time.sleep(self.pause)
+        return super().request(*args, **kwargs)
+
+
+def redeem(table: Table, volunteer_id: int, last4: str, pair: list[int], times: dict) -> int:
+    """One whole redemption as a browser at the table does it; appends each step's ms to ``times``
+    (a PacedTable adds a person's pause before each step).
 
     Returns the redemption id; raises Failed at the first unexpected answer (the rest is skipped).
     """
     page = f"/counter/v/{volunteer_id}"
-    if pause:
-        request = table.request
-
-        class Paced:
-            def request(self, *args, **kwargs):
-                time.sleep(pause)
-                return request(*args, **kwargs)
-
-        table = Paced()
-
     status, location, _, ms = table.request("GET", f"/counter?q={last4}")
     times["lookup"].append(ms)
     if status != 302 or location != page:
@@ -220,7 +222,7 @@ def four_tables(port: int, cookies: list[str], volunteers, pairs, duration: floa
     deadline = time.monotonic() + duration
 
     def serve(cookie: str, offset: int):
-        table = Table(port, cookie)
+        table = PacedTable(port, cookie, pause) if pause else Table(port, cookie)
         mine, my_failures, my_redeemed = _new_times(), {}, []
         n = offset
         try:
@@ -230,9 +232,9 @@ def four_tables(port: int, cookies: list[str], volunteers, pairs, duration: floa
                 if volunteer is None:
                     break
                 try:
-                    if pause:
-                        time.sleep(pause * (offset + 1) / len(cookies) if n == offset else pause)
-                    my_redeemed.append(redeem(table, *volunteer, pairs[n % len(pairs)], mine, pause))
+                    if pause and n == offset:  # tables start staggered; then each request waits ``pause``
+                        time.sleep(pause * offset / len(cookies))
+                    my_redeemed.append(redeem(table, *volunteer, pairs[n % len(pairs)], mine))
                 except Failed as exc:
                     my_failures[str(exc)] = my_failures.get(str(exc), 0) + 1
                 except (OSError, http.client.HTTPException) as exc:

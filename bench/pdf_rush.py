@@ -26,6 +26,7 @@ only, nothing asserted.
 """
 import argparse
 import contextlib
+import http.client
 import os
 import sqlite3
 import statistics
@@ -36,7 +37,7 @@ import time
 from pathlib import Path
 
 import _support  # bench/ is on sys.path: these files run as scripts
-from counter import SERIAL_STAFF, STEPS, Failed, Table, prepare, redeem, stats, worker_times
+from counter import SERIAL_STAFF, STEPS, Failed, PacedTable, prepare, redeem, stats, worker_times
 
 WORKERS = 2
 PAUSE = 1.0             # seconds before each action at a table (a person reading, scanning, pressing)
@@ -48,14 +49,6 @@ QUICK_QUIET, QUICK_RECEIPTS = 12.0, 120
 RETRY_AFTER = 2.0       # what a 503 "busy" page asks for (Retry-After)
 # The server setting compared: GRIDAPP_PDF_RENDERS, PDF renders at once per server (0: no limit).
 VARIANTS = (("no limit", "0"), ("1 render at a time", "1"))
-
-
-class PacedTable(Table):
-    """A table at a human pace: PAUSE seconds before every request (not counted in its time)."""
-
-    def request(self, *args, **kwargs):
-        time.sleep(PAUSE)
-        return super().request(*args, **kwargs)
 
 
 def redemption_ids(env: dict, count: int) -> list[int]:
@@ -76,7 +69,7 @@ def tables_at_work(port: int, cookies: list[str], volunteers, pairs, stop: threa
     times, failures, errors = {step: [] for step in STEPS}, {}, []
 
     def serve(cookie: str, offset: int):
-        table = PacedTable(port, cookie)
+        table = PacedTable(port, cookie, PAUSE)
         mine = {step: [] for step in STEPS}
         n = offset
         try:
@@ -90,6 +83,10 @@ def tables_at_work(port: int, cookies: list[str], volunteers, pairs, stop: threa
                 except Failed as exc:
                     with lock:
                         failures[str(exc)] = failures.get(str(exc), 0) + 1
+                except (OSError, http.client.HTTPException) as exc:  # a timeout counts, as at the counter
+                    key = f"{exc.__class__.__name__}: {exc}"
+                    with lock:
+                        failures[key] = failures.get(key, 0) + 1
                 n += 1
         except Exception as exc:  # noqa: BLE001  reported, never silently lost
             errors.append(f"{exc.__class__.__name__}: {exc}")

@@ -27,6 +27,7 @@ and wanted at that month's counter.
 """
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
@@ -195,7 +196,16 @@ def session_by_token(token: str) -> DutySession:
     return session
 
 
-_SESSIONS_FOR_VOLUNTEER = {}  # leaving_out -> the statement, built once (see sessions_for_volunteer)
+@lru_cache(maxsize=8)  # a caller passing a new select every time gains nothing, and keeps nothing
+def _sessions_for_volunteer_query(leaving_out):
+    query = (select(DutySession, Attendance)
+             .outerjoin(Attendance, and_(Attendance.session_id == DutySession.id,
+                                         Attendance.volunteer_id == db.bindparam("volunteer_id")))
+             .where(DutySession.ends_at >= db.bindparam("now"), DutySession.starts_at <= db.bindparam("until"),
+                    or_(DutySession.team_id.is_(None), DutySession.team_id == db.bindparam("team_id"))))
+    if leaving_out is not None:
+        query = query.where(DutySession.id.not_in(leaving_out))
+    return query.order_by(DutySession.starts_at).limit(30)
 
 
 def sessions_for_volunteer(volunteer: User, now: datetime, days: int = 7, *,
@@ -206,20 +216,9 @@ def sessions_for_volunteer(volunteer: User, now: datetime, days: int = 7, *,
 
     The statement is built once per ``leaving_out`` (the volunteer's home runs it on every view):
     SQLAlchemy finds its compiled SQL for a statement it has seen before without walking it again."""
-    query = _SESSIONS_FOR_VOLUNTEER.get(leaving_out)
-    if query is None:
-        query = (select(DutySession, Attendance)
-                 .outerjoin(Attendance, and_(Attendance.session_id == DutySession.id,
-                                             Attendance.volunteer_id == db.bindparam("volunteer_id")))
-                 .where(DutySession.ends_at >= db.bindparam("now"), DutySession.starts_at <= db.bindparam("until"),
-                        or_(DutySession.team_id.is_(None), DutySession.team_id == db.bindparam("team_id"))))
-        if leaving_out is not None:
-            query = query.where(DutySession.id.not_in(leaving_out))
-        query = query.order_by(DutySession.starts_at).limit(30)
-        if len(_SESSIONS_FOR_VOLUNTEER) < 8:  # a caller passing a new select every time gains nothing
-            _SESSIONS_FOR_VOLUNTEER[leaving_out] = query
-    rows = db.session.execute(query, {"volunteer_id": volunteer.id, "now": now, "until": now + timedelta(days=days),
-                                      "team_id": volunteer.team_id}).all()
+    rows = db.session.execute(_sessions_for_volunteer_query(leaving_out),
+                              {"volunteer_id": volunteer.id, "now": now, "until": now + timedelta(days=days),
+                               "team_id": volunteer.team_id}).all()
     return [(session, attendance) for session, attendance in rows]
 
 

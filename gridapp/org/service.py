@@ -326,26 +326,36 @@ def _manager_roots(user) -> set[int]:
     return set(db.session.scalars(select(StaffAssignment.unit_id).where(StaffAssignment.user_id == user.id)))
 
 
+def _within(roots: set[int], unit: OrgUnit) -> tuple[bool, bool]:
+    """(is ``unit`` in the branch of one of ``roots``, is it strictly beneath one of them)."""
+    beneath = any(parent.id in roots for parent in ancestors(unit))
+    return beneath or unit.id in roots, beneath
+
+
 def can_manage(user, unit: OrgUnit) -> bool:
     """May ``user`` edit, reorder or delete ``unit``? Only an admin assigned to one of its ancestors."""
-    roots = _manager_roots(user)
-    return bool(roots) and any(parent.id in roots for parent in ancestors(unit))
+    return _within(_manager_roots(user), unit)[1]
 
 
 def can_add_beneath(user, unit: OrgUnit) -> bool:
     """May ``user`` add a unit beneath ``unit``? Its own unit or any unit beneath it (a grid has none)."""
-    roots = _manager_roots(user)
-    return bool(roots) and (unit.id in roots or any(parent.id in roots for parent in ancestors(unit)))
+    return _within(_manager_roots(user), unit)[0]
+
+
+def _require_manageable(user, unit: OrgUnit | None) -> OrgUnit:
+    """``unit`` if ``user`` may edit it (one read of the user's assignments). NotFound outside the user's
+    branch; OwnUnit (403) for its own unit."""
+    in_branch, beneath = _within(_manager_roots(user), unit) if unit is not None else (False, False)
+    if not in_branch:
+        raise NotFound()
+    if not beneath:
+        raise OwnUnit()
+    return unit
 
 
 def unit_to_manage(user, unit_id: int) -> OrgUnit:
     """The unit ``user`` may edit. NotFound outside the user's branch; OwnUnit (403) for its own unit."""
-    unit = db.session.get(OrgUnit, unit_id)
-    if unit is None or not can_add_beneath(user, unit):
-        raise NotFound()
-    if not can_manage(user, unit):
-        raise OwnUnit()
-    return unit
+    return _require_manageable(user, db.session.get(OrgUnit, unit_id))
 
 
 def parent_to_add_beneath(user, unit_id: int) -> OrgUnit:
@@ -450,10 +460,7 @@ def update_unit(user, unit: OrgUnit, *, name: str, organiser: str = "", counter_
 
     Raises NotFound outside the user's branch, OwnUnit for the user's own unit, BlankName for a blank name.
     """
-    if not can_add_beneath(user, unit):
-        raise NotFound()
-    if not can_manage(user, unit):
-        raise OwnUnit()
+    _require_manageable(user, unit)
     name = _clean(name)
     if not name:
         raise BlankName()
@@ -472,10 +479,7 @@ def move_unit(user, unit: OrgUnit, step: int) -> OrgUnit:
 
     Siblings are renumbered 0, 1, 2 … on the way. Raises NotFound / OwnUnit as update_unit.
     """
-    if not can_add_beneath(user, unit):
-        raise NotFound()
-    if not can_manage(user, unit):
-        raise OwnUnit()
+    _require_manageable(user, unit)
     siblings = list(db.session.scalars(
         select(OrgUnit).where(OrgUnit.parent_id == unit.parent_id).order_by(OrgUnit.position, OrgUnit.id)))
     index = siblings.index(unit)
@@ -495,10 +499,7 @@ def delete_unit(user, unit: OrgUnit) -> str:
     assigned, and UnitHasData when the database's foreign keys refuse (households, sessions, items …
     still belong to it) — nothing is deleted then.
     """
-    if not can_add_beneath(user, unit):
-        raise NotFound()
-    if not can_manage(user, unit):
-        raise OwnUnit()
+    _require_manageable(user, unit)
     name = unit.name
     if db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id == unit.id)):
         raise UnitNotEmpty(name=name)
