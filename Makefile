@@ -25,6 +25,11 @@ test: setup-test
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
+# Python keeps the bytecode of gridapp and pytest its rewritten test modules (__pycache__, ignored by
+# git) even where the environment says not to: each worker and each CLI or gunicorn process of the
+# tests would compile them again (~3 s of CPU per worker).
+test-sqlite test-postgres: export PYTHONDONTWRITEBYTECODE :=
+
 test-sqlite:
 	@echo "== test suite on SQLite =="
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -14,6 +14,8 @@ import os
 import threading
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -94,7 +96,8 @@ class Databases:
     """Migrated templates made once per run, the shared databases of this worker, and fresh copies.
 
     ``gridapp_template`` (migrated) and ``gridapp_demo`` (plus the demo world) are built once per
-    run, whichever worker needs them first (a file lock makes the other wait). Each worker copies
+    run, by the builder the controller starts (tests/build_templates.py) or whichever worker needs
+    them first (a file lock makes the others wait). Each worker copies
     them once into its shared databases, where ordinary tests run in a transaction that is rolled
     back at the end; a test marked ``own_database`` gets a fresh copy of its own instead.
     """
@@ -135,13 +138,13 @@ class Databases:
             db.session.remove()
             db.engine.dispose()
 
-    def _template(self, demo: bool) -> str:
+    def template(self, demo: bool) -> str:
         """The run's migrated template (with the demo world when ``demo``), built on first use."""
         name = "gridapp_demo" if demo else "gridapp_template"
         done = self.shared_root / f"{name}.done"
         if done.exists():  # built: never queue behind the other worker building the other template
             return name
-        base = self._template(False) if demo else None  # before taking the lock: flock is not re-entrant
+        base = self.template(False) if demo else None  # before taking the lock: flock is not re-entrant
         with open(self.shared_root / f"{name}.lock", "w") as lock:  # one lock per template
             fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building it right now
             if not done.exists():
@@ -155,12 +158,12 @@ class Databases:
         return name
 
     def fresh(self, demo: bool = False) -> str:
-        return self._create(f"test_{WORKER}_{next(_counter)}", self._template(demo))
+        return self._create(f"test_{WORKER}_{next(_counter)}", self.template(demo))
 
     def shared_database(self, demo: bool) -> str:
         """This worker's long-lived copy, for tests that run inside a rolled-back transaction."""
         if demo not in self.shared:
-            self.shared[demo] = self._create(f"shared_{WORKER}_{'demo' if demo else 'plain'}", self._template(demo))
+            self.shared[demo] = self._create(f"shared_{WORKER}_{'demo' if demo else 'plain'}", self.template(demo))
         return self.shared[demo]
 
     def empty(self) -> str:
@@ -187,9 +190,20 @@ def pytest_configure(config):
         folder = tempfile.mkdtemp(prefix="gridapp-templates-")
         os.environ["GRIDAPP_TEST_TEMPLATES"] = folder
         config._gridapp_templates = folder
+        if config.getoption("numprocesses", None) and not config.getoption("collectonly"):
+            # While the workers start and run the plain tests, a process of its own migrates the
+            # template and seeds the demo world (~15 s on SQLite, ~25 s on PostgreSQL), so no worker
+            # waits for it: the demo tests run last (pytest_collection_modifyitems).
+            config._gridapp_builder = subprocess.Popen(
+                [sys.executable, "-m", "tests.build_templates"], cwd=Path(__file__).parent.parent,
+                stdout=subprocess.DEVNULL, stderr=open(Path(folder) / "builder.log", "w"))
 
 
 def pytest_unconfigure(config):
+    builder = getattr(config, "_gridapp_builder", None)
+    if builder is not None and builder.poll() is None:
+        builder.kill()
+        builder.wait()
     folder = getattr(config, "_gridapp_templates", None)
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
@@ -204,7 +218,8 @@ SQLITE_PASS_ONLY = {"browser": "browser tests check the UI, not the database: th
 
 def pytest_collection_modifyitems(config, items):
     """Tests served over HTTP or run as CLI commands use other connections: they get their own
-    database. With PostgreSQL, browser and PDF tests are left to the SQLite pass."""
+    database. With PostgreSQL, browser and PDF tests are left to the SQLite pass. Tests on the demo
+    world run after the others."""
     kept, dropped = [], []
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -217,7 +232,8 @@ def pytest_collection_modifyitems(config, items):
             kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    # The demo world's tests last: by then the builder has seeded its template (stable sort).
+    items[:] = sorted(kept, key=lambda item: item.get_closest_marker("demo") is not None)
 
 
 @pytest.fixture(scope="session")

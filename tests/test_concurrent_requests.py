@@ -1,66 +1,21 @@
 """Real concurrent HTTP requests against the live server and a real database (SQLite file or PostgreSQL):
 double taps, many staff confirming at once, a crowd at a full session."""
 import re
-import threading
-from datetime import timedelta
 
 import pytest
 
 from gridapp.auth.models import User
 from gridapp.clock import utcnow
 from gridapp.duty import service as duty
-from gridapp.duty.models import Attendance, DutySession, DutyType
+from gridapp.duty.models import Attendance, DutySession
 from gridapp.extensions import db
-from gridapp.invariants import run_all
 from gridapp.points.models import PointsEntry
 
 from . import factories
+from .concurrency import assert_invariants_hold, at_once, patrol, settle  # noqa: F401 (patrol: a fixture)
 from .http_client import Browser
 
 TOKEN = re.compile(r'name="token" type="hidden" value="([^"]+)"')
-
-
-def at_once(count, action):
-    """Call ``action(n)`` from ``count`` threads released together; returns the results in order."""
-    results, barrier = [None] * count, threading.Barrier(count)
-
-    def run(n):
-        barrier.wait(timeout=60)
-        try:
-            results[n] = action(n)
-        except Exception as exc:  # collected for the assertions
-            results[n] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
-@pytest.fixture
-def patrol(app):
-    staff = factories.make_user(role="staff")
-    duty_type = DutyType(name="安全巡逻", default_points=10)
-    db.session.add(duty_type)
-    start = utcnow() - timedelta(minutes=5)
-    [session] = duty.schedule(staff, duty_type=duty_type, title="南门夜间巡逻", place="B区南门岗亭",
-                              starts_at=start, ends_at=start + timedelta(hours=2), capacity=10)
-    db.session.commit()
-    return staff, session
-
-
-def settle():
-    """End the test's transaction so the server's requests see everything and wait for nothing
-    (on SQLite even a read here would take the write lock); later reads see what they wrote.
-    After this the test uses plain values (ids, phones), not the objects it made before."""
-    db.session.commit()
-    db.session.close()
-
-
-def assert_invariants_hold():
-    assert {name: rows for name, rows in run_all().items() if rows} == {}
 
 
 def test_twenty_simultaneous_posts_of_one_check_in_form_have_one_effect(app, live_server, patrol):

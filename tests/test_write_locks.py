@@ -17,7 +17,6 @@ import sys
 import textwrap
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -31,14 +30,14 @@ from gridapp.counter import service as counter
 from gridapp.counter.models import CounterSession, Redemption
 from gridapp.database import WRITER_LOCK_SUFFIX, WriteOutsideUnitOfWork, reading_only, unit_of_work
 from gridapp.duty import service as duty
-from gridapp.duty.models import Attendance, DutySession, DutyType
+from gridapp.duty.models import Attendance, DutySession
 from gridapp.extensions import db
 from gridapp.goods import stock
 from gridapp.goods.models import Item
-from gridapp.invariants import run_all
 from gridapp.points import service as points
 
 from . import factories
+from .concurrency import assert_invariants_hold, at_once, patrol, settle  # noqa: F401 (patrol: a fixture)
 from .conftest import POSTGRES_URL
 from .http_client import Browser
 
@@ -46,15 +45,6 @@ sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite's writer mut
 postgres_only = pytest.mark.skipif(not POSTGRES_URL, reason="row locks: SQLite's one writer serialises anyway")
 TOKEN = re.compile(r'name="token" type="hidden" value="([^"]+)"')
 REPO = Path(__file__).resolve().parent.parent
-
-
-def settle():
-    db.session.commit()
-    db.session.close()
-
-
-def assert_invariants_hold():
-    assert {name: rows for name, rows in run_all().items() if rows} == {}
 
 
 def lock_path(database_url: str) -> str:
@@ -226,18 +216,6 @@ def test_a_write_before_the_unit_of_work_is_refused(app):
         db.session.execute(text("INSERT INTO number_sequences (series, year, last) VALUES ('OTHER', 2026, 0)"))
 
 
-@pytest.fixture
-def patrol(app):
-    staff = factories.make_user(role="staff")
-    duty_type = DutyType(name="安全巡逻", default_points=10)
-    db.session.add(duty_type)
-    start = utcnow() - timedelta(minutes=5)
-    [session] = duty.schedule(staff, duty_type=duty_type, title="南门夜间巡逻", place="B区南门岗亭",
-                              starts_at=start, ends_at=start + timedelta(hours=2), capacity=10)
-    db.session.commit()
-    return staff, session
-
-
 def between_read_and_write(monkeypatch, token, action):
     """Run ``action()`` (another request, to the end) when the request posting ``token`` has done its
     reads and is about to enter its unit of work — the moment a stale read or an upgrade would bite."""
@@ -337,25 +315,6 @@ def lingering(monkeypatch):
 
     monkeypatch.setattr(stock, "_move_item", lingering_move)
     return slow
-
-
-def at_once(count, action):
-    results, barrier = [None] * count, threading.Barrier(count)
-
-    def run(n):
-        barrier.wait(timeout=60)
-        try:
-            results[n] = action(n)
-        except Exception as exc:  # collected for the assertions
-            results[n] = exc
-
-    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    return results
 
 
 @pytest.mark.own_database

@@ -10,20 +10,14 @@ from gridapp.duty import service as duty
 from gridapp.duty.models import Attendance, DutySession, DutyType
 from gridapp.errors import DomainError, NotFound, PermissionDenied
 from gridapp.extensions import db
-from gridapp.invariants import run_all
 from gridapp.points import service as points
 from gridapp.points.models import PointsEntry
 
 from .. import factories
-from ..concurrency import run_at_once
+from ..concurrency import assert_invariants_hold, run_at_once
 from .conftest import DAY, EVENING_BEFORE, START, ZONES, details, make_campaign, zone_details
 
 LATER = EVENING_BEFORE + timedelta(minutes=30)
-
-
-def assert_invariants_hold():
-    broken = {name: rows for name, rows in run_all().items() if rows}
-    assert broken == {}
 
 
 def snapshot():

@@ -11,12 +11,11 @@ from gridapp.errors import DomainError
 from gridapp.extensions import db
 from gridapp.goods import stock
 from gridapp.goods.models import Item, Lot, StockMovement
-from gridapp.invariants import run_all
 from gridapp.points import service as points
 from gridapp.points.models import PointsEntry
 
 from .. import factories
-from ..concurrency import run_at_once
+from ..concurrency import assert_invariants_hold, run_at_once
 
 NOW = from_local(date(2026, 11, 30), time(10, 0))  # the last day of November, on the community clock
 TODAY = date(2026, 11, 30)
@@ -51,10 +50,6 @@ def volunteer_with(balance, household=None):
     points.award(volunteer, balance, reference="test", description="测试积分", key=f"seed:{volunteer.id}")
     db.session.commit()
     return volunteer
-
-
-def assert_invariants_hold():
-    assert {name: rows for name, rows in run_all().items() if rows} == {}
 
 
 def test_redeem_spends_points_takes_goods_and_numbers_the_receipt(staff, session, shelf):

@@ -9,12 +9,11 @@ from gridapp.duty import service as duty
 from gridapp.duty.models import Attendance, DutySession, DutyType
 from gridapp.errors import PermissionDenied
 from gridapp.extensions import db
-from gridapp.invariants import run_all
 from gridapp.points import service as points
 from gridapp.points.models import PointsEntry
 
 from .. import factories
-from ..concurrency import run_at_once
+from ..concurrency import assert_invariants_hold, run_at_once
 
 START = from_local(date(2026, 12, 26), time(8, 0))  # the snow-clearing day of the report, on the community clock
 
@@ -38,11 +37,6 @@ def make_session(staff, duty_type, capacity=None, team=None, points=None, starts
                               team=team, points=points)
     db.session.commit()
     return session
-
-
-def assert_invariants_hold():
-    broken = {name: rows for name, rows in run_all().items() if rows}
-    assert broken == {}
 
 
 def test_schedule_defaults_points_and_window(staff, patrol_type):

@@ -11,7 +11,7 @@ from gridapp.goods.models import Item, Lot, StockMovement
 from gridapp.invariants import run_all
 
 from .. import factories
-from ..concurrency import run_at_once
+from ..concurrency import assert_invariants_hold, run_at_once
 
 
 @pytest.fixture
@@ -22,10 +22,6 @@ def staff(app):
 @pytest.fixture
 def kettle(app):
     return factories.make_item("烧水壶", points_price=120, low_stock_threshold=2)
-
-
-def assert_invariants_hold():
-    assert {name: rows for name, rows in run_all().items() if rows} == {}
 
 
 def test_take_consumes_the_oldest_lots_first(staff, kettle):

@@ -10,10 +10,9 @@ from gridapp.extensions import db
 from gridapp.goods import stock
 from gridapp.goods import stocktake as stocktakes
 from gridapp.goods.models import Stocktake, StocktakeLine, StockMovement
-from gridapp.invariants import run_all
 
 from .. import factories
-from ..concurrency import run_at_once
+from ..concurrency import assert_invariants_hold, run_at_once
 
 COUNT_DAY = date(2026, 11, 30)
 
@@ -40,10 +39,6 @@ def line_for(stocktake, item) -> StocktakeLine:
 def adjustments(stocktake):
     return (StockMovement.query.filter_by(reference=f"stocktake:{stocktake.id}", kind="adjustment")
             .order_by(StockMovement.id).all())
-
-
-def assert_invariants_hold():
-    assert {name: rows for name, rows in run_all().items() if rows} == {}
 
 
 def started(staff) -> Stocktake:

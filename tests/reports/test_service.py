@@ -17,15 +17,10 @@ from gridapp.reports import service as reports
 from gridapp.reports.models import Report, ReportPhoto
 
 from .. import factories
-from ..concurrency import run_at_once
+from ..concurrency import assert_invariants_hold, run_at_once
 from .conftest import HTML, advance, jpeg, make_report
 
 pytestmark = pytest.mark.usefixtures("mid_december")  # written around one named day
-
-
-def assert_invariants_hold():
-    broken = {name: rows for name, rows in run_all().items() if rows and name != "schema_is_migrated"}
-    assert broken == {}
 
 
 def test_a_report_starts_new_with_its_photos_stored_and_one_timeline_event(volunteer):
@@ -34,7 +29,7 @@ def test_a_report_starts_new_with_its_photos_stored_and_one_timeline_event(volun
     assert [(e.from_status, e.to_status, e.actor_id) for e in report.events] == [(None, "new", volunteer.id)]
     names = photos.store().names()
     assert names == {name for p in report.photos for name in photos.file_names(p.key)}
-    assert_invariants_hold()
+    assert_invariants_hold(ignore=("schema_is_migrated",))
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -133,7 +128,7 @@ def test_a_confirmed_hazard_pays_its_category_points_once(volunteer, staff):
     [entry] = PointsEntry.query.all()
     assert entry.reference == f"report:{report.id}" and entry.description.startswith("隐患上报：道路破损")
     assert report.points_entry_id == entry.id
-    assert_invariants_hold()
+    assert_invariants_hold(ignore=("schema_is_migrated",))
 
 
 def test_the_default_is_five_points_and_wishes_earn_nothing(volunteer, staff):
@@ -151,7 +146,7 @@ def test_a_declined_report_earns_nothing_and_declining_after_paying_reverses(vol
     db.session.commit()
     assert points.balance(db.session.get(User, volunteer.id)) == 0
     assert PointsEntry.query.filter_by(kind="reversal").count() == 1
-    assert_invariants_hold()
+    assert_invariants_hold(ignore=("schema_is_migrated",))
 
 
 @pytest.mark.own_database
@@ -170,7 +165,7 @@ def test_two_staff_confirming_at_once_pay_once(app, volunteer, staff):
     db.session.expire_all()
     assert PointsEntry.query.count() == 1 and points.balance(db.session.get(User, volunteer.id)) == 5
     assert [e.to_status for e in db.session.get(Report, report_id).events] == ["new", "accepted"]
-    assert_invariants_hold()
+    assert_invariants_hold(ignore=("schema_is_migrated",))
 
 
 def test_a_report_from_a_patrol_is_linked_to_the_check_in(volunteer, staff):
