@@ -19,7 +19,8 @@ def test_every_stream_of_a_pdf_is_deflated_at_level_6(app):
 
     with app.test_request_context("/"):
         config = pdf.font_config()  # what every render asks for first: it sets the writer up
-        document = HTML(string="<p>积分兑换凭条：食用油 × 1</p>", base_url=pdf.BASE_URL).write_pdf(font_config=config)
+        page = HTML(string="<p>积分兑换凭条：食用油 × 1</p>", base_url=pdf.BASE_URL)
+        document = page.write_pdf(font_config=config)
     streams = deflated_streams(document)
     assert len(streams) >= 3  # the page, the font, its ToUnicode map
     for stream in streams:
