@@ -385,9 +385,10 @@ def warm_up(app, *, freeze: bool = False) -> dict:
     gc.collect()
     if freeze:
         # ... and then set aside for good (gc.freeze): a full collection walks every tracked object, and
-        # the app, WeasyPrint, the fonts and the caches are ~200,000 of them. A render allocates enough
-        # to set one off every ~10 renders, ~0.2 s each: ~20 ms a notice on average, all of it in one
-        # unlucky request. Frozen, they are never walked again (nor freed: they live as long as the worker).
+        # the app, WeasyPrint, the fonts and the caches are ~190,000 of them. Renders allocate enough to
+        # set one off every 10–15 notices: the collector took ~14 ms a notice on average, most of it in
+        # those unlucky requests; ~4 ms once frozen. Frozen objects are never walked again (nor freed:
+        # they live as long as the worker).
         gc.freeze()
     result["seconds"] = time.perf_counter() - started
     app.extensions[WARM_UP_KEY] = result
