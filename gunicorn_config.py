@@ -4,15 +4,17 @@
 
 Each worker, once it has loaded the app and before it takes its first request, warms PDFs up
 (gridapp.pdf.warm_up: WeasyPrint, the fonts, the stylesheets; ~0.6 s of CPU per worker start), so
-the first receipt a worker prints is as quick as the next. The ``flask`` CLI and the tests never
-run this. A worker that cannot warm up (no Chinese font, any error) logs why and serves anyway.
+the first receipt a worker prints is as quick as the next; what it loaded is then frozen out of the
+garbage collector's full collections (gc.freeze), which otherwise walk it all every few PDFs. The
+``flask`` CLI and the tests never run this. A worker that cannot warm up (no Chinese font, any error)
+logs why and serves anyway.
 """
 
 
 def post_worker_init(worker):
     from gridapp.pdf import warm_up
 
-    result = warm_up(worker.wsgi)
+    result = warm_up(worker.wsgi, freeze=True)
     if result["warmed"]:
         worker.log.info("PDFs warmed up in %.2f s", result["seconds"])
     else:

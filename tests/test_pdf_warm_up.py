@@ -81,6 +81,32 @@ def test_without_a_chinese_font_the_warm_up_does_nothing_and_the_app_stays_degra
     assert health.status_code == 200 and health.json["status"] == "degraded"
 
 
+def test_a_worker_freezes_what_the_warm_up_loaded_out_of_full_collections_and_tests_do_not(app):
+    import gc
+
+    a_redemption()
+    assert gc.get_freeze_count() == 0
+    pdf.warm_up(app)
+    assert gc.get_freeze_count() == 0
+    try:
+        pdf.warm_up(app, freeze=True)
+        assert gc.get_freeze_count() > 10_000  # the app, WeasyPrint, the fonts, the caches
+        assert gc.get_count()[2] == 0
+    finally:
+        gc.unfreeze()
+
+
+def test_gunicorn_workers_warm_up_with_freeze(monkeypatch):
+    import gunicorn_config
+
+    calls = []
+    monkeypatch.setattr(pdf, "warm_up", lambda app, **options: calls.append((app, options)) or {
+        "warmed": True, "seconds": 0.1, "reason": None})
+    worker = type("Worker", (), {"wsgi": "the app", "log": logging.getLogger("gunicorn-test")})()
+    gunicorn_config.post_worker_init(worker)
+    assert calls == [("the app", {"freeze": True})]
+
+
 def test_a_warm_up_that_fails_is_logged_and_the_app_serves_on(app, client, monkeypatch, caplog):
     def broken():
         raise RuntimeError("fontconfig exploded")
