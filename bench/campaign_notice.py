@@ -18,7 +18,7 @@ which publishes tomorrow's snow campaign with the six zones of 26 December):
    times (routing, login session, the campaign's context and its fingerprint), no network.
 
 With ``--compare`` it first renders the notice 2 x COMPARE_RUNS times, in alternating blocks of
-COMPARE_BLOCK: "before" (pydyf's zlib level 9, nothing frozen: as before issue 14) and "after"
+COMPARE_BLOCK: "before" (nothing frozen: as before issue 14) and "after"
 (level 6, what the process holds frozen: as now), and prints both sides and their ratio from the
 same run.
 
@@ -102,11 +102,8 @@ class GcClock:
 
 
 def set_before(before: bool) -> None:
-    """Before issue 14: pydyf deflates at zlib level 9 and nothing is frozen; after: level 6, and what
-    the process holds frozen out of full collections (as the worker's warm-up leaves it)."""
-    from gridapp import pdf
-
-    pdf.deflate_streams_at(9 if before else pdf.DEFLATE_LEVEL)
+    """Before issue 14: nothing is frozen; after: what the process holds is frozen out of full
+    collections (as the worker's warm-up leaves it)."""
     if before:
         gc.unfreeze()
     else:

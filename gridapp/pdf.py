@@ -140,42 +140,10 @@ def require_cjk_font() -> None:
 
 @functools.cache
 def font_config():
-    """The process's one FontConfiguration (fontconfig's view of the system fonts). Every render asks
-    for it first, so this is also where the PDF writer is set up once (``deflate_streams_at``)."""
+    """The process's one FontConfiguration (fontconfig's view of the system fonts)."""
     from weasyprint.text.fonts import FontConfiguration
 
-    deflate_streams_at(DEFLATE_LEVEL)
     return FontConfiguration()
-
-
-# WeasyPrint writes PDFs with pydyf, which deflates every stream (the embedded fonts, the page) at zlib's
-# slowest level, 9. For a notice that took ~8 ms of its ~90 ms, to make the file 0.3 % smaller than level
-# 6 does (the font subsets are most of a PDF and barely compress at any level). Level 6 is zlib's default.
-DEFLATE_LEVEL = 6
-
-
-def deflate_streams_at(level: int) -> None:
-    """Make pydyf deflate PDF streams at zlib ``level`` (it asks for 9). Process-wide; pydyf is given a
-    copy of the zlib module whose ``compressobj`` uses ``level`` whatever it is asked; a pydyf that no
-    longer calls ``zlib.compressobj`` is simply left as it is."""
-    import types
-    import zlib
-
-    import pydyf
-
-    if not isinstance(getattr(pydyf, "zlib", None), types.ModuleType):
-        return
-    deflate = types.ModuleType("zlib", f"zlib, streams deflated at level {level} (gridapp.pdf)")
-    deflate.__dict__.update({name: value for name, value in vars(zlib).items() if not name.startswith("__")})
-    deflate.compressobj = functools.partial(_compressobj, level)
-    pydyf.zlib = deflate
-
-
-def _compressobj(chosen_level, _asked_level=None, *args, **kwargs):
-    import zlib
-
-    kwargs.pop("level", None)
-    return zlib.compressobj(chosen_level, *args, **kwargs)
 
 
 PAPER_LOCALE = "zh_CN"  # the papers the community hands out are Chinese, whatever the page language
