@@ -73,7 +73,7 @@ COMPACT_FONT_FAMILY = "Noto Sans CJK SC GB2312"
 COMPACT_FONT_URL = f"{BASE_URL}_fonts/noto-sans-cjk-sc-gb2312.otf"
 # The serif face of a notice's headings (红头 and title): cut down to exactly the characters of those
 # headings (a few dozen glyphs, a few KB; a GB2312 cut would add ~20 KB to every notice). The URL names
-# the code points, so the fetcher can make the font from the URL alone (see serif_font_face()).
+# the code points, so the fetcher can make the font from the URL alone (see serif_heading_css()).
 SERIF_SOURCE_FONT = "Noto Serif CJK SC:style=Bold"
 COMPACT_SERIF_FAMILY = "Noto Serif CJK SC Heading"
 SERIF_FONT_PREFIX = f"{BASE_URL}_fonts/serif/"
@@ -208,11 +208,10 @@ def parse_css(source: str):
     return CSS(string=source, base_url=BASE_URL, url_fetcher=static_fetcher(), font_config=font_config())
 
 
-def heading_stylesheet(text: str):
-    """The parsed @font-face of the serif heading face cut down to ``text`` (``serif_font_face``), or
-    None when the font cannot be made (the stylesheet then falls back to the system serif font)."""
-    face = serif_font_face(text)
-    return parse_css(face) if face else None
+def heading_stylesheet(text: str, selector: str = ".masthead, h1"):
+    """The parsed stylesheet that sets a notice's headings (``selector``) in the serif face cut down to
+    ``text`` (``serif_heading_css``)."""
+    return parse_css(serif_heading_css(text, selector))
 
 
 def static_prefix() -> str:
@@ -332,8 +331,7 @@ def warm_up(app, *, freeze: bool = False) -> dict:
                                                      and name.endswith(".html"))
                 for name in names:
                     stylesheet(template_stylesheet(name))
-                heading = serif_font_face(WARM_UP_HEADING)
-                extra = parse_css(f'{heading}.warm-up-heading {{ font-family: "{COMPACT_SERIF_FAMILY}"; }}')
+                extra = heading_stylesheet(WARM_UP_HEADING, ".warm-up-heading")
                 html = WARM_UP_HTML.format(heading=WARM_UP_HEADING, qr=qr_svg("https://gridapp.invalid/warm-up"))
                 from weasyprint import HTML
 
@@ -433,14 +431,21 @@ def _code_points_of(url: str) -> tuple[int, ...]:
         return ()
 
 
-def serif_font_face(text: str) -> str:
-    """The @font-face that declares COMPACT_SERIF_FAMILY as exactly the glyphs of ``text``; "" when the
-    font cannot be made (no libharfbuzz-subset or no Noto Serif CJK SC: the system font is used)."""
+def serif_heading_css(text: str, selector: str) -> str:
+    """CSS that sets ``selector`` in the serif heading face cut down to the characters of ``text``, or in
+    the system serif font when that cannot be made (no libharfbuzz-subset or no Noto Serif CJK SC).
+
+    Each cut is declared under a family name of its own: fontconfig keeps every face a process was
+    given, and under one shared name a later notice's title was drawn with an earlier cut — whose
+    glyphs are numbered for other characters, so the heading printed the wrong characters."""
     code_points = tuple(sorted({ord(c) for c in text if not c.isspace()}))
+    fallback = '"Noto Serif CJK SC", serif'
     if not code_points or not heading_font(code_points):
-        return ""
+        return f"{selector} {{ font-family: {fallback}; }}\n"
     name = "-".join(f"{c:x}" for c in code_points)
-    return f'@font-face {{ font-family: "{COMPACT_SERIF_FAMILY}"; src: url("{SERIF_FONT_PREFIX}{name}.otf"); }}\n'
+    family = f"{COMPACT_SERIF_FAMILY} {hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    return (f'@font-face {{ font-family: "{family}"; src: url("{SERIF_FONT_PREFIX}{name}.otf"); }}\n'
+            f'{selector} {{ font-family: "{family}", {fallback}; }}\n')
 
 
 def compact_font(pattern: str) -> bytes | None:

@@ -62,6 +62,15 @@ def test_the_notice_says_what_where_when_and_who(campaign, request_context, tmp_
     assert len(lines[-1]) - len(lines[-1].lstrip()) > 40, "the date is not on the right"
 
 
+def test_notices_with_different_titles_in_one_process_each_print_their_own_heading(staff, request_context, tmp_path):
+    """Each title's serif cut is its own font family: under one shared name, the second title was drawn
+    with the first cut's glyphs and printed other characters (as a worker prints notice after notice)."""
+    titles = ["北门积雪清扫", "中心广场除冰", "北门积雪清扫"]
+    for title in titles:
+        printed = re.sub(r"\s+", "", poppler("pdftotext", notice_pdf(make_campaign(staff, title=title)), tmp_path=tmp_path))
+        assert f"关于开展{title}志愿服务活动的通知" in printed, printed[:60]
+
+
 def test_the_qr_code_is_the_sign_up_page(campaign, request_context, monkeypatch):
     url = f"{BASE}/campaigns/{campaign.id}"
     assert notice.notice_context(campaign)["signup_url"] == url
