@@ -5,7 +5,18 @@ are skipped when it is not installed. ``open_phone``/``open_laptop`` make a brow
 like the device, recording every request and every console error, uncaught exception and CSP
 violation (any of which fails the test: ``no_console_errors``); ``throttle`` slows a page down to a
 weak mobile connection.
+
+What each step costs decides how a test is written (a page over the throttled network takes 0.5–1.5 s,
+a login through the form on it 1–3 s):
+
+- a test logs in through the login page only where the login is what it checks (the QR scan that
+  returns after the login, the login on a slow phone); elsewhere ``sign_in`` gives the context its
+  session cookie over plain HTTP, the way the login form would;
+- ``throttle`` is switched on only for the steps about a slow network (the first visit, an upload,
+  a flow the test says happens on a weak connection), after the setup steps around them;
+- waits are on events (a response, a selector, a function in the page), never fixed sleeps.
 """
+import re
 from pathlib import Path
 
 import pytest
@@ -109,10 +120,40 @@ def open_laptop(browser, live_server=None, **options):
 
 
 def throttle(context, page):
-    """Slow ``page`` to SLOW_NETWORK (latency and bandwidth, both ways) for the rest of its life."""
+    """Slow ``page`` to SLOW_NETWORK (latency and bandwidth, both ways) until ``unthrottle``; returns the
+    CDP session that does it."""
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", SLOW_NETWORK)
+    return cdp
+
+
+def unthrottle(cdp):
+    """Back to full speed (``cdp``: what ``throttle`` returned)."""
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def sign_in(context, live_server, phone, password):
+    """Log ``context`` in as ``phone`` the way the login form does (GET /login for its CSRF token, POST
+    /login), over HTTP at full speed outside any page: the session cookie lands in the context, so its
+    pages start logged in. For tests where the login is not what they check."""
+    login = f"{live_server.url}/login"
+    token = CSRF_INPUT.search(context.request.get(login).text())
+    assert token, "no CSRF token on /login"
+    answer = context.request.post(login, form={"csrf_token": token.group(1), "phone": phone, "password": password},
+                                  max_redirects=0)
+    assert answer.status == 303, f"login as {phone} failed: {answer.status} {answer.text()[:300]}"
+
+
+def until_reported(page):
+    """Wait until what the page has done so far has been reported: a CSP violation's event (queued as a
+    task when the violation happens) and console messages. The page runs its queued tasks and an
+    animation frame, then answers; reports it sent before the answer have reached their lists."""
+    page.evaluate("""() => new Promise((done) => setTimeout(() => requestAnimationFrame(() => setTimeout(done))))""")
 
 
 def horizontal_overflow(page) -> int:

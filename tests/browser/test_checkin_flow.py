@@ -2,7 +2,8 @@
 
 A volunteer scans the printed QR code on a cheap phone over a slow network, logs in and taps
 签到; the grid worker confirms the attendance on the roster from a laptop (htmx swaps the row,
-CSRF travels in ``hx-headers``); the volunteer then finds the points in 我的积分.
+CSRF travels in ``hx-headers``); the volunteer then finds the points in 我的积分. The phone's scan
+and login are what is checked (through the form, throttled); the laptop starts logged in (``sign_in``).
 
 Screenshots of every page go to ``$GRIDAPP_SCREENSHOTS`` when set (else the test's tmp_path).
 """
@@ -21,7 +22,7 @@ from gridapp.duty.models import DutyType
 from gridapp.extensions import db
 
 from .. import factories
-from .conftest import horizontal_overflow, open_laptop, open_phone, throttle
+from .conftest import horizontal_overflow, open_laptop, open_phone, sign_in, throttle
 
 pytestmark = pytest.mark.browser
 
@@ -118,8 +119,9 @@ def test_volunteer_checks_in_by_qr_and_staff_confirms(app, live_server, browser,
         snap(phone_page, shots / "2-done-360.png")
 
         # The grid worker confirms on the roster; htmx swaps the one row, the page stays.
+        sign_in(laptop, live_server, staff_phone, factories.PASSWORD)
         laptop_page.goto(f"{live_server.url}/staff/duty/{session_id}")
-        log_in(laptop_page, staff_phone, factories.PASSWORD, f"/staff/duty/{session_id}")
+        assert path_of(laptop_page) == f"/staff/duty/{session_id}"
         row = laptop_page.locator("li.attendance", has_text=volunteer_name)
         assert row.locator(".tag").inner_text() == "已签到"
         snap(laptop_page, shots / "3-roster-before-1280.png")
@@ -163,7 +165,8 @@ def test_volunteer_checks_in_by_qr_and_staff_confirms(app, live_server, browser,
 
 @pytest.mark.demo
 def test_demo_pages_fit_the_phone_and_roster_shows_every_state(app, live_server, browser, shots):
-    """The demo world's volunteer pages at 360 px, and a roster holding one row per state, with its poster."""
+    """The demo world's volunteer pages at 360 px, and a roster holding one row per state, with its poster
+    (both devices start logged in: the login is not what this checks)."""
     from gridapp.auth.models import User
     from gridapp.duty.models import DutySession
 
@@ -193,8 +196,9 @@ def test_demo_pages_fit_the_phone_and_roster_shows_every_state(app, live_server,
     phone, phone_page, _, phone_errors = open_phone(browser)
     laptop, laptop_page, _, laptop_errors = open_laptop(browser)
     try:
-        phone_page.goto(f"{live_server.url}/login")
-        log_in(phone_page, DEMO_VOLUNTEER, DEMO_PASSWORD, "/me")
+        sign_in(phone, live_server, DEMO_VOLUNTEER, DEMO_PASSWORD)
+        phone_page.goto(f"{live_server.url}/me")
+        assert path_of(phone_page) == "/me"
         assert phone_page.locator(".session-item", has_text=DEMO_TONIGHT).count() >= 1
         assert_fits_phone(phone_page)
         snap(phone_page, shots / "me-360.png")
@@ -207,9 +211,9 @@ def test_demo_pages_fit_the_phone_and_roster_shows_every_state(app, live_server,
         assert_fits_phone(phone_page)
         snap(phone_page, shots / "points-360.png")
 
-        laptop_page.goto(f"{live_server.url}/login")
-        log_in(laptop_page, DEMO_STAFF, DEMO_PASSWORD, "/staff")
+        sign_in(laptop, live_server, DEMO_STAFF, DEMO_PASSWORD)
         laptop_page.goto(f"{live_server.url}/staff/duty/{session_id}")
+        assert path_of(laptop_page) == f"/staff/duty/{session_id}"
         labels = laptop_page.locator("li.attendance .tag").all_inner_texts()
         assert sorted(labels) == sorted(["已报名", "已签到", "已签退", "已确认", "未通过", "已签到"])  # a cancelled sign-up leaves the roster
         assert laptop_page.locator("li.attendance", has_text="网格员代签").count() == 1
