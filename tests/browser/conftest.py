@@ -12,11 +12,16 @@ a login through the form on it 1–3 s):
 - a test logs in through the login page only where the login is what it checks (the QR scan that
   returns after the login, the login on a slow phone); elsewhere ``sign_in`` gives the context its
   session cookie over plain HTTP, the way the login form would;
-- ``throttle`` is switched on only for the steps about a slow network (the first visit, an upload,
-  a flow the test says happens on a weak connection), after the setup steps around them;
-- waits are on events (a response, a selector, a function in the page), never fixed sleeps.
+- ``throttle`` is switched on only for the steps about a slow network, after the setup steps around
+  them: a first visit (static files and all) is throttled where it is what the test checks (the login
+  on a phone, a QR scan); a flow on a weak connection (an upload, a redemption history) is throttled
+  from its first step after the page it starts on;
+- waits are on events (a response, a selector, a function in the page), never fixed sleeps;
+- screenshots are for people to look at: ``snap`` takes them only when ``GRIDAPP_SCREENSHOTS`` names a
+  folder (nothing asserts on them, and a full-page one costs 0.1–0.3 s).
 """
 import http.cookiejar
+import os
 import re
 import urllib.error
 import urllib.parse
@@ -121,6 +126,25 @@ def open_phone(browser, live_server=None, **options):
 def open_laptop(browser, live_server=None, **options):
     """The grid worker's laptop in the office: 1280×800, zh-CN, full speed."""
     return open_context(browser, LAPTOP, **options)
+
+
+SCREENSHOTS = os.environ.get("GRIDAPP_SCREENSHOTS")
+
+
+@pytest.fixture
+def shots(tmp_path, request):
+    """Where screenshots go: $GRIDAPP_SCREENSHOTS/<test name>/ if set, else the test's tmp_path."""
+    folder = Path(SCREENSHOTS) / request.node.name if SCREENSHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def snap(page, path):
+    """A full-page screenshot to ``path`` (in ``shots``), taken only when GRIDAPP_SCREENSHOTS is set."""
+    if SCREENSHOTS:
+        # caret="initial": hiding the caret leaves style="" on every input, which htmx then copies
+        # onto a swapped element (attributesToSettle) and the CSP rightly blocks.
+        page.screenshot(path=path, full_page=True, caret="initial")
 
 
 def throttle(context, page):

@@ -16,8 +16,8 @@ from gridapp.extensions import db
 
 from .. import factories
 from ..campaigns.conftest import make_campaign, tomorrow_start
-from .conftest import open_laptop, open_phone, sign_in, throttle
-from .test_checkin_flow import assert_fits_phone, log_in, path_of, shots, snap  # noqa: F401  (shots: fixture)
+from .conftest import open_laptop, open_phone, sign_in, snap, throttle
+from .test_checkin_flow import assert_fits_phone, log_in, path_of
 
 pytestmark = pytest.mark.browser
 

@@ -5,12 +5,10 @@ A volunteer scans the printed QR code on a cheap phone over a slow network, logs
 CSRF travels in ``hx-headers``); the volunteer then finds the points in 我的积分. The phone's scan
 and login are what is checked (through the form, throttled); the laptop starts logged in (``sign_in``).
 
-Screenshots of every page go to ``$GRIDAPP_SCREENSHOTS`` when set (else the test's tmp_path).
+Screenshots of every page go to ``$GRIDAPP_SCREENSHOTS`` when it is set (``snap``).
 """
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,7 +20,7 @@ from gridapp.duty.models import DutyType
 from gridapp.extensions import db
 
 from .. import factories
-from .conftest import horizontal_overflow, open_laptop, open_phone, sign_in, throttle
+from .conftest import horizontal_overflow, open_laptop, open_phone, sign_in, snap, throttle
 
 pytestmark = pytest.mark.browser
 
@@ -32,15 +30,6 @@ POINTS = 10
 DEMO_VOLUNTEER = "13800000003"
 DEMO_STAFF = "13800000002"
 DEMO_TONIGHT = "今晚夜间巡逻"
-
-
-@pytest.fixture
-def shots(tmp_path, request):
-    """Where screenshots go: $GRIDAPP_SCREENSHOTS/<test name>/ if set, else the test's tmp_path."""
-    folder = Path(os.environ["GRIDAPP_SCREENSHOTS"]) / request.node.name if os.environ.get(
-        "GRIDAPP_SCREENSHOTS") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def open_now(staff, **fields):
@@ -68,12 +57,6 @@ def log_in(page, phone, password, expected_path, login_path="/login"):
     with page.expect_navigation():
         page.get_by_role("button", name="登录").click()
     assert path_of(page) == expected_path
-
-
-def snap(page, path):
-    # caret="initial": hiding the caret leaves style="" on every input, which htmx then copies
-    # onto the swapped row (attributesToSettle) and the CSP rightly blocks.
-    page.screenshot(path=path, full_page=True, caret="initial")
 
 
 def assert_fits_phone(page):

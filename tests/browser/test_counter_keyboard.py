@@ -5,14 +5,12 @@ volunteer by the last 4 digits of the phone, adds two different items with Tab /
 numbers, tabs to 确认兑换, presses Enter, and gets the receipt, which prints as the 58 mm slip and
 nothing else. Then the volunteer, on a cheap phone over a slow network, finds the receipt in the
 redemption history. Both devices start logged in (``sign_in``: the login is not what this checks); the
-phone is throttled from its first page on.
+phone, on its home page, goes on the slow network before it looks for the receipt.
 
-Screenshots go to ``$GRIDAPP_SCREENSHOTS/<test name>/`` when set (else the test's tmp_path).
+Screenshots go to ``$GRIDAPP_SCREENSHOTS/<test name>/`` when it is set (``snap``).
 """
-import os
 import re
 import subprocess
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,28 +21,15 @@ from gridapp.extensions import db
 from gridapp.points import service as points
 
 from .. import factories
-from .conftest import horizontal_overflow, open_laptop, open_phone, sign_in, throttle
+from .conftest import horizontal_overflow, open_laptop, open_phone, sign_in, snap, throttle
 
 pytestmark = pytest.mark.browser
 
 PX_PER_MM = 96 / 25.4
 
 
-@pytest.fixture
-def shots(tmp_path, request):
-    folder = Path(os.environ["GRIDAPP_SCREENSHOTS"]) / request.node.name if os.environ.get(
-        "GRIDAPP_SCREENSHOTS") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def path_of(page) -> str:
     return urlsplit(page.url).path
-
-
-def snap(page, path):
-    # caret="initial": see test_checkin_flow (hiding the caret leaves style="" for htmx to copy).
-    page.screenshot(path=path, full_page=True, caret="initial")
 
 
 def start_at(context, page, live_server, phone, path):
@@ -190,9 +175,9 @@ def test_a_whole_redemption_with_the_keyboard_then_the_volunteer_sees_it(app, li
 
         # The volunteer's phone: log in, 志愿者卡 → 我的兑换记录 → the receipt.
         sign_in(phone, live_server, volunteer_phone, factories.PASSWORD)
-        throttle(phone, phone_page)
         phone_page.goto(f"{live_server.url}/me")
         assert path_of(phone_page) == "/me"
+        throttle(phone, phone_page)
         phone_page.get_by_role("link", name="志愿者卡").first.tap()
         phone_page.wait_for_url(f"{live_server.url}/me/card")
         phone_page.get_by_role("link", name="我的兑换记录").tap()

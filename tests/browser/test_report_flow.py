@@ -3,8 +3,8 @@
 A volunteer on a throttled 360×640 phone opens the form from the home page, picks a photo with
 the file chooser, and sends it; the report page shows the photo (without its GPS), the volunteer's
 list shows the status. Once staff have solved it, anyone sees it on the echo wall, without names.
-The phone starts logged in (the login is not what this checks) and on the slow network from its
-first visit on.
+The phone starts logged in on the home page (neither the login nor a first visit is what this
+checks); from there on, opening the form, the upload and every page after it go over the slow network.
 """
 import io
 from urllib.parse import urlsplit
@@ -18,7 +18,7 @@ from gridapp.reports.models import Report
 
 from .. import factories
 from ..reports.conftest import advance, jpeg
-from .conftest import horizontal_overflow, open_phone, sign_in, throttle
+from .conftest import horizontal_overflow, open_phone, sign_in, snap, throttle
 
 pytestmark = [pytest.mark.browser, pytest.mark.own_database]
 
@@ -30,7 +30,8 @@ def fits(page):
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_a_volunteer_reports_a_hazard_with_a_photo_from_a_slow_phone(app, live_server, browser, tmp_path, javascript):
+def test_a_volunteer_reports_a_hazard_with_a_photo_from_a_slow_phone(app, live_server, browser, tmp_path, shots,
+                                                                     javascript):
     volunteer = factories.make_user(name="蒋生军")
     staff = factories.make_user(role="staff")
     phone_number, name, staff_id = volunteer.phone, volunteer.name, staff.id
@@ -42,9 +43,9 @@ def test_a_volunteer_reports_a_hazard_with_a_photo_from_a_slow_phone(app, live_s
     context, page, requests, errors = open_phone(browser, java_script_enabled=javascript)
     try:
         sign_in(context, live_server, phone_number, factories.PASSWORD)
-        throttle(context, page)
         page.goto(f"{live_server.url}/me")
         assert urlsplit(page.url).path == "/me"
+        throttle(context, page)
         with page.expect_navigation():
             page.get_by_role("link", name="上报隐患 · 微心愿").tap()
         assert urlsplit(page.url).path == "/reports/new"
@@ -58,7 +59,7 @@ def test_a_volunteer_reports_a_hazard_with_a_photo_from_a_slow_phone(app, live_s
             page.locator("#photo-album").click()
         assert chooser.value.is_multiple()
         chooser.value.set_files(str(picture))
-        page.screenshot(path=tmp_path / "form-360.png", full_page=True)
+        snap(page, shots / "form-360.png")
         with page.expect_navigation():
             page.get_by_role("button", name="提交").tap()
         path = urlsplit(page.url).path
@@ -69,7 +70,7 @@ def test_a_volunteer_reports_a_hazard_with_a_photo_from_a_slow_phone(app, live_s
         thumb.scroll_into_view_if_needed()
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
         fits(page)
-        page.screenshot(path=tmp_path / "report-360.png", full_page=True)
+        snap(page, shots / "report-360.png")
         with page.expect_navigation():
             page.get_by_role("link", name="返回我的上报").tap()
         assert "道路破损" in page.locator("main").inner_text() and "新上报" in page.locator("main").inner_text()
@@ -90,7 +91,7 @@ def test_a_volunteer_reports_a_hazard_with_a_photo_from_a_slow_phone(app, live_s
         assert DESCRIPTION in main and "物业与自来水公司联合抢修" in main and name not in main
         assert page.locator("ul.photos img[loading=lazy]").count() == 2
         fits(page)
-        page.screenshot(path=tmp_path / "wall-360.png", full_page=True)
+        snap(page, shots / "wall-360.png")
     finally:
         context.close()
     assert not errors, errors

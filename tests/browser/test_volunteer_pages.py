@@ -11,7 +11,7 @@ from gridapp.demo import DEMO_PASSWORD
 from gridapp.duty.models import DutySession
 from gridapp.extensions import db
 
-from .conftest import open_laptop, open_phone, sign_in, throttle
+from .conftest import open_laptop, open_phone, sign_in, snap, throttle
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo, pytest.mark.own_database]
 
@@ -81,12 +81,12 @@ def test_every_link_and_button_on_volunteer_pages_is_44_px(demo, live_server, br
     assert not errors
 
 
-def test_demo_volunteer_home_fits_two_screens_with_the_counter_first(demo, live_server, browser, tmp_path):
+def test_demo_volunteer_home_fits_two_screens_with_the_counter_first(demo, live_server, browser, shots):
     context, page, _, errors = open_phone(browser)
     try:
         log_in(context, page, live_server, VOLUNTEER_PHONE, "/me")
         height = page.evaluate("document.documentElement.scrollHeight")
-        page.screenshot(path=tmp_path / "home-360.png", full_page=True)
+        snap(page, shots / "home-360.png")
         assert height <= 2 * 640, f"the home page is {height}px tall: more than two 360×640 screens"
         first_card = page.locator("main section").first.inner_text()
         assert "积分兑换日" in first_card and "南门广场" in first_card
