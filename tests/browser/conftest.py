@@ -12,10 +12,9 @@ a login through the form on it 1–3 s):
 - a test logs in through the login page only where the login is what it checks (the QR scan that
   returns after the login, the login on a slow phone); elsewhere ``sign_in`` gives the context its
   session cookie over plain HTTP, the way the login form would;
-- ``throttle`` is switched on only for the steps about a slow network, after the setup steps around
-  them: a first visit (static files and all) is throttled where it is what the test checks (the login
-  on a phone, a QR scan); a flow on a weak connection (an upload, a redemption history) is throttled
-  from its first step after the page it starts on;
+- ``throttle`` is on only for the steps about a slow network (a phone's first visit and the login on
+  it, a QR scan and the login and check-in it leads to, the photo upload), ``unthrottle`` after them;
+  the setup steps around them and flows about something else run at full speed;
 - waits are on events (a response, a selector, a function in the page), never fixed sleeps;
 - screenshots are for people to look at: ``snap`` takes them only when ``GRIDAPP_SCREENSHOTS`` names a
   folder (nothing asserts on them, and a full-page one costs 0.1–0.3 s).

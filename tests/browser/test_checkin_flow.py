@@ -2,7 +2,7 @@
 
 A volunteer scans the printed QR code on a cheap phone over a slow network, logs in and taps
 签到; the grid worker confirms the attendance on the roster from a laptop (htmx swaps the row,
-CSRF travels in ``hx-headers``); the volunteer then finds the points in 我的积分. The phone's scan
+CSRF travels in ``hx-headers``); the volunteer then finds the points in 我的积分. The phone's scan,
 login and check-in are what is checked (through the form, throttled); the laptop starts logged in
 (``sign_in``), and the phone's look at its points afterwards runs at full speed.
 
