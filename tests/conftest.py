@@ -451,7 +451,10 @@ class LiveServer:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.host = f"127.0.0.1:{self.server.server_port}"
         self.url = f"http://{self.host}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
+        # serve_forever looks for shutdown() every poll_interval (0.5 s by default: half a second per test
+        # at teardown).
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       name="live-server", daemon=True)
 
     def start(self):
         self.thread.start()

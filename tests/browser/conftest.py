@@ -5,7 +5,26 @@ are skipped when it is not installed. ``open_phone``/``open_laptop`` make a brow
 like the device, recording every request and every console error, uncaught exception and CSP
 violation (any of which fails the test: ``no_console_errors``); ``throttle`` slows a page down to a
 weak mobile connection.
+
+What each step costs decides how a test is written (a page over the throttled network takes 0.5–1.5 s,
+a login through the form on it 1–3 s):
+
+- a test logs in through the login page only where the login is what it checks (the QR scan that
+  returns after the login, the login on a slow phone); elsewhere ``sign_in`` gives the context its
+  session cookie over plain HTTP, the way the login form would;
+- ``throttle`` is on only for the steps about a slow network (a phone's first visit and the login on
+  it, a QR scan and the login and check-in it leads to, the photo upload), ``unthrottle`` after them;
+  the setup steps around them and flows about something else run at full speed;
+- waits are on events (a response, a selector, a function in the page), never fixed sleeps;
+- screenshots are for people to look at: ``snap`` takes them only when ``GRIDAPP_SCREENSHOTS`` names a
+  folder (nothing asserts on them, and a full-page one costs 0.1–0.3 s).
 """
+import http.cookiejar
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -108,11 +127,76 @@ def open_laptop(browser, live_server=None, **options):
     return open_context(browser, LAPTOP, **options)
 
 
+SCREENSHOTS = os.environ.get("GRIDAPP_SCREENSHOTS")
+
+
+@pytest.fixture
+def shots(tmp_path, request):
+    """Where screenshots go: $GRIDAPP_SCREENSHOTS/<test name>/ if set, else the test's tmp_path."""
+    folder = Path(SCREENSHOTS) / request.node.name if SCREENSHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def snap(page, path):
+    """A full-page screenshot to ``path`` (in ``shots``), taken only when GRIDAPP_SCREENSHOTS is set."""
+    if SCREENSHOTS:
+        # caret="initial": hiding the caret leaves style="" on every input, which htmx then copies
+        # onto a swapped element (attributesToSettle) and the CSP rightly blocks.
+        page.screenshot(path=path, full_page=True, caret="initial")
+
+
 def throttle(context, page):
-    """Slow ``page`` to SLOW_NETWORK (latency and bandwidth, both ways) for the rest of its life."""
+    """Slow ``page`` to SLOW_NETWORK (latency and bandwidth, both ways) until ``unthrottle``; returns the
+    CDP session that does it."""
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", SLOW_NETWORK)
+    return cdp
+
+
+def unthrottle(cdp):
+    """Back to full speed (``cdp``: what ``throttle`` returned)."""
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the login's 303 is the answer: its session cookie is what we want
+
+
+def sign_in(context, live_server, phone, password):
+    """Log ``context`` in as ``phone`` the way the login form does (GET /login for its CSRF token, POST
+    /login) over plain HTTP at full speed, and give the context the session cookie it answered with: the
+    context's pages start logged in. For tests where the login is not what they check (a real login
+    through the form costs a page and a redirect chain, seconds on the throttled network)."""
+    cookies = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies), _NoRedirect)
+    login = f"{live_server.url}/login"
+    with opener.open(login, timeout=TIMEOUT_MS / 1000) as page:
+        token = CSRF_INPUT.search(page.read().decode())
+    assert token, "no CSRF token on /login"
+    form = urllib.parse.urlencode({"csrf_token": token.group(1), "phone": phone, "password": password}).encode()
+    try:
+        opener.open(login, data=form, timeout=TIMEOUT_MS / 1000)
+        status = 200
+    except urllib.error.HTTPError as answer:  # urllib raises on the 303 it is told not to follow
+        status = answer.code
+        answer.close()
+    assert status == 303, f"login as {phone} failed ({status})"
+    context.add_cookies([{"name": cookie.name, "value": cookie.value, "url": live_server.url, "httpOnly": True,
+                          "sameSite": "Lax"} for cookie in cookies])
+
+
+def until_reported(page):
+    """Wait until what the page has done so far has been reported: a CSP violation's event (queued as a
+    task when the violation happens) and console messages. The page runs its queued tasks and an
+    animation frame, then answers; reports it sent before the answer have reached their lists."""
+    page.evaluate("""() => new Promise((done) => setTimeout(() => requestAnimationFrame(() => setTimeout(done))))""")
 
 
 def horizontal_overflow(page) -> int:

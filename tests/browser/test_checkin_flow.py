@@ -2,14 +2,14 @@
 
 A volunteer scans the printed QR code on a cheap phone over a slow network, logs in and taps
 签到; the grid worker confirms the attendance on the roster from a laptop (htmx swaps the row,
-CSRF travels in ``hx-headers``); the volunteer then finds the points in 我的积分.
+CSRF travels in ``hx-headers``); the volunteer then finds the points in 我的积分. The phone's scan,
+login and check-in are what is checked (through the form, throttled); the laptop starts logged in
+(``sign_in``), and the phone's look at its points afterwards runs at full speed.
 
-Screenshots of every page go to ``$GRIDAPP_SCREENSHOTS`` when set (else the test's tmp_path).
+Screenshots of every page go to ``$GRIDAPP_SCREENSHOTS`` when it is set (``snap``).
 """
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,7 +21,7 @@ from gridapp.duty.models import DutyType
 from gridapp.extensions import db
 
 from .. import factories
-from .conftest import horizontal_overflow, open_laptop, open_phone, throttle
+from .conftest import horizontal_overflow, open_laptop, open_phone, sign_in, snap, throttle, unthrottle
 
 pytestmark = pytest.mark.browser
 
@@ -31,15 +31,6 @@ POINTS = 10
 DEMO_VOLUNTEER = "13800000003"
 DEMO_STAFF = "13800000002"
 DEMO_TONIGHT = "今晚夜间巡逻"
-
-
-@pytest.fixture
-def shots(tmp_path, request):
-    """Where screenshots go: $GRIDAPP_SCREENSHOTS/<test name>/ if set, else the test's tmp_path."""
-    folder = Path(os.environ["GRIDAPP_SCREENSHOTS"]) / request.node.name if os.environ.get(
-        "GRIDAPP_SCREENSHOTS") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def open_now(staff, **fields):
@@ -69,12 +60,6 @@ def log_in(page, phone, password, expected_path, login_path="/login"):
     assert path_of(page) == expected_path
 
 
-def snap(page, path):
-    # caret="initial": hiding the caret leaves style="" on every input, which htmx then copies
-    # onto the swapped row (attributesToSettle) and the CSP rightly blocks.
-    page.screenshot(path=path, full_page=True, caret="initial")
-
-
 def assert_fits_phone(page):
     overflow = horizontal_overflow(page)
     assert overflow <= 0, f"{path_of(page)} is {overflow}px wider than the 360px screen"
@@ -91,7 +76,7 @@ def test_volunteer_checks_in_by_qr_and_staff_confirms(app, live_server, browser,
     phone, phone_page, phone_requests, phone_errors = open_phone(browser)
     laptop, laptop_page, _, laptop_errors = open_laptop(browser)
     try:
-        throttle(phone, phone_page)
+        slow = throttle(phone, phone_page)
 
         # The volunteer scans the QR code: not logged in yet, so what is being checked into above the
         # login form, which returns here.
@@ -118,8 +103,9 @@ def test_volunteer_checks_in_by_qr_and_staff_confirms(app, live_server, browser,
         snap(phone_page, shots / "2-done-360.png")
 
         # The grid worker confirms on the roster; htmx swaps the one row, the page stays.
+        sign_in(laptop, live_server, staff_phone, factories.PASSWORD)
         laptop_page.goto(f"{live_server.url}/staff/duty/{session_id}")
-        log_in(laptop_page, staff_phone, factories.PASSWORD, f"/staff/duty/{session_id}")
+        assert path_of(laptop_page) == f"/staff/duty/{session_id}"
         row = laptop_page.locator("li.attendance", has_text=volunteer_name)
         assert row.locator(".tag").inner_text() == "已签到"
         snap(laptop_page, shots / "3-roster-before-1280.png")
@@ -142,6 +128,7 @@ def test_volunteer_checks_in_by_qr_and_staff_confirms(app, live_server, browser,
         snap(laptop_page, shots / "4-roster-after-1280.png")
 
         # Back on the phone: the points are there.
+        unthrottle(slow)
         phone_page.get_by_role("link", name="我的积分").first.tap()
         phone_page.wait_for_url(f"{live_server.url}/me/points")
         balance = phone_page.locator(".tile", has_text="可用积分").locator("strong")
@@ -163,7 +150,8 @@ def test_volunteer_checks_in_by_qr_and_staff_confirms(app, live_server, browser,
 
 @pytest.mark.demo
 def test_demo_pages_fit_the_phone_and_roster_shows_every_state(app, live_server, browser, shots):
-    """The demo world's volunteer pages at 360 px, and a roster holding one row per state, with its poster."""
+    """The demo world's volunteer pages at 360 px, and a roster holding one row per state, with its poster
+    (both devices start logged in: the login is not what this checks)."""
     from gridapp.auth.models import User
     from gridapp.duty.models import DutySession
 
@@ -193,8 +181,9 @@ def test_demo_pages_fit_the_phone_and_roster_shows_every_state(app, live_server,
     phone, phone_page, _, phone_errors = open_phone(browser)
     laptop, laptop_page, _, laptop_errors = open_laptop(browser)
     try:
-        phone_page.goto(f"{live_server.url}/login")
-        log_in(phone_page, DEMO_VOLUNTEER, DEMO_PASSWORD, "/me")
+        sign_in(phone, live_server, DEMO_VOLUNTEER, DEMO_PASSWORD)
+        phone_page.goto(f"{live_server.url}/me")
+        assert path_of(phone_page) == "/me"
         assert phone_page.locator(".session-item", has_text=DEMO_TONIGHT).count() >= 1
         assert_fits_phone(phone_page)
         snap(phone_page, shots / "me-360.png")
@@ -207,9 +196,9 @@ def test_demo_pages_fit_the_phone_and_roster_shows_every_state(app, live_server,
         assert_fits_phone(phone_page)
         snap(phone_page, shots / "points-360.png")
 
-        laptop_page.goto(f"{live_server.url}/login")
-        log_in(laptop_page, DEMO_STAFF, DEMO_PASSWORD, "/staff")
+        sign_in(laptop, live_server, DEMO_STAFF, DEMO_PASSWORD)
         laptop_page.goto(f"{live_server.url}/staff/duty/{session_id}")
+        assert path_of(laptop_page) == f"/staff/duty/{session_id}"
         labels = laptop_page.locator("li.attendance .tag").all_inner_texts()
         assert sorted(labels) == sorted(["已报名", "已签到", "已签退", "已确认", "未通过", "已签到"])  # a cancelled sign-up leaves the roster
         assert laptop_page.locator("li.attendance", has_text="网格员代签").count() == 1

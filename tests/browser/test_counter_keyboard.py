@@ -3,15 +3,14 @@
 A grid worker at the table (a laptop, maybe a USB scanner that types like a keyboard) finds the
 volunteer by the last 4 digits of the phone, adds two different items with Tab / Enter / typed
 numbers, tabs to 确认兑换, presses Enter, and gets the receipt, which prints as the 58 mm slip and
-nothing else. Then the volunteer, on a cheap phone over a slow network, finds the receipt in the
-redemption history.
+nothing else. Then the volunteer, on a cheap phone, finds the receipt in the redemption history. Both
+devices start logged in (``sign_in``: the login is not what this checks) and run at full speed (the
+slow network is what other tests check: the first visit, the QR scan, the upload).
 
-Screenshots go to ``$GRIDAPP_SCREENSHOTS/<test name>/`` when set (else the test's tmp_path).
+Screenshots go to ``$GRIDAPP_SCREENSHOTS/<test name>/`` when it is set (``snap``).
 """
-import os
 import re
 import subprocess
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,37 +21,22 @@ from gridapp.extensions import db
 from gridapp.points import service as points
 
 from .. import factories
-from .conftest import horizontal_overflow, open_laptop, open_phone, throttle
+from .conftest import horizontal_overflow, open_laptop, open_phone, sign_in, snap
 
 pytestmark = pytest.mark.browser
 
 PX_PER_MM = 96 / 25.4
 
 
-@pytest.fixture
-def shots(tmp_path, request):
-    folder = Path(os.environ["GRIDAPP_SCREENSHOTS"]) / request.node.name if os.environ.get(
-        "GRIDAPP_SCREENSHOTS") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def path_of(page) -> str:
     return urlsplit(page.url).path
 
 
-def snap(page, path):
-    # caret="initial": see test_checkin_flow (hiding the caret leaves style="" for htmx to copy).
-    page.screenshot(path=path, full_page=True, caret="initial")
-
-
-def log_in(page, phone, expected_path):
-    assert path_of(page) == "/login"
-    page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", factories.PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="登录").click()
-    assert path_of(page) == expected_path
+def start_at(context, page, live_server, phone, path):
+    """``page`` at ``path``, logged in as ``phone`` by cookie."""
+    sign_in(context, live_server, phone, factories.PASSWORD)
+    page.goto(f"{live_server.url}{path}")
+    assert path_of(page) == path
 
 
 def focused(page) -> dict:
@@ -114,8 +98,7 @@ def test_a_whole_redemption_with_the_keyboard_then_the_volunteer_sees_it(app, li
     laptop, page, _, laptop_errors = open_laptop(browser)
     phone, phone_page, phone_requests, phone_errors = open_phone(browser)
     try:
-        page.goto(f"{live_server.url}/counter")
-        log_in(page, staff_phone, "/counter")
+        start_at(laptop, page, live_server, staff_phone, "/counter")
         page.wait_for_function("window.htmx !== undefined")
 
         # The search box has the focus: type the last 4 digits and Enter.
@@ -191,9 +174,9 @@ def test_a_whole_redemption_with_the_keyboard_then_the_volunteer_sees_it(app, li
         page.emulate_media(media="screen")
 
         # The volunteer's phone: log in, 志愿者卡 → 我的兑换记录 → the receipt.
-        throttle(phone, phone_page)
-        phone_page.goto(f"{live_server.url}/login")
-        log_in(phone_page, volunteer_phone, "/me")
+        sign_in(phone, live_server, volunteer_phone, factories.PASSWORD)
+        phone_page.goto(f"{live_server.url}/me")
+        assert path_of(phone_page) == "/me"
         phone_page.get_by_role("link", name="志愿者卡").first.tap()
         phone_page.wait_for_url(f"{live_server.url}/me/card")
         phone_page.get_by_role("link", name="我的兑换记录").tap()
@@ -238,8 +221,7 @@ def test_the_printed_receipt_page_is_58_mm_wide(app, live_server, browser, tmp_p
 
     laptop, page, _, errors = open_laptop(browser)
     try:
-        page.goto(f"{live_server.url}{url}")
-        log_in(page, staff_phone, url)
+        start_at(laptop, page, live_server, staff_phone, url)
         page.emulate_media(media="print")
         _, pages, width_mm = print_to_pdf(page, tmp_path / "print.pdf")
     finally:

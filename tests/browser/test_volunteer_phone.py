@@ -6,7 +6,7 @@ import pytest
 from gridapp.demo import DEMO_PASSWORD
 from gridapp.extensions import db
 
-from .conftest import open_phone, throttle
+from .conftest import open_phone, snap, throttle
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
@@ -43,26 +43,26 @@ def assert_only_local(requests, live_server):
     assert requests, "no requests recorded"
 
 
-def test_volunteer_logs_in_on_slow_phone(demo, live_server, browser, tmp_path):
+def test_volunteer_logs_in_on_slow_phone(demo, live_server, browser, shots):
     context, page, requests, errors = open_phone(browser, live_server)
     try:
         throttle(context, page)
         log_in(page, live_server)
         assert_volunteer_home(page, live_server)
-        page.screenshot(path=tmp_path / "volunteer-home-360.png", full_page=True)
+        snap(page, shots / "volunteer-home-360.png")
     finally:
         context.close()
     assert_only_local(requests, live_server)
     assert not errors, f"browser console errors: {errors}"
 
 
-def test_volunteer_logs_in_without_javascript(demo, live_server, browser, tmp_path):
+def test_volunteer_logs_in_without_javascript(demo, live_server, browser, shots):
     context, page, requests, errors = open_phone(browser, live_server, java_script_enabled=False)
     try:
         throttle(context, page)
         log_in(page, live_server)
         assert_volunteer_home(page, live_server)
-        page.screenshot(path=tmp_path / "volunteer-home-360-nojs.png", full_page=True)
+        snap(page, shots / "volunteer-home-360-nojs.png")
     finally:
         context.close()
     assert_only_local(requests, live_server)
