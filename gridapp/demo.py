@@ -3,7 +3,7 @@
 ``seed_demo()`` is idempotent: it adds what is missing and changes nothing that exists.
 """
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .auth.models import User
 from .auth.passwords import hash_password
@@ -132,13 +132,19 @@ def _local_time(day, hour_minute):
     return from_local(day, time(*hour_minute))
 
 
+def soon_patrol_title(now: datetime) -> str:
+    """The title of the patrol the demo starts 20 minutes after ``now``: a night patrol in the evening and
+    at night, a daytime one otherwise (a "tonight" patrol at ten in the morning would read oddly)."""
+    hour = to_local(now + timedelta(minutes=20)).hour
+    return "今晚夜间巡逻" if hour >= 18 or hour < 6 else "今日白天巡逻"
+
+
 def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now, crowd: float = 1.0) -> int:
     """Duty types, half a year of past sessions with ~1,200 confirmed participations, and this week's sessions.
 
     Everything goes through the duty and points services, so the ledger is built as in real use.
     Returns the number of participations added (0 when duty data exists already).
     """
-    from datetime import timedelta
 
     from .clock import to_local
     from .duty import service as duty
@@ -159,8 +165,8 @@ def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now, crow
     for days_ago in SNOW_DAYS_AGO:
         plans.append(("扫雪除冰", "扫雪除冰：主干道和背街小巷", "B区南门集合", _local_time(
             today - timedelta(days=days_ago), (8, 0)), 3, None))
-    # Tonight's patrol opens for check-in within the hour, so the demo can be tried at once.
-    plans.append(("安全巡逻", "今晚夜间巡逻", "B区南门岗亭", now + timedelta(minutes=20), 2, 15))
+    # A patrol opens for check-in within the hour, so the demo can be tried at once.
+    plans.append(("安全巡逻", soon_patrol_title(now), "B区南门岗亭", now + timedelta(minutes=20), 2, 15))
 
     # Some volunteers come often, most now and then: weights make the history look lived in.
     # The README's volunteer is not left to chance: he walks both weekly patrols and clears snow,
@@ -227,7 +233,6 @@ DONATIONS = [
 
 def seed_goods(staff: User, today) -> int:
     """Items of the report and ~600 donated items from the 16 sponsors; returns items donated (0 if done before)."""
-    from datetime import timedelta
 
     from .goods import donations
     from .goods.models import Donation, Item
@@ -262,7 +267,7 @@ def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now, c
 
     Returns the number of redemptions added (0 when counter data exists already).
     """
-    from datetime import time, timedelta
+    from datetime import time
 
     from .clock import from_local
     from .counter import service as counter
@@ -402,7 +407,6 @@ def seed_campaigns(rng: random.Random, staff: User, volunteers: list[User], now)
     """A past snow campaign with six zones (published, cleared, points confirmed, finished), and
     tomorrow's, started with "一键发起扫雪" from it and published, for volunteers to sign up.
     Everything goes through the campaign and duty services. Returns the campaigns added."""
-    from datetime import timedelta
 
     from .campaigns import service as campaigns
     from .campaigns.models import Campaign

@@ -17,7 +17,7 @@ from gridapp.reports.models import Report, ReportPhoto
 from gridapp.auth.models import User
 from gridapp.campaigns.models import CampaignZone
 from gridapp.counter.models import CounterSession, Redemption
-from gridapp.demo import DEMO_LOGINS, DEMO_PASSWORD
+from gridapp.demo import DEMO_LOGINS, DEMO_PASSWORD, soon_patrol_title
 from gridapp.duty.models import DutySession
 from gridapp.extensions import db
 from gridapp.goods import receipts
@@ -67,7 +67,7 @@ def demo_world():
     redemption = (Redemption.query.filter_by(volunteer_id=volunteer.id).first()
                   or Redemption.query.order_by(Redemption.id).first())
     donation = Donation.query.filter_by(sponsor_id=sponsor_user.sponsor_id).first()
-    session = DutySession.query.filter_by(title="今晚夜间巡逻").first() or DutySession.query.first()
+    session = DutySession.query.filter_by(title=soon_patrol_title(utcnow())).first() or DutySession.query.first()
     zone = CampaignZone.query.order_by(CampaignZone.id).first()
     stocktake = Stocktake.query.first()
     # Accounts made before volunteer cards existed have no code yet: showing or printing their card

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gridapp.clock import utcnow
-from gridapp.demo import DEMO_PASSWORD
+from gridapp.demo import DEMO_PASSWORD, soon_patrol_title
 from gridapp.duty import service as duty
 from gridapp.duty.models import DutyType
 from gridapp.extensions import db
@@ -30,7 +30,6 @@ PLACE = "B区南门岗亭"
 POINTS = 10
 DEMO_VOLUNTEER = "13800000003"
 DEMO_STAFF = "13800000002"
-DEMO_TONIGHT = "今晚夜间巡逻"
 
 
 def open_now(staff, **fields):
@@ -156,11 +155,12 @@ def test_demo_pages_fit_the_phone_and_roster_shows_every_state(app, live_server,
     from gridapp.duty.models import DutySession
 
     staff = User.query.filter_by(phone=DEMO_STAFF).one()
-    tonight = DutySession.query.filter_by(title=DEMO_TONIGHT).one()
-    # The demo world was seeded at the start of the run; make sure tonight's patrol is open now.
-    now = utcnow()
+    now = utcnow()  # the suite's fixed clock: the moment the demo world was seeded at
+    title = soon_patrol_title(now)
+    tonight = DutySession.query.filter_by(title=title).one()
+    # Make sure the demo's patrol is open now.
     if not tonight.window_open(now):
-        tonight = open_now(staff, title=DEMO_TONIGHT, capacity=15)
+        tonight = open_now(staff, title=title, capacity=15)
     session = open_now(staff, title="北门夜间巡逻", place="B区北门岗亭", capacity=12)
     others = (User.query.filter(User.role == "volunteer", User.status == "active", User.phone != DEMO_VOLUNTEER)
               .order_by(User.id).limit(7).all())
@@ -184,7 +184,7 @@ def test_demo_pages_fit_the_phone_and_roster_shows_every_state(app, live_server,
         sign_in(phone, live_server, DEMO_VOLUNTEER, DEMO_PASSWORD)
         phone_page.goto(f"{live_server.url}/me")
         assert path_of(phone_page) == "/me"
-        assert phone_page.locator(".session-item", has_text=DEMO_TONIGHT).count() >= 1
+        assert phone_page.locator(".session-item", has_text=title).count() >= 1
         assert_fits_phone(phone_page)
         snap(phone_page, shots / "me-360.png")
         phone_page.goto(f"{live_server.url}/c/{tonight_token}")
