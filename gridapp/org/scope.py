@@ -29,6 +29,7 @@ Design (one mechanism, no filter remembered in views):
   visible to each other's scopes as *people* (``User`` rows only), so that any of its counters can look
   them up and serve them; every other record stays in its grid.
 """
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -136,6 +137,27 @@ def unscoped():
             setattr(g, _KEY, previous)
 
 
+# A statement with the scope's criteria, kept per statement (weakly) and per scope: the app builds its
+# statements once, and SQLAlchemy memoises the cache key of a statement object it has seen, so handing it
+# the same scoped copy again spares walking the whole statement for its key on every execution (a fresh
+# copy per execution costs more than the rest of the query). A statement built anew per call misses and
+# its entry goes with it.
+_SCOPED = weakref.WeakKeyDictionary()
+SCOPED_PER_STATEMENT = 64  # scopes kept per statement (a few grids per worker in practice)
+SCOPE_CACHE = True  # A/B switch for the benchmark
+
+
+def _with_criteria(statement, ids: tuple, people: tuple):
+    return statement.options(
+        with_loader_criteria(GridScoped, lambda cls: cls.grid_id.in_(ids), include_aliases=True,
+                             propagate_to_loaders=False),
+        *(with_loader_criteria(model, lambda cls: or_(cls.grid_id.in_(people), cls.grid_id.is_(None)),
+                               include_aliases=True, propagate_to_loaders=False) for model in PeopleScoped.models),
+        *(with_loader_criteria(model, lambda cls: cls.in_grids(ids), include_aliases=True,
+                               propagate_to_loaders=False) for model in LinkedToGrids.models),
+    )
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _add_grid_criteria(state):
     if not state.is_select or state.is_column_load or state.is_relationship_load:
@@ -144,14 +166,23 @@ def _add_grid_criteria(state):
     if scope is None:
         return
     ids, people = scope.ids, scope.people_ids or scope.ids
-    state.statement = state.statement.options(
-        with_loader_criteria(GridScoped, lambda cls: cls.grid_id.in_(ids), include_aliases=True,
-                             propagate_to_loaders=False),
-        *(with_loader_criteria(model, lambda cls: or_(cls.grid_id.in_(people), cls.grid_id.is_(None)),
-                               include_aliases=True, propagate_to_loaders=False) for model in PeopleScoped.models),
-        *(with_loader_criteria(model, lambda cls: cls.in_grids(ids), include_aliases=True,
-                               propagate_to_loaders=False) for model in LinkedToGrids.models),
-    )
+    if not SCOPE_CACHE:
+        state.statement = _with_criteria(state.statement, ids, people)
+        return
+    statement = state.statement
+    try:
+        per_scope = _SCOPED.get(statement)
+    except TypeError:  # not weakly referenceable: no caching
+        state.statement = _with_criteria(statement, ids, people)
+        return
+    if per_scope is None:
+        per_scope = _SCOPED[statement] = {}
+    scoped = per_scope.get((ids, people))
+    if scoped is None:
+        if len(per_scope) >= SCOPED_PER_STATEMENT:
+            per_scope.clear()
+        scoped = per_scope[(ids, people)] = _with_criteria(statement, ids, people)
+    state.statement = scoped
 
 
 FIRST_GRID_SQL = text("SELECT id FROM org_units WHERE is_grid ORDER BY position, id LIMIT 1")
