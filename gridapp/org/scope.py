@@ -144,29 +144,14 @@ def unscoped():
 # its entry goes with it.
 _SCOPED = weakref.WeakKeyDictionary()
 SCOPED_PER_STATEMENT = 64  # scopes kept per statement (a few grids per worker in practice)
-SCOPE_CACHE = True  # A/B switch for the benchmark
-
-
-SINGLE_EQ = True  # A/B switch
 
 
 def _with_criteria(statement, ids: tuple, people: tuple):
-    # One grid (the usual scope) compares with "=": an IN of a list is rewritten into the SQL on every
-    # execution (SQLAlchemy's expanding parameters), "=" is sent as compiled.
-    if SINGLE_EQ and len(ids) == 1:
-        grid = ids[0]
-        grid_criterion = lambda cls: cls.grid_id == grid  # noqa: E731
-    else:
-        grid_criterion = lambda cls: cls.grid_id.in_(ids)  # noqa: E731
-    if SINGLE_EQ and len(people) == 1:
-        person_grid = people[0]
-        people_criterion = lambda cls: or_(cls.grid_id == person_grid, cls.grid_id.is_(None))  # noqa: E731
-    else:
-        people_criterion = lambda cls: or_(cls.grid_id.in_(people), cls.grid_id.is_(None))  # noqa: E731
     return statement.options(
-        with_loader_criteria(GridScoped, grid_criterion, include_aliases=True, propagate_to_loaders=False),
-        *(with_loader_criteria(model, people_criterion, include_aliases=True, propagate_to_loaders=False)
-          for model in PeopleScoped.models),
+        with_loader_criteria(GridScoped, lambda cls: cls.grid_id.in_(ids), include_aliases=True,
+                             propagate_to_loaders=False),
+        *(with_loader_criteria(model, lambda cls: or_(cls.grid_id.in_(people), cls.grid_id.is_(None)),
+                               include_aliases=True, propagate_to_loaders=False) for model in PeopleScoped.models),
         *(with_loader_criteria(model, lambda cls: cls.in_grids(ids), include_aliases=True,
                                propagate_to_loaders=False) for model in LinkedToGrids.models),
     )
@@ -180,9 +165,6 @@ def _add_grid_criteria(state):
     if scope is None:
         return
     ids, people = scope.ids, scope.people_ids or scope.ids
-    if not SCOPE_CACHE:
-        state.statement = _with_criteria(state.statement, ids, people)
-        return
     statement = state.statement
     try:
         per_scope = _SCOPED.get(statement)
@@ -191,11 +173,11 @@ def _add_grid_criteria(state):
         return
     if per_scope is None:
         per_scope = _SCOPED[statement] = {}
-    scoped = per_scope.get((ids, people, SINGLE_EQ))
+    scoped = per_scope.get((ids, people))
     if scoped is None:
         if len(per_scope) >= SCOPED_PER_STATEMENT:
             per_scope.clear()
-        scoped = per_scope[(ids, people, SINGLE_EQ)] = _with_criteria(statement, ids, people)
+        scoped = per_scope[(ids, people)] = _with_criteria(statement, ids, people)
     state.statement = scoped
 
 
