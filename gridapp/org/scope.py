@@ -147,11 +147,22 @@ SCOPED_PER_STATEMENT = 64  # scopes kept per statement (a few grids per worker i
 
 
 def _with_criteria(statement, ids: tuple, people: tuple):
+    # One grid (the usual scope) compares with "=": SQLAlchemy rewrites an IN of a list into the SQL string
+    # on every execution (expanding parameters); "=" is sent as compiled.
+    if len(ids) == 1:
+        grid = ids[0]
+        grid_criterion = lambda cls: cls.grid_id == grid  # noqa: E731
+    else:
+        grid_criterion = lambda cls: cls.grid_id.in_(ids)  # noqa: E731
+    if len(people) == 1:
+        person_grid = people[0]
+        people_criterion = lambda cls: or_(cls.grid_id == person_grid, cls.grid_id.is_(None))  # noqa: E731
+    else:
+        people_criterion = lambda cls: or_(cls.grid_id.in_(people), cls.grid_id.is_(None))  # noqa: E731
     return statement.options(
-        with_loader_criteria(GridScoped, lambda cls: cls.grid_id.in_(ids), include_aliases=True,
-                             propagate_to_loaders=False),
-        *(with_loader_criteria(model, lambda cls: or_(cls.grid_id.in_(people), cls.grid_id.is_(None)),
-                               include_aliases=True, propagate_to_loaders=False) for model in PeopleScoped.models),
+        with_loader_criteria(GridScoped, grid_criterion, include_aliases=True, propagate_to_loaders=False),
+        *(with_loader_criteria(model, people_criterion, include_aliases=True, propagate_to_loaders=False)
+          for model in PeopleScoped.models),
         *(with_loader_criteria(model, lambda cls: cls.in_grids(ids), include_aliases=True,
                                propagate_to_loaders=False) for model in LinkedToGrids.models),
     )
