@@ -1,10 +1,11 @@
 """What every response gets: security headers, hashed and precompressed static files, Chinese error pages."""
 from functools import lru_cache
 
+from babel import dates as babel_dates
 from babel import support
 from flask import Request, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask_babel import format_date, format_datetime, get_locale, get_timezone, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from jinja2 import pass_context
@@ -204,20 +205,52 @@ def _template_npgettext(context, string_context, singular, plural, n):
     return _catalogue(context).unpgettext(string_context, singular, plural, n)
 
 
+def _locale_and_zone(context):
+    """The page's (locale, time zone): put in its context once per render, as the catalogue is; a template
+    rendered without the context processor asks Flask-Babel."""
+    found = context.get("_locale_and_zone")
+    return found if found is not None else (get_locale(), get_timezone())
+
+
+@pass_context
+def _date_filter(context, day, pattern="full"):
+    return babel_dates.format_date(day, pattern, locale=_locale_and_zone(context)[0])
+
+
+@pass_context
+def _datetime_filter(context, moment, pattern="short"):
+    """Flask-Babel's format_datetime (the moment, stored in UTC, on the community clock) with its locale and
+    zone looked up once per render instead of once per call (a list page formats dozens)."""
+    if not moment:
+        return "—"
+    locale, zone = _locale_and_zone(context)
+    return babel_dates.format_datetime(moment, pattern, tzinfo=zone, locale=locale)
+
+
+@pass_context
+def _time_filter(context, moment):
+    return _datetime_filter(context, moment, "HH:mm")
+
+
+@pass_context
+def _short_date_filter(context, day):
+    return _date_filter(context, day, "medium") if day else "—"
+
+
 def register_template_helpers(app):
     """Every template filter of the app is here. Dates and times go through Flask-Babel (the page's
     language; a datetime, stored in UTC, on the community clock): ``date_cn`` and ``datetime_cn`` take
     an optional CLDR pattern, ``{{ made_on|date_cn('yyyy年MM月dd日') }}`` (never ``strftime``)."""
     app.add_template_global(page_url)
-    app.add_template_filter(lambda day, pattern="full": format_date(day, pattern), "date_cn")
-    app.add_template_filter(lambda moment, pattern="short": format_datetime(moment, pattern) if moment else "—",
-                            "datetime_cn")
-    app.add_template_filter(lambda moment: format_datetime(moment, "HH:mm") if moment else "—", "time_cn")
+    app.add_template_filter(_date_filter, "date_cn")
+    app.add_template_filter(_datetime_filter, "datetime_cn")
+    app.add_template_filter(_time_filter, "time_cn")
     app.add_template_filter(until_cn, "until_cn")
     # Jinja's {{ _('…') }} (Flask-Babel's newstyle gettext), with the catalogue looked up once per render.
-    app.context_processor(lambda: {"_translations": get_translations()})
+    app.context_processor(lambda: {"_translations": get_translations(),
+                                   "_locale_and_zone": (get_locale(), get_timezone())})
     app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext,
                                             pgettext=_template_pgettext, npgettext=_template_npgettext,
                                             newstyle=True)
-    app.add_template_filter(lambda day: format_date(day, "medium") if day else "—", "date_short")
+    app.add_template_filter(_short_date_filter, "date_short")
     app.add_template_filter(lambda fen: f"¥{fen_to_yuan(fen)}", "yuan")  # from integer fen only

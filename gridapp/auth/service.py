@@ -485,10 +485,10 @@ def _session_user_query():
     return (select(LoginSession, User).join(User, User.id == LoginSession.user_id)
             .where(LoginSession.token_hash == bindparam("token_hash"), LoginSession.ended_at.is_(None),
                    LoginSession.last_seen_at >= bindparam("seen_since"))
-            # Household, team and grid (with its community) come in the same query: every volunteer page
-            # shows them, and the grid is the page's letterhead (org.service.current_grid).
-            .options(joinedload(User.household), joinedload(User.team),
-                     joinedload(User.grid).joinedload(OrgUnit.parent)))
+            # The grid (with its community) comes in the same query: it is the page's letterhead
+            # (org.service.current_grid). Household and team do not: only the account page shows them
+            # (two lazy loads there), and every request would pay for loading them (/me x0.89).
+            .options(joinedload(User.grid).joinedload(OrgUnit.parent)))
 
 
 def load_session_user(token: str) -> User | None:

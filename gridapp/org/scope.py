@@ -29,11 +29,13 @@ Design (one mechanism, no filter remembered in views):
   visible to each other's scopes as *people* (``User`` rows only), so that any of its counters can look
   them up and serve them; every other record stays in its grid.
 """
+import weakref
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import g, has_app_context
-from sqlalchemy import event, inspect, or_, text
+from sqlalchemy import bindparam, event, inspect, or_, text
 from sqlalchemy.orm import Session, declared_attr, with_loader_criteria
 
 from ..extensions import db
@@ -136,6 +138,60 @@ def unscoped():
             setattr(g, _KEY, previous)
 
 
+# What the scope costs a query (issue 14). The scoped copy of a statement is kept per statement (weakly)
+# and per scope: the app builds its statements once, and SQLAlchemy memoises the cache key of a statement
+# object it has seen, so handing it the same scoped copy again spares walking the whole statement for its
+# key on every execution (a fresh copy per execution cost more than the rest of the query). A statement
+# built anew per call misses, and its entry goes with it. The usual scope, one grid for records and
+# people alike, passes the grid as a parameter of the execution (``scope_grid``), compared with "=": no
+# value inside the statement for SQLAlchemy to extract and match again per execution, no list for it to
+# rewrite into the SQL per execution, and one scoped copy per statement whatever the grid. A scope of
+# several grids keeps its ids in the criteria (an IN).
+_SCOPED = weakref.WeakKeyDictionary()
+SCOPED_PER_STATEMENT = 64  # scopes of several grids kept per statement (a few per worker in practice)
+ONE_GRID = "one grid"  # the key of the one-grid copy
+SCOPE_GRID_PARAMETER = "scope_grid"  # the name the criteria below use
+
+
+def _one_grid_criteria(statement):
+    # The parameter's name is written out in each lambda: SQLAlchemy analyses what a criteria lambda
+    # refers to, and a constant of its code is the simplest thing to see.
+    return statement.options(
+        with_loader_criteria(GridScoped, lambda cls: cls.grid_id == bindparam("scope_grid"), include_aliases=True,
+                             propagate_to_loaders=False),
+        *(with_loader_criteria(model, lambda cls: or_(cls.grid_id == bindparam("scope_grid"), cls.grid_id.is_(None)),
+                               include_aliases=True, propagate_to_loaders=False) for model in PeopleScoped.models),
+        *(with_loader_criteria(model, lambda cls: cls.in_grids([bindparam("scope_grid")]), include_aliases=True,
+                               propagate_to_loaders=False) for model in LinkedToGrids.models),
+    )
+
+
+def _grids_criteria(statement, ids: tuple, people: tuple):
+    return statement.options(
+        with_loader_criteria(GridScoped, lambda cls: cls.grid_id.in_(ids), include_aliases=True,
+                             propagate_to_loaders=False),
+        *(with_loader_criteria(model, lambda cls: or_(cls.grid_id.in_(people), cls.grid_id.is_(None)),
+                               include_aliases=True, propagate_to_loaders=False) for model in PeopleScoped.models),
+        *(with_loader_criteria(model, lambda cls: cls.in_grids(ids), include_aliases=True,
+                               propagate_to_loaders=False) for model in LinkedToGrids.models),
+    )
+
+
+def _scoped_copy(statement, key, build):
+    try:
+        per_scope = _SCOPED.get(statement)
+        if per_scope is None:
+            per_scope = _SCOPED[statement] = {}
+    except TypeError:  # not weakly referenceable: not kept
+        return build(statement)
+    scoped = per_scope.get(key)
+    if scoped is None:
+        if len(per_scope) >= SCOPED_PER_STATEMENT:
+            per_scope.clear()
+        scoped = per_scope[key] = build(statement)
+    return scoped
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _add_grid_criteria(state):
     if not state.is_select or state.is_column_load or state.is_relationship_load:
@@ -144,14 +200,13 @@ def _add_grid_criteria(state):
     if scope is None:
         return
     ids, people = scope.ids, scope.people_ids or scope.ids
-    state.statement = state.statement.options(
-        with_loader_criteria(GridScoped, lambda cls: cls.grid_id.in_(ids), include_aliases=True,
-                             propagate_to_loaders=False),
-        *(with_loader_criteria(model, lambda cls: or_(cls.grid_id.in_(people), cls.grid_id.is_(None)),
-                               include_aliases=True, propagate_to_loaders=False) for model in PeopleScoped.models),
-        *(with_loader_criteria(model, lambda cls: cls.in_grids(ids), include_aliases=True,
-                               propagate_to_loaders=False) for model in LinkedToGrids.models),
-    )
+    parameters = state.parameters
+    if len(ids) == 1 and people == ids and (parameters is None or isinstance(parameters, Mapping)):
+        state.statement = _scoped_copy(state.statement, ONE_GRID, _one_grid_criteria)
+        state.parameters = {**(parameters or {}), SCOPE_GRID_PARAMETER: ids[0]}
+    else:
+        state.statement = _scoped_copy(state.statement, (ids, people),
+                                       lambda statement: _grids_criteria(statement, ids, people))
 
 
 FIRST_GRID_SQL = text("SELECT id FROM org_units WHERE is_grid ORDER BY position, id LIMIT 1")

@@ -8,12 +8,14 @@ outside its branch. A unit outside the branch does not exist as far as the admin
 """
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
@@ -76,6 +78,12 @@ def first_grid() -> OrgUnit | None:
         .order_by(OrgUnit.position, OrgUnit.id).limit(1)).first()
 
 
+@cache
+def _grid_with_community():
+    """Built once: a statement built anew per call is walked again for SQLAlchemy's cache key every time."""
+    return select(OrgUnit).options(joinedload(OrgUnit.parent)).where(OrgUnit.id == bindparam("id"))
+
+
 def current_grid() -> OrgUnit | None:
     """The grid the current page speaks for: the request's working grid (its names head the page and sign
     its notices and receipts); outside a scope (sponsors, CLI), the first grid.
@@ -93,7 +101,10 @@ def current_grid() -> OrgUnit | None:
         grid = None
         if working is not None and len(scope.choices) < 2:
             # A volunteer's grid came with the login (auth's login query): no statement at all then.
-            grid = db.session.get(OrgUnit, working, options=[joinedload(OrgUnit.parent)])
+            # Session.get builds its statement anew on every call; the one built once costs far less.
+            grid = db.session.identity_map.get(identity_key(OrgUnit, working))
+            if grid is None:
+                grid = db.session.scalars(_grid_with_community(), {"id": working}).first()
         elif working is not None:
             g.scope_grids = list(db.session.scalars(
                 select(OrgUnit).options(joinedload(OrgUnit.parent))

@@ -378,3 +378,31 @@ def test_an_admin_assigns_staff_to_a_grid_and_staff_may_not(app, client, grid_b)
     client.logout()
     assert client.login(staff.phone).status_code == 303
     assert client.get("/admin/assignments").status_code == 403
+
+
+# The scope keeps one scoped copy per statement (per scope of several grids), and passes a single grid as a
+# parameter of the execution: a statement built once must still see each request's own grid.
+_ITEMS_NAMED = sa.select(Item.name).where(Item.name.like(sa.bindparam("pattern")))
+_VOLUNTEERS_NAMED = sa.select(User.name).where(User.name == sa.bindparam("name"))
+
+
+def _names(statement, **params):
+    return db.session.scalars(statement, params).all()
+
+
+def test_a_statement_built_once_sees_the_grid_of_each_scope_it_runs_in(app, grid_b, world_b):
+    grid_a = db.session.get(OrgUnit, GRID_A)
+    for grid, seen in [(grid_a, []), (grid_b, ["乙网格洗衣液"]), (grid_a, []), (grid_b, ["乙网格洗衣液"])]:
+        with scoped_to(grid):
+            assert _names(_ITEMS_NAMED, pattern="乙网格%") == seen, grid.name
+
+
+def test_a_scope_of_two_grids_sees_both_and_the_one_grid_scope_after_it_sees_its_own(app, grid_b, world_b):
+    grid_a = db.session.get(OrgUnit, GRID_A)
+    with scoped_to(grid_a, people_ids=(GRID_A, grid_b.id)):  # a community whose points go anywhere
+        assert _names(_VOLUNTEERS_NAMED, name="乙网格志愿者") == ["乙网格志愿者"]
+        assert _names(_ITEMS_NAMED, pattern="乙网格%") == []  # people only: the records stay in their grid
+    with scoped_to(grid_a):
+        assert _names(_VOLUNTEERS_NAMED, name="乙网格志愿者") == []
+    with scoped_to(grid_b):
+        assert _names(_VOLUNTEERS_NAMED, name="乙网格志愿者") == ["乙网格志愿者"]
