@@ -5,7 +5,7 @@ from babel import dates as babel_dates
 from babel import support
 from flask import Request, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_date, format_datetime, get_locale, get_timezone, get_translations
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from jinja2 import pass_context
@@ -164,17 +164,18 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def until_cn(end, start) -> str:
+@pass_context
+def until_cn(context, end, start) -> str:
     """The end of a span that began at ``start``: "02:00" the same day, "次日 02:00" the next (a night
     patrol), the full date and time beyond."""
     if not end:
         return "—"
     days = days_after(end, start) if start else 0
     if days == 0:
-        return format_datetime(end, "HH:mm")
+        return _datetime_filter(context, end, "HH:mm")
     if days == 1:
-        return _("次日 %(time)s", time=format_datetime(end, "HH:mm"))
-    return format_datetime(end, "short")
+        return _("次日 %(time)s", time=_datetime_filter(context, end, "HH:mm"))
+    return _datetime_filter(context, end, "short")
 
 
 def _catalogue(context):
@@ -238,8 +239,8 @@ def _short_date_filter(context, day):
 
 
 def register_template_helpers(app):
-    """Every template filter of the app is here. Dates and times go through Flask-Babel (the page's
-    language; a datetime, stored in UTC, on the community clock): ``date_cn`` and ``datetime_cn`` take
+    """Every template filter of the app is here. Dates and times are Babel's, in Flask-Babel's locale and
+    zone looked up once per render (the page's language; a datetime, stored in UTC, on the community clock): ``date_cn`` and ``datetime_cn`` take
     an optional CLDR pattern, ``{{ made_on|date_cn('yyyy年MM月dd日') }}`` (never ``strftime``)."""
     app.add_template_global(page_url)
     app.add_template_filter(_date_filter, "date_cn")
