@@ -128,9 +128,14 @@ def page_grid():
 
 
 def page_letterhead() -> org.Letterhead:
-    """The letterhead of ``page_grid()``, made once per request."""
+    """The letterhead of ``page_grid()``, made once per request; a division viewer's pages are headed by
+    the unit they look at from above (第十二师), not by some grid they have no part in."""
     if "page_letterhead" not in g:
-        g.page_letterhead = org.letterhead(page_grid())
+        if current_user.is_authenticated and current_user.role == "viewer":
+            units = org.assigned_units(current_user)
+            g.page_letterhead = org.Letterhead(community=units[0].name if units else "")
+        else:
+            g.page_letterhead = org.letterhead(page_grid())
     return g.page_letterhead
 
 

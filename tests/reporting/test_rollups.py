@@ -7,6 +7,7 @@ The tree here: 第十二师 (1) → 三坪农场 (2) → 屯坪社区 (3) → �
 """
 import csv
 import io
+import re
 from datetime import date, time, timedelta
 
 import openpyxl
@@ -203,6 +204,15 @@ def test_a_division_viewer_sees_figures_and_never_a_name(tree, client):
     for url in ("/staff", "/staff/volunteers", "/counter", "/staff/monthly/2026-12", "/me", "/campaigns/1",
                 "/staff/exports/volunteers.csv"):
         assert client.get(url).status_code in (403, 404), url
+
+
+def test_a_division_viewers_pages_are_headed_by_the_division_not_by_a_grid(tree, client):
+    viewer = assign(factories.make_user(role="viewer"), DIVISION)
+    client.login(viewer.phone)
+    division = db.session.get(OrgUnit, DIVISION)
+    header = re.search(r'class="brand"[^>]*>([^<]*)<', client.get("/rollups/1").get_data(as_text=True)).group(1)
+    assert header.strip() == division.name
+    assert all(grid.name not in header for grid in tree["grids"])
 
 
 def test_a_community_admin_sees_their_community_and_nothing_of_another(tree, client):
