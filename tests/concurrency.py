@@ -20,30 +20,22 @@ def run_at_once(app, count: int, action, timeout: float = 120) -> list:
     from .conftest import ROLLED_BACK
 
     assert not ROLLED_BACK["active"], "threads need committed data: mark the test @pytest.mark.own_database"
-    results: list = [None] * count
     # End the test's own transaction: on SQLite it may hold the write lock the threads queue for.
     db.session.commit()
-    barrier = threading.Barrier(count)
 
-    def worker(n):
+    def in_own_context(n):
         with app.app_context():
             try:
-                barrier.wait(timeout=timeout)
-                results[n] = action(n)
+                result = action(n)
                 db.session.commit()
-            except Exception as exc:  # the outcome under test, collected for the assertions
+                return result
+            except Exception:  # the outcome under test: at_once hands it back
                 db.session.rollback()
-                results[n] = exc
+                raise
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=timeout)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results
+    return at_once(count, in_own_context, timeout)
 
 
 def at_once(count, action, timeout: float = 120) -> list:
@@ -52,7 +44,7 @@ def at_once(count, action, timeout: float = 120) -> list:
     results, barrier = [None] * count, threading.Barrier(count)
 
     def run(n):
-        barrier.wait(timeout=60)
+        barrier.wait(timeout=timeout)
         try:
             results[n] = action(n)
         except Exception as exc:  # collected for the assertions
@@ -63,7 +55,7 @@ def at_once(count, action, timeout: float = 120) -> list:
         thread.start()
     for thread in threads:
         thread.join(timeout=timeout)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
     return results
 
 
