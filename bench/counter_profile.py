@@ -1,0 +1,155 @@
+"""The exchange counter's steps in process: CPU per step of a whole redemption, and where it goes.
+
+A throwaway instance prepared by counter_setup.py (as counter.py), then, in a child process, the
+app called through the Flask test client (no gunicorn, no network): the demo grid worker serves
+``--count`` volunteers, each redemption the six steps of counter.py (lookup, volunteer panel, two
++ presses as htmx sends them, confirm, receipt), after ``--warmup`` redemptions not counted. It
+prints each step's median CPU time (``time.process_time``) and wall time, and the SQL statements
+each sends; ``--profile STEP`` also prints cProfile's top functions of that step (cumulative and
+own time). Figures only.
+
+    .venv/bin/python bench/counter_profile.py [--count 200] [--profile confirm]
+"""
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+
+import _support
+import counter
+
+
+class ClientTable:
+    """counter.Table's interface over the Flask test client: (status, location path, text, ms)."""
+
+    def __init__(self, client, profiler=None, profile_step=None):
+        self.client = client
+        self.cpu = {step: [] for step in counter.STEPS}
+        self.statements = {step: [] for step in counter.STEPS}
+        self.profiler, self.profile_step = profiler, profile_step
+        self.probe = None
+        self.n = 0
+
+    def request(self, method, path, fields=None, htmx=False):
+        step = _step_of(method, path, self.n)
+        headers = {"User-Agent": _support.USER_AGENT}
+        if htmx:
+            headers["HX-Request"] = "true"
+        self.probe["statements"] = 0
+        profiling = self.profiler is not None and step == self.profile_step
+        cpu, started = time.process_time(), time.perf_counter()
+        if profiling:
+            self.profiler.enable()
+        answer = (self.client.post(path, data=fields, headers=headers) if method == "POST"
+                  else self.client.get(path, headers=headers))
+        text = answer.get_data(as_text=True)
+        if profiling:
+            self.profiler.disable()
+        ms = (time.perf_counter() - started) * 1000
+        self.cpu[step].append((time.process_time() - cpu) * 1000)
+        self.statements[step].append(self.probe["statements"])
+        self.n += 1
+        location = answer.headers.get("Location", "")
+        return answer.status_code, location.split("?")[0].replace("http://localhost", ""), text, ms
+
+
+def _step_of(method, path, n):
+    return counter.STEPS[n % len(counter.STEPS)]
+
+
+def child(volunteers, pairs, warmup, count, profile_step):
+    from sqlalchemy import event
+
+    from gridapp import create_app
+    from gridapp.extensions import db
+
+    app = create_app()
+    app.config["RATELIMIT_ENABLED"] = False
+    probe = {"statements": 0}
+    with app.app_context():
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def _count(*_args):
+            probe["statements"] += 1
+
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = counter._forms.form_posting_to(page, "/login")["csrf_token"]
+    answer = client.post("/login", data={"csrf_token": token, "phone": counter.SERIAL_STAFF,
+                                         "password": _support.DEMO_PASSWORD})
+    if answer.status_code != 303:
+        raise RuntimeError(f"login: {answer.status_code}")
+    queue = iter(volunteers)
+    warm = ClientTable(client)
+    warm.probe = probe
+    times = counter._new_times()
+    for n in range(warmup):
+        volunteer_id, last4 = next(queue)
+        counter.redeem(warm, volunteer_id, last4, pairs[n % len(pairs)], times)
+    profiler = cProfile.Profile() if profile_step else None
+    table = ClientTable(client, profiler, profile_step)
+    table.probe = probe
+    times = counter._new_times()
+    for n in range(count):
+        volunteer_id, last4 = next(queue)
+        counter.redeem(table, volunteer_id, last4, pairs[n % len(pairs)], times)
+    out = {"cpu": table.cpu, "wall": times, "statements": table.statements}
+    if profiler is not None:
+        text = io.StringIO()
+        stats = pstats.Stats(profiler, stream=text)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(30)
+        out["profile"] = text.getvalue()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--profile", choices=counter.STEPS, help="cProfile this step")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--code", help="import the app from this folder (an export of another commit)")
+    args = parser.parse_args()
+    if args.child:
+        spec = json.loads(args.child)
+        result = child(spec["volunteers"], spec["pairs"], args.warmup, args.count, args.profile)
+        print(json.dumps(result))
+        return 0
+    with _support.throwaway_instance() as env:
+        setup = counter.prepare(env)
+        spec = json.dumps({"volunteers": setup["volunteers"], "pairs": setup["pairs"]})
+        runs = [("this", None)] + ([("code", args.code)] if args.code else [])
+        for name, code in runs:
+            child_env = dict(env, PYTHONPATH=code) if code else env
+            command = [str(_support.BIN / "python"), __file__, "--child", spec, "--count", str(args.count),
+                       "--warmup", str(args.warmup)] + (["--profile", args.profile] if args.profile else [])
+            done = subprocess.run(command, env=child_env, cwd=code or _support.REPO, capture_output=True,
+                                  text=True, timeout=600)
+            if done.returncode != 0:
+                print(done.stdout[-3000:], done.stderr[-5000:])
+                return 1
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"== {name}{' (' + code + ')' if code else ''}: {args.count} redemptions in process, "
+                  f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            total = 0.0
+            for step in counter.STEPS:
+                cpu = statistics.median(result["cpu"][step])
+                total += cpu
+                print(f"  {step:<10} CPU {cpu:5.2f} ms   wall {statistics.median(result['wall'][step]):5.2f} ms   "
+                      f"statements {statistics.median(result['statements'][step]):.0f}")
+            print(f"  sum of medians: CPU {total:.2f} ms")
+            if result.get("profile"):
+                print(result["profile"])
+            setup = counter.prepare(env)  # fresh volunteers for the next run
+            spec = json.dumps({"volunteers": setup["volunteers"], "pairs": setup["pairs"]})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
