@@ -35,6 +35,8 @@ class ClientTable:
         self.profiler, self.profile_step = profiler, profile_step
         self.probe = None
         self.n = 0
+        self.show_sql = False
+        self.sql = {}
 
     def request(self, method, path, fields=None, htmx=False):
         step = _step_of(method, path, self.n)
@@ -42,6 +44,8 @@ class ClientTable:
         if htmx:
             headers["HX-Request"] = "true"
         self.probe["statements"] = 0
+        if self.show_sql and self.n < len(counter.STEPS):
+            self.probe["sql"] = []
         profiling = self.profiler is not None and step == self.profile_step
         cpu, started = time.process_time(), time.perf_counter()
         if profiling:
@@ -54,6 +58,8 @@ class ClientTable:
         ms = (time.perf_counter() - started) * 1000
         self.cpu[step].append((time.process_time() - cpu) * 1000)
         self.statements[step].append(self.probe["statements"])
+        if self.probe.get("sql") is not None:
+            self.sql[step] = self.probe.pop("sql")
         self.n += 1
         location = answer.headers.get("Location", "")
         return answer.status_code, location.split("?")[0].replace("http://localhost", ""), text, ms
@@ -74,8 +80,10 @@ def child(volunteers, pairs, warmup, count, profile_step):
     probe = {"statements": 0}
     with app.app_context():
         @event.listens_for(db.engine, "before_cursor_execute")
-        def _count(*_args):
+        def _count(_conn, _cursor, statement, *_args):
             probe["statements"] += 1
+            if probe.get("sql") is not None:
+                probe["sql"].append(" ".join(statement.split())[:160])
 
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
@@ -94,11 +102,14 @@ def child(volunteers, pairs, warmup, count, profile_step):
     profiler = cProfile.Profile() if profile_step else None
     table = ClientTable(client, profiler, profile_step)
     table.probe = probe
+    table.show_sql = os.environ.get("GRIDAPP_BENCH_SHOW_SQL") == "1"
     times = counter._new_times()
     for n in range(count):
         volunteer_id, last4 = next(queue)
         counter.redeem(table, volunteer_id, last4, pairs[n % len(pairs)], times)
-    out = {"cpu": table.cpu, "wall": times, "statements": table.statements}
+    import gridapp
+
+    out = {"app": os.path.dirname(gridapp.__file__), "cpu": table.cpu, "wall": times, "statements": table.statements, "sql": table.sql}
     if profiler is not None:
         text = io.StringIO()
         stats = pstats.Stats(profiler, stream=text)
@@ -113,6 +124,8 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--profile", choices=counter.STEPS, help="cProfile this step")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each variant, alternately")
+    parser.add_argument("--show-sql", action="store_true", help="the SQL of each step's first request")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--code", help="import the app from this folder (an export of another commit)")
     args = parser.parse_args()
@@ -123,10 +136,15 @@ def main() -> int:
         return 0
     with _support.throwaway_instance() as env:
         setup = counter.prepare(env)
-        spec = json.dumps({"volunteers": setup["volunteers"], "pairs": setup["pairs"]})
         runs = [("this", None)] + ([("code", args.code)] if args.code else [])
+        runs = [run for _ in range(args.rounds) for run in runs]
+        offset, summary = 0, {}
         for name, code in runs:
-            child_env = dict(env, PYTHONPATH=code) if code else env
+            # each volunteer redeems once: every run takes the next ones (their first of the month)
+            spec = json.dumps({"volunteers": setup["volunteers"][offset:], "pairs": setup["pairs"]})
+            offset += args.warmup + args.count
+            child_env = dict(env, PYTHONPATH=code) if code else dict(env)
+            child_env["GRIDAPP_BENCH_SHOW_SQL"] = "1" if args.show_sql else "0"
             command = [str(_support.BIN / "python"), __file__, "--child", spec, "--count", str(args.count),
                        "--warmup", str(args.warmup)] + (["--profile", args.profile] if args.profile else [])
             done = subprocess.run(command, env=child_env, cwd=code or _support.REPO, capture_output=True,
@@ -135,19 +153,26 @@ def main() -> int:
                 print(done.stdout[-3000:], done.stderr[-5000:])
                 return 1
             result = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"== {name}{' (' + code + ')' if code else ''}: {args.count} redemptions in process, "
+            print(f"== {name} ({result['app']}): {args.count} redemptions in process, "
                   f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             total = 0.0
             for step in counter.STEPS:
                 cpu = statistics.median(result["cpu"][step])
                 total += cpu
+                summary.setdefault((name, step), []).append(cpu)
                 print(f"  {step:<10} CPU {cpu:5.2f} ms   wall {statistics.median(result['wall'][step]):5.2f} ms   "
                       f"statements {statistics.median(result['statements'][step]):.0f}")
+            summary.setdefault((name, "sum"), []).append(total)
             print(f"  sum of medians: CPU {total:.2f} ms")
+            for step, sql in result["sql"].items():
+                print(f"  -- {step}: {len(sql)} statements\n    " + "\n    ".join(sql))
             if result.get("profile"):
                 print(result["profile"])
-            setup = counter.prepare(env)  # fresh volunteers for the next run
-            spec = json.dumps({"volunteers": setup["volunteers"], "pairs": setup["pairs"]})
+        if args.rounds > 1 or args.code:
+            print("== median CPU over the rounds (ms): " + "; ".join(
+                f"{step} " + " / ".join(f"{name} {statistics.median(summary[(name, step)]):.2f}"
+                                        for name, _ in runs[:2 if args.code else 1])
+                for step in (*counter.STEPS, "sum")))
     return 0
 
 
