@@ -356,7 +356,7 @@ def trace_summary(trace: str, title: str) -> None:
 
 
 def run(env: dict, quick: bool = False, code: Path | None = None, paced_seconds: float | None = None,
-        trace: bool = False, warm: bool = False) -> dict:
+        trace: bool = False, warm: bool = True) -> dict:
     """The whole benchmark on ``env``'s instance; ``quick``: QUICK_SERIAL redemptions and QUICK_DURATION s.
     ``paced_seconds``: the human pace's length; ``trace``: trace_gunicorn.py's per-request lines;
     ``warm``: the workers run gunicorn_config.py's post_worker_init, as ``make run`` does."""
@@ -503,8 +503,8 @@ def main() -> int:
                         f"{PACED_DURATION:.0f} s, {QUICK_PACED_DURATION:.0f} s with --quick; 150 s give ~100 confirms)")
     parser.add_argument("--trace", action="store_true", help="per request in the worker: full garbage "
                         "collections and WAL checkpoints (bench/trace_gunicorn.py)")
-    parser.add_argument("--warm", action="store_true", help="the workers run gunicorn_config.py's warm-up "
-                        "and gc.freeze, as make run does")
+    parser.add_argument("--no-warm", dest="warm", action="store_false", help="serve without gunicorn_config.py "
+                        "(no PDF warm-up, no gc.freeze in the workers); by default the workers start as in make run")
     args = parser.parse_args()
     with (_support.postgres_instance() if args.postgres else _support.throwaway_instance()) as env:
         run(env, quick=args.quick, code=args.code.resolve() if args.code else None,
