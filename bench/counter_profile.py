@@ -99,6 +99,24 @@ def child(volunteers, pairs, warmup, count, profile_step):
     for n in range(warmup):
         volunteer_id, last4 = next(queue)
         counter.redeem(warm, volunteer_id, last4, pairs[n % len(pairs)], times)
+    import gc
+
+    gc_setting = os.environ.get("GRIDAPP_BENCH_GC", "")
+    if "freeze" in gc_setting:  # as a gunicorn worker after gunicorn_config.py's warm-up
+        gc.collect()
+        gc.freeze()
+    if "threshold=" in gc_setting:
+        gc.set_threshold(int(gc_setting.split("threshold=")[1].split(",")[0]), *gc.get_threshold()[1:])
+    gc_time = {"ms": 0.0, "started": 0.0, "collections": [0, 0, 0]}
+
+    def on_gc(phase, info):
+        if phase == "start":
+            gc_time["started"] = time.perf_counter()
+        else:
+            gc_time["ms"] += (time.perf_counter() - gc_time["started"]) * 1000
+            gc_time["collections"][info["generation"]] += 1
+
+    gc.callbacks.append(on_gc)
     profiler = cProfile.Profile() if profile_step else None
     table = ClientTable(client, profiler, profile_step)
     table.probe = probe
@@ -109,7 +127,9 @@ def child(volunteers, pairs, warmup, count, profile_step):
         counter.redeem(table, volunteer_id, last4, pairs[n % len(pairs)], times)
     import gridapp
 
-    out = {"app": os.path.dirname(gridapp.__file__), "cpu": table.cpu, "wall": times, "statements": table.statements, "sql": table.sql}
+    gc.callbacks.remove(on_gc)
+    out = {"gc": {"ms_per_redemption": gc_time["ms"] / count, "collections": gc_time["collections"]},
+           "app": os.path.dirname(gridapp.__file__), "cpu": table.cpu, "wall": times, "statements": table.statements, "sql": table.sql}
     if profiler is not None:
         text = io.StringIO()
         stats = pstats.Stats(profiler, stream=text)
@@ -124,6 +144,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--profile", choices=counter.STEPS, help="cProfile this step")
+    parser.add_argument("--gc", default="freeze", help="freeze (as a worker after its warm-up; the default), "
+                        "'' (nothing), or threshold=N (generation 0's threshold), comma-separated")
+    parser.add_argument("--compare-gc", help="run this code with each of these --gc settings, ';'-separated")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each variant, alternately")
     parser.add_argument("--show-sql", action="store_true", help="the SQL of each step's first request")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -136,15 +159,19 @@ def main() -> int:
         return 0
     with _support.throwaway_instance() as env:
         setup = counter.prepare(env)
-        runs = [("this", None)] + ([("code", args.code)] if args.code else [])
-        runs = [run for _ in range(args.rounds) for run in runs]
+        runs = [("this", None, args.gc)] + ([("code", args.code, args.gc)] if args.code else [])
+        if args.compare_gc:
+            runs = [(f"gc {setting or 'untouched'}", None, setting) for setting in args.compare_gc.split(";")]
+        variants = len(runs)
+        runs = [run for n in range(args.rounds) for run in (runs if n % 2 == 0 else runs[::-1])]
         offset, summary = 0, {}
-        for name, code in runs:
+        for name, code, gc_setting in runs:
             # each volunteer redeems once: every run takes the next ones (their first of the month)
             spec = json.dumps({"volunteers": setup["volunteers"][offset:], "pairs": setup["pairs"]})
             offset += args.warmup + args.count
             child_env = dict(env, PYTHONPATH=code) if code else dict(env)
             child_env["GRIDAPP_BENCH_SHOW_SQL"] = "1" if args.show_sql else "0"
+            child_env["GRIDAPP_BENCH_GC"] = gc_setting
             command = [str(_support.BIN / "python"), __file__, "--child", spec, "--count", str(args.count),
                        "--warmup", str(args.warmup)] + (["--profile", args.profile] if args.profile else [])
             done = subprocess.run(command, env=child_env, cwd=code or _support.REPO, capture_output=True,
@@ -163,15 +190,16 @@ def main() -> int:
                 print(f"  {step:<10} CPU {cpu:5.2f} ms   wall {statistics.median(result['wall'][step]):5.2f} ms   "
                       f"statements {statistics.median(result['statements'][step]):.0f}")
             summary.setdefault((name, "sum"), []).append(total)
-            print(f"  sum of medians: CPU {total:.2f} ms")
+            print(f"  sum of medians: CPU {total:.2f} ms; garbage collector {result['gc']['ms_per_redemption']:.2f} ms "
+                  f"per redemption (collections per generation: {result['gc']['collections']})")
             for step, sql in result["sql"].items():
                 print(f"  -- {step}: {len(sql)} statements\n    " + "\n    ".join(sql))
             if result.get("profile"):
                 print(result["profile"])
-        if args.rounds > 1 or args.code:
+        if len(runs) > 1:
             print("== median CPU over the rounds (ms): " + "; ".join(
                 f"{step} " + " / ".join(f"{name} {statistics.median(summary[(name, step)]):.2f}"
-                                        for name, _ in runs[:2 if args.code else 1])
+                                        for name, *_ in runs[:variants])
                 for step in (*counter.STEPS, "sum")))
     return 0
 
