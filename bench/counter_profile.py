@@ -6,9 +6,14 @@ app called through the Flask test client (no gunicorn, no network): the demo gri
 + presses as htmx sends them, confirm, receipt), after ``--warmup`` redemptions not counted. It
 prints each step's median CPU time (``time.process_time``) and wall time, and the SQL statements
 each sends; ``--profile STEP`` also prints cProfile's top functions of that step (cumulative and
-own time). Figures only.
+own time), ``--show-sql`` the statements of each step's first request. The child freezes what it
+loaded after the warm-up (``gc.freeze``, as a gunicorn worker does after gunicorn_config.py's warm-up;
+``--gc``), and prints the garbage collector's time per redemption. ``--code DIR --rounds N``: this
+code and an export of another commit alternately (the order reversed every other round), each run on
+volunteers of its own; ``--compare-gc 'freeze;freeze,threshold=7000'``: this code under each setting.
+Figures only.
 
-    .venv/bin/python bench/counter_profile.py [--count 200] [--profile confirm]
+    .venv/bin/python bench/counter_profile.py [--count 200] [--profile confirm] [--code DIR --rounds 2]
 """
 import argparse
 import cProfile
@@ -129,7 +134,8 @@ def child(volunteers, pairs, warmup, count, profile_step):
 
     gc.callbacks.remove(on_gc)
     out = {"gc": {"ms_per_redemption": gc_time["ms"] / count, "collections": gc_time["collections"]},
-           "app": os.path.dirname(gridapp.__file__), "cpu": table.cpu, "wall": times, "statements": table.statements, "sql": table.sql}
+           "app": os.path.dirname(gridapp.__file__), "cpu": table.cpu, "wall": times,
+           "statements": table.statements, "sql": table.sql}
     if profiler is not None:
         text = io.StringIO()
         stats = pstats.Stats(profiler, stream=text)
