@@ -334,10 +334,34 @@ def _print_steps(client: dict, inside: dict) -> None:
     print(f"    {'sum of p50':<12} {'':>4}  {total_client:>7.1f} ms {'':>8}   {total_inside:>10.1f} ms")
 
 
-def run(env: dict, quick: bool = False, code: Path | None = None) -> dict:
-    """The whole benchmark on ``env``'s instance; ``quick``: QUICK_SERIAL redemptions and QUICK_DURATION s."""
+def trace_summary(trace: str, title: str) -> None:
+    """What happened inside the worker (trace_gunicorn.py lines): full collections, checkpoints, slowest confirms."""
+    rows = []
+    for line in trace.splitlines():
+        parts = line.split()
+        if len(parts) == 7:
+            rows.append((parts[1], parts[2], float(parts[3]), int(parts[4]), float(parts[5]), int(parts[6])))
+    if not rows:
+        return
+    gcs = [r for r in rows if r[3]]
+    cps = [r for r in rows if r[5]]
+    confirms = sorted((r for r in rows if r[0] == "POST"), key=lambda r: -r[2])
+    print(f"    inside the workers ({title}, {len(rows)} requests): {len(gcs)} with a full collection "
+          f"({sum(r[4] for r in gcs):.0f} ms of it in all, max {max((r[4] for r in gcs), default=0):.1f}), "
+          f"{len(cps)} with a WAL checkpoint (their time: "
+          f"{', '.join(f'{r[2]:.1f}' for r in cps[:8]) or '-'} ms)")
+    print("    slowest confirms in the worker: " + ", ".join(
+        f"{r[2]:.1f} ms" + (f" (full gc {r[4]:.1f})" if r[3] else "") + (" (checkpoint)" if r[5] else "")
+        for r in confirms[:6]))
+
+
+def run(env: dict, quick: bool = False, code: Path | None = None, paced_seconds: float | None = None,
+        trace: bool = False, warm: bool = True) -> dict:
+    """The whole benchmark on ``env``'s instance; ``quick``: QUICK_SERIAL redemptions and QUICK_DURATION s.
+    ``paced_seconds``: the human pace's length; ``trace``: trace_gunicorn.py's per-request lines;
+    ``warm``: the workers run gunicorn_config.py's post_worker_init, as ``make run`` does."""
     serial_count, duration = (QUICK_SERIAL, QUICK_DURATION) if quick else (SERIAL, DURATION)
-    paced_duration = QUICK_PACED_DURATION if quick else PACED_DURATION
+    paced_duration = paced_seconds or (QUICK_PACED_DURATION if quick else PACED_DURATION)
     print("== exchange counter ==" + (" (quick)" if quick else ""))
     began = time.monotonic()
     setup = prepare(env)
@@ -350,6 +374,12 @@ def run(env: dict, quick: bool = False, code: Path | None = None) -> dict:
     access.close()
     server_env = dict(env, GUNICORN_CMD_ARGS=f"--access-logfile {access.name} "
                                              "--access-logformat '%(L)s %(s)s %(m)s %(U)s %(q)s'")
+    trace_file = Path(tempfile.mkstemp(prefix="gridapp-bench-trace-", suffix=".log")[1])
+    if trace or warm:
+        config = _support.BENCH / "trace_gunicorn.py" if trace else "gunicorn_config.py"
+        server_env["GUNICORN_CMD_ARGS"] += f" --config {config}"
+        server_env["GRIDAPP_BENCH_TRACE"] = str(trace_file)
+        server_env["GRIDAPP_BENCH_TRACE_WARM"] = "1" if warm else "0"
     queue = iter(volunteers)
     try:
         spec = ("app", "wsgi:app", server_env, {"workers": WORKERS, "ready_path": "/healthz"})
@@ -382,7 +412,7 @@ def run(env: dict, quick: bool = False, code: Path | None = None) -> dict:
             if serial["failures"]:
                 print(f"    failed: {serial['failures']}")
 
-            mark = Path(access.name).stat().st_size
+            mark, tmark = Path(access.name).stat().st_size, trace_file.stat().st_size
             paced = four_tables(app.port, table_cookies, queue, pairs, paced_duration, pause=PACE)
             paced_log = Path(access.name).read_text(errors="replace")[mark:]
             paced_confirm, paced_all = stats(paced["times"]["confirm"]), stats(
@@ -396,6 +426,7 @@ def run(env: dict, quick: bool = False, code: Path | None = None) -> dict:
             print(f"    target p95 confirm < {TARGET_CONFIRM_P95_MS:.0f} ms at a human pace: "
                   f"{'met' if paced_confirm['p95'] < TARGET_CONFIRM_P95_MS else 'MISSED'}"
                   + (f"; failed: {paced['failures']}" if paced["failures"] else ""))
+            trace_summary(trace_file.read_text()[tmark:], "human pace")
 
             mark, cpu = Path(access.name).stat().st_size, server_cpu(app.proc.pid)
             busy = four_tables(app.port, table_cookies, queue, pairs, duration)
@@ -405,6 +436,8 @@ def run(env: dict, quick: bool = False, code: Path | None = None) -> dict:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(access.name)
+        with contextlib.suppress(OSError):
+            trace_file.unlink()
 
     redeemed = len(busy["redeemed"])
     confirm = stats(busy["times"]["confirm"])
@@ -466,9 +499,16 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster instead of SQLite")
     parser.add_argument("--code", type=Path, help="serve the app from this folder (an export of another commit, "
                         "same schema) instead of this one: the 'before' of a before/after")
+    parser.add_argument("--paced-seconds", type=float, help="length of the human-pace run (default "
+                        f"{PACED_DURATION:.0f} s, {QUICK_PACED_DURATION:.0f} s with --quick; 150 s give ~100 confirms)")
+    parser.add_argument("--trace", action="store_true", help="per request in the worker: full garbage "
+                        "collections and WAL checkpoints (bench/trace_gunicorn.py)")
+    parser.add_argument("--no-warm", dest="warm", action="store_false", help="serve without gunicorn_config.py "
+                        "(no PDF warm-up, no gc.freeze in the workers); by default the workers start as in make run")
     args = parser.parse_args()
     with (_support.postgres_instance() if args.postgres else _support.throwaway_instance()) as env:
-        run(env, quick=args.quick, code=args.code.resolve() if args.code else None)
+        run(env, quick=args.quick, code=args.code.resolve() if args.code else None,
+            paced_seconds=args.paced_seconds, trace=args.trace, warm=args.warm)
     return 0
 
 

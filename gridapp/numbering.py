@@ -4,7 +4,9 @@ The counter row is moved by an UPDATE inside the caller's transaction: concurren
 queue on the row lock, and a rolled-back transaction takes its number back with it, so
 numbers have no gaps and are never reused.
 """
-from sqlalchemy import PrimaryKeyConstraint, update
+from functools import cache
+
+from sqlalchemy import PrimaryKeyConstraint, bindparam, update
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
@@ -35,12 +37,17 @@ def next_number(series: str, year: int) -> int:
     return number
 
 
+@cache
+def _move_statement():
+    """Built once: SQLAlchemy finds its compiled SQL without building and walking it again."""
+    return (update(NumberSequence)
+            .where(NumberSequence.series == bindparam("b_series"), NumberSequence.year == bindparam("b_year"))
+            .values(last=NumberSequence.last + 1).returning(NumberSequence.last)
+            .execution_options(synchronize_session=False))
+
+
 def _move(series: str, year: int) -> int | None:
-    return db.session.execute(
-        update(NumberSequence).where(NumberSequence.series == series, NumberSequence.year == year)
-        .values(last=NumberSequence.last + 1).returning(NumberSequence.last)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    return db.session.execute(_move_statement(), {"b_series": series, "b_year": year}).scalar_one_or_none()
 
 
 def formatted(series: str, year: int, number: int) -> str:

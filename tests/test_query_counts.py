@@ -393,3 +393,20 @@ def test_the_accounts_page_sends_two_statements_however_many_sponsor_accounts(ap
     """Three with the header's grid switcher: the demo admin works in either grid of 屯坪社区."""
     admin = Pages(app, count_queries, "admin")
     admin.assert_constant("/admin/accounts", 3, lambda: [factories.make_user(role="sponsor") for _ in range(MORE)])
+
+
+def test_a_confirm_reads_the_days_session_once_under_its_lock(app, count_queries):
+    """The session's row, read again under the write lock (``_hold_open``), also refreshes the object the
+    home-grid check reads: one SELECT of counter_sessions per confirm, not two; and a two-item confirm
+    after the unit of work has expired everything sends a fixed number of statements."""
+    session = open_counter()
+    items = stocked_items(2)
+    person = volunteers(1)[0]
+    awards(person, 5)
+    db.session.expire_all()  # as unit_of_work() leaves the request's objects: read again under the lock
+    with count_queries() as queries:
+        counter.redeem(staff_user(), session, person, {items[0].id: 1, items[1].id: 1}, token="once",
+                       now=clock.utcnow())
+    sessions_read = [s for s in queries.statements if s.startswith("SELECT") and "FROM counter_sessions" in s]
+    assert len(sessions_read) == 1, "\n".join(queries.statements)
+    assert len(queries.statements) <= 24, "\n".join(queries.statements)

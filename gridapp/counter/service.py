@@ -157,6 +157,12 @@ def close_session(actor: User, session: CounterSession, now: datetime) -> Counte
     return session
 
 
+@cache
+def _hold_open_query():
+    return (select(CounterSession).where(CounterSession.id == db.bindparam("session_id"))
+            .with_for_update(read=True).execution_options(populate_existing=True))
+
+
 def _hold_open(session: CounterSession) -> int:
     """Share-lock the session's row for this transaction and make sure it is open; raises SessionClosed.
 
@@ -164,8 +170,7 @@ def _hold_open(session: CounterSession) -> int:
     waits until they have committed; a redemption that comes after the closing reads the closed row.
     On SQLite the write transaction holds the whole database, so a plain read of the row decides."""
     session_id = sa_inspect(session).identity[0]  # without reading the (possibly expired) object first
-    row = db.session.scalars(select(CounterSession).where(CounterSession.id == session_id)
-                             .with_for_update(read=True).execution_options(populate_existing=True)).one()
+    row = db.session.scalars(_hold_open_query(), {"session_id": session_id}).one()
     if row.closed_at is not None:
         raise SessionClosed()
     return session_id
@@ -370,6 +375,11 @@ def month_redemptions(volunteer: User, now: datetime) -> list[Redemption]:
 
 # --- redeem and void ---------------------------------------------------------------------------
 
+@cache
+def _by_token_query():
+    return select(Redemption).where(Redemption.token == db.bindparam("token"))
+
+
 def redeem(actor: User, session: CounterSession, volunteer: User, quantities: dict[int, int], *,
            token: str, now: datetime) -> Redemption:
     """Trade points for goods in one transaction: the session is open, the balance covers the total,
@@ -383,7 +393,7 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
     community lets points be spent anywhere) — and then nothing at all has changed (a savepoint of its own).
     """
     require_role(actor, *STAFF_ROLES)
-    earlier = Redemption.query.filter_by(token=token).one_or_none()
+    earlier = db.session.scalars(_by_token_query(), {"token": token}).one_or_none()
     if earlier is not None:
         return earlier
     try:
@@ -402,8 +412,10 @@ def _redeem(actor: User, session: CounterSession, volunteer: User, quantities: d
     session row is only share-locked (closing waits for redemptions under way, redemptions never
     wait for one another), and the receipt number — one counter row per series, locked until the
     commit to stay gap-free — is taken last, after the points and the goods."""
-    check_home_grid(volunteer, session)
+    # The session's row first: read again under the lock (populate_existing), it also refreshes the
+    # session object that check_home_grid reads, one SELECT instead of two.
     session_id = _hold_open(session)
+    check_home_grid(volunteer, session)
     if volunteer.household_id and row_locks_needed():
         db.session.execute(select(Household.id).where(Household.id == volunteer.household_id).with_for_update())
     wanted = {int(item_id): int(qty) for item_id, qty in quantities.items() if int(qty) > 0}

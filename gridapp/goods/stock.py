@@ -53,23 +53,48 @@ def lock_and_load_items(item_ids) -> dict[int, Item]:
     ids = sorted({int(item_id) for item_id in item_ids})
     if not ids:
         return {}
-    query = select(Item).where(Item.id.in_(ids)).order_by(Item.id).with_for_update()
-    return {item.id: item for item in db.session.scalars(query.execution_options(populate_existing=True))}
+    return {item.id: item for item in db.session.scalars(_items_in_id_order_statement(), {"ids": ids})}
+
+
+# The statements a redemption sends for each item are built once (on first use), with bound parameters:
+# SQLAlchemy finds the compiled SQL of a statement it has seen without building and walking it again.
+@cache
+def _move_item_statement():
+    delta = bindparam("delta")
+    return (update(Item).where(Item.id == bindparam("item_id"), Item.stock + delta >= 0)
+            .values(stock=Item.stock + delta).execution_options(synchronize_session=False))
+
+
+@cache
+def _move_lot_statement():
+    delta = bindparam("delta")
+    return (update(Lot).where(Lot.id == bindparam("lot_id"), Lot.remaining + delta >= 0,
+                              Lot.remaining + delta <= Lot.quantity)
+            .values(remaining=Lot.remaining + delta).execution_options(synchronize_session=False))
+
+
+@cache
+def _open_lots_statement():
+    # populate_existing: a lot already in the session is read again (locked) here, not trusted as it was.
+    return (select(Lot).where(Lot.item_id == bindparam("item_id"), Lot.remaining > 0)
+            .order_by(Lot.received_on, Lot.id).with_for_update().execution_options(populate_existing=True))
+
+
+@cache
+def _items_in_id_order_statement():
+    return (select(Item).where(Item.id.in_(bindparam("ids", expanding=True))).order_by(Item.id)
+            .with_for_update().execution_options(populate_existing=True))
 
 
 def _move_item(item: Item, delta: int) -> bool:
     """Move the cached stock, only if it stays >= 0."""
-    moved = db.session.execute(
-        update(Item).where(Item.id == item.id, Item.stock + delta >= 0).values(stock=Item.stock + delta)
-        .execution_options(synchronize_session=False)).rowcount
+    moved = db.session.execute(_move_item_statement(), {"item_id": item.id, "delta": delta}).rowcount
     db.session.expire(item, ["stock"])
     return moved == 1
 
 
 def _move_lot(lot: Lot, delta: int) -> bool:
-    moved = db.session.execute(
-        update(Lot).where(Lot.id == lot.id, Lot.remaining + delta >= 0, Lot.remaining + delta <= Lot.quantity)
-        .values(remaining=Lot.remaining + delta).execution_options(synchronize_session=False)).rowcount
+    moved = db.session.execute(_move_lot_statement(), {"lot_id": lot.id, "delta": delta}).rowcount
     db.session.expire(lot, ["remaining"])
     return moved == 1
 
@@ -111,9 +136,7 @@ def take(item: Item, quantity: int, *, reference: str, kind: str = "redemption",
         db.session.refresh(item, ["stock"])
         raise OutOfStock(item=item.name, needed=quantity, unit=item.unit, stock=item.stock)
     taken, wanted = [], quantity
-    # populate_existing: a lot already in the session is read again (locked) here, not trusted as it was.
-    lots = (Lot.query.filter(Lot.item_id == item.id, Lot.remaining > 0)
-            .order_by(Lot.received_on, Lot.id).with_for_update().populate_existing().all())
+    lots = db.session.scalars(_open_lots_statement(), {"item_id": item.id}).all()
     for lot in lots:
         if wanted == 0:
             break

@@ -38,6 +38,14 @@ def _existing(key: str) -> PointsEntry | None:
     return PointsEntry.query.filter_by(idempotency_key=key).one_or_none()
 
 
+@cache
+def _move_balance_statement():
+    """Built once (see the statements of 我的积分 below): the conditional UPDATE of the cached balance."""
+    delta = bindparam("delta")
+    return (update(User).where(User.id == bindparam("volunteer_id"), User.points_balance + delta >= 0)
+            .values(points_balance=User.points_balance + delta).execution_options(synchronize_session=False))
+
+
 def _apply(volunteer: User, delta: int, kind: str, reference: str, description: str, key: str,
            by: User | None, reverses: PointsEntry | None = None, at: datetime | None = None) -> PointsEntry:
     """Write one entry and move the cached balance, or do nothing if ``key`` was used before (the UNIQUE
@@ -56,11 +64,7 @@ def _apply(volunteer: User, delta: int, kind: str, reference: str, description: 
             raise
         return previous
     # The balance moves only if it stays >= 0; CHECK (points_balance >= 0) is the last line of defence.
-    moved = db.session.execute(
-        update(User).where(User.id == volunteer.id, User.points_balance + delta >= 0)
-        .values(points_balance=User.points_balance + delta)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    moved = db.session.execute(_move_balance_statement(), {"volunteer_id": volunteer.id, "delta": delta}).rowcount
     if moved != 1:
         db.session.refresh(volunteer, ["points_balance"])  # the message must show the real balance
         raise InsufficientPoints(needed=-delta, balance=volunteer.points_balance)
