@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 import _support  # bench/ is on sys.path: these files run as scripts
-from counter import SERIAL_STAFF, STEPS, Failed, PacedTable, prepare, redeem, stats, worker_times
+from counter import SERIAL_STAFF, STEPS, Failed, PacedTable, Table, prepare, redeem, stats, worker_times
 
 WORKERS = 2
 PAUSE = 1.0             # seconds before each action at a table (a person reading, scanning, pressing)

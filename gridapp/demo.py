@@ -132,11 +132,14 @@ def _local_time(day, hour_minute):
     return from_local(day, time(*hour_minute))
 
 
+SOON_PATROL_TITLES = ("今晚夜间巡逻", "今日白天巡逻")  # at night, by day
+
+
 def soon_patrol_title(now: datetime) -> str:
     """The title of the patrol the demo starts 20 minutes after ``now``: a night patrol in the evening and
     at night, a daytime one otherwise (a "tonight" patrol at ten in the morning would read oddly)."""
     hour = to_local(now + timedelta(minutes=20)).hour
-    return "今晚夜间巡逻" if hour >= 18 or hour < 6 else "今日白天巡逻"
+    return SOON_PATROL_TITLES[0] if hour >= 18 or hour < 6 else SOON_PATROL_TITLES[1]
 
 
 def seed_duty(rng: random.Random, staff: User, volunteers: list[User], now, crowd: float = 1.0) -> int:
