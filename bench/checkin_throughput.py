@@ -149,12 +149,17 @@ def fire(port: int, requests: list[dict], connections: int, duration: float | No
         with lock:
             results.extend(mine)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
+    run_threads(connections, worker, duration or 0)
+    return {"results": results, "unsent": sum(1 for _ in feed)}
+
+
+def run_threads(count: int, worker, duration: float) -> None:
+    """``count`` threads running ``worker`` at once, each waited for until the run's end and its last answer."""
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=(duration or 0) + 2 * _support.HTTP_TIMEOUT + 5)
-    return {"results": results, "unsent": sum(1 for _ in feed)}
+        thread.join(timeout=duration + 2 * _support.HTTP_TIMEOUT + 5)
 
 
 def post(conn: http.client.HTTPConnection, item: dict):
@@ -210,11 +215,7 @@ def fire_open(port: int, requests: list[dict], rate: float, duration: float, see
         with lock:
             results.extend(mine)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(OPEN_THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=duration + 2 * _support.HTTP_TIMEOUT + 5)
+    run_threads(OPEN_THREADS, worker, duration)
     return {"results": results, "unsent": max(len(moments) - len(requests), 0),
             "late_senders": sum(1 for x in late if x > 0.005)}
 

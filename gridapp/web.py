@@ -240,8 +240,8 @@ def _short_date_filter(context, day):
 
 def register_template_helpers(app):
     """Every template filter of the app is here. Dates and times are Babel's, in Flask-Babel's locale and
-    zone looked up once per render (the page's language; a datetime, stored in UTC, on the community clock): ``date_cn`` and ``datetime_cn`` take
-    an optional CLDR pattern, ``{{ made_on|date_cn('yyyy年MM月dd日') }}`` (never ``strftime``)."""
+    zone looked up once per render (the page's language; a datetime, stored in UTC, on the community
+    clock): ``date_cn`` and ``datetime_cn`` take an optional CLDR pattern, ``{{ made_on|date_cn('yyyy年MM月dd日') }}`` (never ``strftime``)."""
     app.add_template_global(page_url)
     app.add_template_filter(_date_filter, "date_cn")
     app.add_template_filter(_datetime_filter, "datetime_cn")

@@ -13,7 +13,8 @@ from tests.conftest import Databases
 
 
 def main():
-    databases = Databases(root=Path(os.environ["GRIDAPP_TEST_TEMPLATES"]), shared_root=Path(os.environ["GRIDAPP_TEST_TEMPLATES"]))
+    folder = Path(os.environ["GRIDAPP_TEST_TEMPLATES"])
+    databases = Databases(root=folder, shared_root=folder)
     databases.template(demo=True)  # the migrated template first, then the demo world on a copy
 
 

@@ -12,7 +12,7 @@ from functools import cache
 
 from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import bindparam, delete, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
@@ -103,7 +103,7 @@ def current_grid() -> OrgUnit | None:
             # A volunteer's grid came with the login (auth's login query): no statement at all then.
             # Session.get builds its statement anew on every call; the one built once costs far less.
             grid = db.session.identity_map.get(identity_key(OrgUnit, working))
-            if grid is None:
+            if grid is None or inspect(grid).expired:  # expired by a commit: one query, not a refresh and a lazy load
                 grid = db.session.scalars(_grid_with_community(), {"id": working}).first()
         elif working is not None:
             g.scope_grids = list(db.session.scalars(
