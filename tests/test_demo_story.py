@@ -24,6 +24,7 @@ from gridapp.points.models import PointsEntry
 
 pytestmark = pytest.mark.calendar
 CROWD = 0.2
+SMALL_CROWD = 0.05  # determinism is the generator's, at any crowd; two seeds at 0.2 cost ~4 s more
 
 DATES = [
     "2026-11-30T21:30",  # the last day of November, a Monday evening
@@ -66,8 +67,8 @@ def test_seeding_twice_at_one_moment_builds_the_same_world(app, fixed_clock):
     """Deterministic for a given date: the same moment gives the same balances."""
     now = clock.parse_local(DATES[0])
     fixed_clock.start_at(now)
-    seed_demo(now, crowd=CROWD)
+    seed_demo(now, crowd=SMALL_CROWD)
     balances = dict(db.session.execute(select(User.phone, User.points_balance)).all())
     db.session.rollback()
-    seed_demo(now, crowd=CROWD)
+    seed_demo(now, crowd=SMALL_CROWD)
     assert dict(db.session.execute(select(User.phone, User.points_balance)).all()) == balances
