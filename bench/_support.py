@@ -139,6 +139,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_cpu(master_pid: int) -> float:
+    """Seconds of CPU used so far by a gunicorn master and its workers (utime + stime from /proc)."""
+    total, pending = 0, [master_pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pending:
+        pid = pending.pop()
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+            pending += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return total / tick
+
+
 class Server:
     """A gunicorn started in its own process group, so that stop() ends master and workers together."""
 

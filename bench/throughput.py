@@ -6,8 +6,11 @@ Two servers run at once (2 sync workers each, 127.0.0.1, free ports): the real a
 session) and hello's ``/``. Prints requests/sec of each, p50/p99 latency, and the ratio
 /me ÷ /healthz (target >= 0.5); /healthz ÷ hello is printed for information (what the stack costs).
 
-The machine's 2 cores are shared by wrk and gunicorn, so the absolute figures are a property of
-this machine; the ratios are the figures to watch.
+The machine's 2 cores are shared by wrk, gunicorn and whatever else runs, so the absolute figures
+are a property of this machine at that moment; the ratios are the figures to watch. So that other
+load does not pass for the app's cost, it also prints the CPU the server (master and workers, from
+/proc) spent per request during each run, and the ratio of those: what wrk's ratio would be if
+gunicorn had the cores to itself and nothing but CPU limited it.
 
 Run on its own (``.venv/bin/python bench/throughput.py``) it builds its own throwaway instance;
 bench/run_all.py calls ``run(env)`` with the instance it made.
@@ -106,21 +109,29 @@ def run(env: dict) -> dict:
                    ("hello /", hello.url + "/", plain_headers)]
 
         results = {}
+        servers = {"app": app, "hello": hello}
         for label, url, headers in targets:
+            server = servers[label.split()[0]]
             wrk(url, WARMUP_ARGS, headers)
+            cpu_before = _support.server_cpu(server.proc.pid)
             output = wrk(url, WRK_ARGS, headers)
             results[label] = figures = parse_wrk(output)
+            figures["server_cpu_ms"] = (_support.server_cpu(server.proc.pid) - cpu_before) * 1000 / figures["requests"]
             print(f"  {label:<12} {figures['rps']:>9,.1f} req/s   p50 {fmt_ms(figures['p50'])}   "
-                  f"p99 {fmt_ms(figures['p99'])}   ({figures['requests']:,} requests"
+                  f"p99 {fmt_ms(figures['p99'])}   server CPU {figures['server_cpu_ms']:.2f} ms a request"
+                  f"   ({figures['requests']:,} requests"
                   f"{', %d non-2xx/3xx' % figures['non_2xx'] if figures['non_2xx'] else ''}"
                   f"{', socket errors: ' + figures['socket_errors'] if figures['socket_errors'] else ''})")
 
     ratio = results["app /me"]["rps"] / results["app /healthz"]["rps"]
     results["ratio"] = ratio
     results["floor_ratio"] = results["app /healthz"]["rps"] / results["hello /"]["rps"]
+    results["cpu_ratio"] = results["app /healthz"]["server_cpu_ms"] / results["app /me"]["server_cpu_ms"]
     print(f"  ratio /me ÷ /healthz: {ratio:.2f}  (target >= {TARGET_RATIO}: "
           f"{'met' if ratio >= TARGET_RATIO else 'MISSED'})   /healthz ÷ hello: {results['floor_ratio']:.2f}"
           f"   wrk {' '.join(WRK_ARGS)}")
+    print(f"  server CPU per request, /healthz ÷ /me: {results['cpu_ratio']:.2f}  (the ratio wrk would give with the "
+          f"cores to gunicorn alone)   load average after: {load()}")
     return results
 
 
