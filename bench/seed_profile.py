@@ -5,9 +5,10 @@ Each measurement runs in a child process of its own (``--child``), on a copy of 
 built once in a temp folder (``tests.conftest.Databases``), through the app as the test suite builds its
 demo template (``TestConfig``: cheap argon2). It prints the CPU time (``time.process_time``) of
 ``seed_demo(now, crowd)`` plus its commit, and the statements it sent (a ``before_cursor_execute``
-listener).
+listener), and the CPU time of each ``seed_*`` step. ``--warm`` seeds once, untimed, before the timed
+seeding in the same process, as tests/test_demo_story.py seeds several times per process.
 
-    .venv/bin/python bench/seed_profile.py [--crowd 0.2] [--at 2026-12-16T10:00] [--profile]
+    .venv/bin/python bench/seed_profile.py [--crowd 0.2] [--at 2026-12-16T10:00] [--profile] [--statements]
     .venv/bin/python bench/seed_profile.py --code DIR --rounds 3 --crowd 0.2 --crowd 1.0   # A/B
     .venv/bin/python bench/seed_profile.py --code DIR --compare --crowd 0.2 --crowd 1.0 \\
         --at 2026-11-30T21:30 --at 2027-02-28T08:00                                       # same world?
@@ -80,6 +81,18 @@ def child(args) -> None:
     from gridapp.extensions import db
 
     work = Path(args.work)
+    if args.warm:  # seed once, untimed, on a copy of its own: the timed seeding then runs as in the suite
+        warm = work / "warm"
+        warm.mkdir()
+        shutil.copy(args.template, warm / "warm.sqlite3")
+        (warm / "instance").mkdir()
+        app = create_app(TestConfig(f"sqlite:///{warm / 'warm.sqlite3'}", warm / "instance"))
+        clock.start_at(clock.parse_local(args.at))
+        with app.app_context():
+            seed_demo(clock.parse_local(args.at), crowd=args.crowd)
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
     database = work / "seed.sqlite3"
     shutil.copy(args.template, database)
     instance = work / "instance"
@@ -133,8 +146,8 @@ def child(args) -> None:
             import pstats
 
             profiler.disable()
-            if os.environ.get("SEED_PROFILE_OUT"):
-                profiler.dump_stats(os.environ["SEED_PROFILE_OUT"])
+            if args.profile_out:
+                profiler.dump_stats(args.profile_out)
             stats = pstats.Stats(profiler, stream=sys.stderr)
             stats.sort_stats("cumulative").print_stats(args.profile_lines)
             stats.sort_stats("tottime").print_stats(args.profile_lines)
@@ -160,7 +173,8 @@ def build_template(folder: Path) -> Path:
 
 
 def run_child(code: str | None, template: Path, crowd: float, at: str, *, dump: Path | None = None,
-              profile: bool = False, lines: int = 40, statements: bool = False) -> dict:
+              profile: bool = False, lines: int = 40, statements: bool = False, warm: bool = False,
+              profile_out: str | None = None) -> dict:
     folder = Path(code) if code else REPO
     with tempfile.TemporaryDirectory(prefix="gridapp-seed-") as work:
         command = [str(PYTHON), str(REPO / "bench" / "seed_profile.py"), "--child", "--work", work,
@@ -171,6 +185,10 @@ def run_child(code: str | None, template: Path, crowd: float, at: str, *, dump: 
             command.append("--profile")
         if statements:
             command.append("--statements")
+        if warm:
+            command.append("--warm")
+        if profile_out:
+            command += ["--profile-out", profile_out]
         env = dict(os.environ, PYTHONPATH=str(folder))
         env.pop("GRIDAPP_DATABASE_URL", None)
         done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
@@ -205,7 +223,10 @@ def main():
     parser.add_argument("--compare", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-lines", type=int, default=40)
+    parser.add_argument("--profile-out", help="also write the profile to this file (pstats)")
     parser.add_argument("--statements", action="store_true", help="the statements sent, by kind and table")
+    parser.add_argument("--warm", action="store_true",
+                        help="time a second seeding in the process, as tests/test_demo_story.py seeds (warm caches)")
     # the child's own
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -241,7 +262,7 @@ def main():
             sys.exit(0 if same else 1)
         if args.profile or args.statements:
             print(run_child(None, template, crowds[0], dates[0], profile=args.profile, lines=args.profile_lines,
-                            statements=args.statements))
+                            statements=args.statements, warm=args.warm, profile_out=args.profile_out))
             return
         runs = [("this", None)] + ([("other", args.code)] if args.code else [])
         figures = {(name, crowd): [] for name, _ in runs for crowd in crowds}
@@ -249,7 +270,7 @@ def main():
             order = runs if round_ % 2 == 0 else runs[::-1]
             for crowd in crowds:
                 for name, code in order:
-                    result = run_child(code, template, crowd, dates[0])
+                    result = run_child(code, template, crowd, dates[0], warm=args.warm)
                     figures[name, crowd].append(result)
                     print(f"round {round_ + 1} crowd {crowd} {name}: {result['cpu']:.2f} s CPU, "
                           f"{result['statements']} statements; " + ", ".join(
