@@ -218,7 +218,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--crowd", type=float, action="append")
     parser.add_argument("--at", action="append", help="the local time to seed at (repeatable)")
-    parser.add_argument("--code", help="an export of another commit, for --rounds or --compare")
+    parser.add_argument("--code", help="an export of another commit: A/B with --rounds, --compare, or that code "
+                                       "alone with --profile or --statements")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--compare", action="store_true")
     parser.add_argument("--profile", action="store_true")
@@ -261,7 +262,7 @@ def main():
                     same = same and not differences
             sys.exit(0 if same else 1)
         if args.profile or args.statements:
-            print(run_child(None, template, crowds[0], dates[0], profile=args.profile, lines=args.profile_lines,
+            print(run_child(args.code, template, crowds[0], dates[0], profile=args.profile, lines=args.profile_lines,
                             statements=args.statements, warm=args.warm, profile_out=args.profile_out))
             return
         runs = [("this", None)] + ([("other", args.code)] if args.code else [])
