@@ -32,10 +32,12 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .extensions import db
 
@@ -187,6 +189,26 @@ def savepoint():
             yield
     finally:
         _in_atomic.reset(token)
+
+
+def as_written(obj, values: dict) -> None:
+    """After a conditional UPDATE that moved ``obj``'s row (``rowcount == 1``), with plain ``values``
+    (no SQL expressions) and no trigger or ``onupdate`` on the columns: the row holds exactly those
+    values now, so they are set on the object as loaded — no SELECT to read back what was just
+    written. A relationship whose key column moved (``award_entry_id`` …) is loaded again when read.
+    An UPDATE that moved nothing means someone else changed the row: refresh the object instead."""
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
+    stale = [link for link, columns in _links(type(obj)) if not columns.isdisjoint(values)]
+    if stale:
+        db.session.expire(obj, stale)
+
+
+@lru_cache(maxsize=None)
+def _links(model) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(relationship, the columns of its key on ``model``), read once the mappers are configured."""
+    return tuple((rel.key, frozenset(column.key for column in rel.local_columns))
+                 for rel in sa_inspect(model).relationships)
 
 
 def row_locks_needed() -> bool:

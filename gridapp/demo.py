@@ -5,10 +5,13 @@
 import random
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from .auth.models import User
 from .auth.passwords import hash_password
 from .clock import to_local, utcnow
 from .community.models import Household, Team
+from .database import savepoint
 from .extensions import db
 from .goods.models import Sponsor
 from .org.demo import seed_assignments
@@ -288,6 +291,9 @@ def seed_counter(rng: random.Random, staff: User, volunteers: list[User], now, c
         month_end = last_day_of_month(month_end.replace(day=1) - timedelta(days=1))
         days.append(month_end)
     made = 0
+    # Duty moved everybody's balance (each award expires the user's cached balance): read them all in one
+    # query instead of one per person at the first "who has points to spend" below.
+    db.session.scalars(select(User).where(User.id.in_([v.id for v in volunteers]))).all()
     for day in sorted(days):
         session = counter.open_session(staff, day)
         opened = from_local(day, time(9, 30))
@@ -334,8 +340,16 @@ def seed_demo(now: datetime | None = None, crowd: float = 1.0) -> dict[str, int]
 
     ``crowd`` scales everybody else's duty and redemptions (1: the report's figures); the tests that
     seed the world at many dates use less, since the demo volunteer's story does not depend on it.
+
+    The whole seeding is one atomic operation (one SAVEPOINT): the services it calls share it instead
+    of each opening and releasing a savepoint of its own (thousands of statements and flushes), and it
+    stays all or nothing — an error leaves none of it behind, as an error in any one service would.
     """
-    now = now or utcnow()
+    with savepoint():
+        return _seed_demo(now or utcnow(), crowd)
+
+
+def _seed_demo(now: datetime, crowd: float) -> dict[str, int]:
     before = {m.__tablename__: m.query.count() for m in (Sponsor, Team, Household, User)}
     rng = random.Random(20261226)  # the snow-clearing day of the report; fixed so reruns agree
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account keeps seeding quick

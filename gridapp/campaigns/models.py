@@ -73,7 +73,7 @@ class CampaignZone(db.Model):
     """One zone of a campaign: where (name, description), who leads it, how many people it needs.
 
     ``session`` is the duty session that check-in uses, set when the campaign is published;
-    its capacity is ``needed``.
+    its capacity is ``needed``. The session knows its zone (``campaign_zone``).
     """
 
     __tablename__ = "campaign_zones"
@@ -95,7 +95,9 @@ class CampaignZone(db.Model):
     session_id = db.Column(db.Integer, db.ForeignKey("duty_sessions.id"), unique=True)
 
     campaign = db.relationship("Campaign", back_populates="zones")
-    session = db.relationship("DutySession")
+    # ``DutySession.campaign_zone``: the zone a duty session serves, or None for an ordinary session; loaded
+    # once per session object, so a roster's check-ins and confirms ask the database once, not per person.
+    session = db.relationship("DutySession", backref=db.backref("campaign_zone", uselist=False))
 
 
 class CampaignAward(db.Model):

@@ -692,9 +692,10 @@ def default_quick_day(now: datetime) -> date:
 MOVED_NOTE = _l("原报名的“%(old)s”已取消，改在“%(new)s”签到（每次活动只计一个区域）。")
 
 
-def zone_of_session(session_id: int) -> CampaignZone | None:
-    """The campaign zone whose duty session this is, or None for an ordinary duty session."""
-    return db.session.scalars(select(CampaignZone).where(CampaignZone.session_id == session_id)).first()
+def zone_of_session(session: DutySession) -> CampaignZone | None:
+    """The campaign zone whose duty session this is, or None for an ordinary duty session (read once per
+    session object: the duty rules below ask at every check-in and confirm)."""
+    return session.campaign_zone
 
 
 def award_of(volunteer_id: int, campaign: Campaign) -> CampaignAward | None:
@@ -709,7 +710,7 @@ class OneAwardPerCampaign(duty.AttendanceRule):
     def before_present(self, volunteer, session, now):
         """Move a mere sign-up in another zone here; refuse with PresentInAnotherZone when the person
         is already present (or paid) in another zone of the campaign."""
-        zone = zone_of_session(session.id)
+        zone = zone_of_session(session)
         if zone is None:
             return None
         campaign = _lock(zone.campaign)
@@ -732,7 +733,7 @@ class OneAwardPerCampaign(duty.AttendanceRule):
     def before_award(self, attendance):
         """Record the award (UNIQUE per campaign and volunteer) before the points are paid; raises
         AwardedInAnotherZone when another zone's attendance was paid already."""
-        zone = zone_of_session(attendance.session_id)
+        zone = zone_of_session(attendance.session)
         if zone is None:
             return
         campaign = _lock(zone.campaign)

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.models import STAFF_ROLES, User
 from ..auth.service import require_role
 from ..clock import to_local
-from ..database import atomic
+from ..database import as_written, atomic
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
 from ..org.scope import unscoped
@@ -265,12 +265,17 @@ def _free_place(session: DutySession) -> None:
 
 
 def _transition(attendance: Attendance, from_statuses, **values) -> bool:
-    """Move the attendance on only if it is still in one of ``from_statuses``; False if someone was first."""
+    """Move the attendance on only if it is still in one of ``from_statuses``; False if someone was first
+    (the attendance is then read again). When it moved, the object holds ``values`` without reading
+    the row back (``database.as_written``)."""
     moved = db.session.execute(
         update(Attendance).where(Attendance.id == attendance.id, Attendance.status.in_(from_statuses))
         .values(**values).execution_options(synchronize_session=False)).rowcount
-    db.session.refresh(attendance)
-    return moved == 1
+    if moved != 1:
+        db.session.refresh(attendance)
+        return False
+    as_written(attendance, values)
+    return True
 
 
 def _new_attendance(session: DutySession, volunteer: User, **values) -> Attendance:

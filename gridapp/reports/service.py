@@ -21,6 +21,7 @@ from ..auth.models import STAFF_ROLES, User
 from ..auth.service import require_owner, require_role
 from ..clock import start_of_local_month, to_local
 from ..community.service import normalise_address_part
+from ..database import as_written
 from ..duty.models import PRESENT, Attendance, DutySession
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -272,14 +273,16 @@ def _move(actor: User, report: Report, allowed_from: tuple, to_status: str, note
     if report.status not in allowed_from:
         raise WrongStep(status=STATUS_LABELS[report.status], action=ACTION_LABELS[to_status])
     before = report.status
+    values = dict(status=to_status, **values)
     moved = db.session.execute(
         update(Report).where(Report.id == report.id, Report.status == before)
-        .values(status=to_status, **values).execution_options(synchronize_session=False)).rowcount
-    db.session.refresh(report)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
     if moved != 1:
+        db.session.refresh(report)
         if report.status == to_status:
             return False
         raise WrongStep(status=STATUS_LABELS[report.status], action=ACTION_LABELS[to_status])
+    as_written(report, values)  # the row holds these now: no SELECT to read them back
     db.session.add(ReportEvent(report_id=report.id, from_status=before, to_status=to_status, actor_id=actor.id,
                                note=note, created_at=now))
     db.session.flush()
@@ -305,7 +308,7 @@ def _pay(actor: User, report: Report, now: datetime) -> None:
                          key=_award_key(report), by=actor, at=now)
     db.session.execute(update(Report).where(Report.id == report.id).values(points_entry_id=entry.id)
                        .execution_options(synchronize_session=False))
-    db.session.refresh(report)
+    as_written(report, {"points_entry_id": entry.id})
 
 
 def accept(actor: User, report: Report, *, assignee: User | None = None, partner: PartnerUnit | None = None,

@@ -87,6 +87,22 @@ def test_an_ordinary_duty_session_is_not_touched_by_the_campaign_rule(staff, wal
     assert points.balance(walk_in) == 10 and CampaignAward.query.count() == 0
 
 
+def test_a_roster_asks_once_whether_its_session_is_a_zone_however_many_are_confirmed(staff, campaign,
+                                                                                        count_queries):
+    zone = campaign.zones[0]
+    people = [factories.make_user(name=f"扫雪志愿者{n}") for n in range(4)]
+    for person in people:
+        duty.check_in(person, zone.session, START)
+    session = zone.session
+    db.session.commit()  # a new transaction: nothing is known about the session's zone
+    assert session.id and staff.id  # read again, before counting
+    with count_queries() as queries:
+        assert duty.confirm_all_present(staff, session, AFTER) == 4
+    assert sum("FROM campaign_zones" in s for s in queries.selects) == 1, queries.report()
+    assert CampaignAward.query.filter_by(campaign_id=campaign.id).count() == 4
+    assert all(points.balance(person) == campaign.points for person in people) and broken() == {}
+
+
 def factories_session(staff):
     patrol = duty.add_duty_type(staff, "安全巡逻", 10)
     [session] = duty.schedule(staff, duty_type=patrol, title="夜间巡逻", place="南门", starts_at=START,

@@ -205,6 +205,33 @@ def test_correcting_points_is_a_reversal_plus_a_new_award(staff, patrol_type):
     assert_invariants_hold()
 
 
+def test_the_attendance_in_hand_follows_each_change_without_reading_its_row_back(staff, patrol_type,
+                                                                                   count_queries):
+    session = make_session(staff, patrol_type)
+    volunteer = factories.make_user()
+    attendance = duty.check_in(volunteer, session, START)
+    with count_queries() as queries:
+        duty.check_out(volunteer, session, START + timedelta(hours=1))
+    assert attendance.status == "checked_out" and attendance.checked_out_at == START + timedelta(hours=1)
+    assert [s.split()[0] for s in queries.statements] == ["SELECT", "UPDATE"], queries.report()
+    duty.confirm(staff, attendance, START + timedelta(hours=3))
+    assert attendance.award_entry.delta == 10 and attendance.reviewed_by is staff
+    duty.correct_points(staff, attendance, 20, "扫雪加倍", START + timedelta(hours=4))
+    # The link whose key moved is read again: the new award, not the one loaded above.
+    assert attendance.award_entry.delta == 20 and attendance.status == "confirmed"
+    db.session.expire_all()
+    assert (attendance.status, attendance.award_entry.delta) == ("confirmed", 20)
+
+
+def test_an_attendance_someone_else_moved_is_read_again(staff, patrol_type):
+    session = make_session(staff, patrol_type)
+    volunteer = factories.make_user()
+    attendance = duty.check_in(volunteer, session, START)
+    db.session.execute(db.update(Attendance).where(Attendance.id == attendance.id).values(status="checked_out"))
+    duty.check_out(volunteer, session, START + timedelta(hours=1))  # nothing left to change: no-op
+    assert attendance.status == "checked_out" and attendance.checked_out_at is None
+
+
 def test_confirm_all_present(staff, patrol_type):
     session = make_session(staff, patrol_type)
     volunteers = [factories.make_user() for _ in range(3)]

@@ -131,6 +131,20 @@ def test_a_confirmed_hazard_pays_its_category_points_once(volunteer, staff):
     assert_invariants_hold(ignore=("schema_is_migrated",))
 
 
+def test_the_report_in_hand_shows_each_step_without_reading_its_row_back(volunteer, staff, count_queries):
+    report = make_report(volunteer, category="ice")
+    with count_queries() as queries:
+        reports.accept(staff, report, assignee=staff, due_on=local_today(), today=local_today(), now=utcnow())
+    # One read of the report (under the write lock, before deciding), none after its UPDATEs.
+    assert sum("FROM reports" in s for s in queries.selects) == 1, queries.report()
+    assert report.status == "accepted" and report.assignee is staff and report.points_entry.delta == 5
+    reports.start(staff, report, "已到现场", utcnow())
+    reports.solve(staff, report, resolution="已撒融雪剂", now=utcnow())
+    assert (report.status, report.resolution, report.closed_at is not None) == ("solved", "已撒融雪剂", True)
+    db.session.expire_all()
+    assert (report.status, report.assignee_id, report.points_entry.delta) == ("solved", staff.id, 5)
+
+
 def test_the_default_is_five_points_and_wishes_earn_nothing(volunteer, staff):
     hazard = advance(make_report(volunteer, category="ice"), staff, "accepted")
     wish = advance(make_report(volunteer, category="shopping", description="独居老人需要代买米面"), staff, "accepted")
