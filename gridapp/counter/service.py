@@ -10,7 +10,7 @@ Functions flush but never commit: the view commits once.
 """
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, or_, select, text, update
@@ -259,14 +259,14 @@ class ItemState:
     used_by_volunteer: int = 0
     used_by_household: int = 0
 
-    @property
+    @cached_property
     def limits(self) -> list[MonthlyLimit]:
         """The item's monthly limits that apply: per volunteer, then per household."""
         return [MonthlyLimit(whose, limit, used) for limit, used, whose in (
             (self.item.monthly_limit, self.used_by_volunteer, _l("每人")),
             (self.item.household_monthly_limit, self.used_by_household, _l("每户"))) if limit]
 
-    @property
+    @cached_property
     def left_by_limits(self) -> int | None:
         """How many more this month's limits allow; None when the item has no monthly limit."""
         limits = self.limits
@@ -292,15 +292,16 @@ class Basket:
     volunteer: User
     states: list[ItemState]
 
-    @property
+    # Worked out once per basket (its quantities are set when it is made): the template asks for each per item.
+    @cached_property
     def total(self) -> int:
         return sum(s.quantity * s.item.points_price for s in self.states)
 
-    @property
+    @cached_property
     def remaining_balance(self) -> int:
         return self.volunteer.points_balance - self.total
 
-    @property
+    @cached_property
     def lines(self) -> list[ItemState]:
         return [s for s in self.states if s.quantity]
 
