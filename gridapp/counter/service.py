@@ -211,14 +211,31 @@ def find_volunteers(query: str, limit: int = 10) -> list[User]:
     query = (query or "").strip()
     if not query:
         return []
-    active = User.query.filter_by(role="volunteer", status="active").options(joinedload(User.household))
     if query.isdigit() and len(query) == 4:
         # No code (V + 8 hex digits) or phone (11 digits) is 4 digits long: no exact look-up first.
-        return active.filter(User.phone.endswith(query)).order_by(User.name).limit(limit).all()
-    exact = active.filter(or_(User.volunteer_code == query.upper(), User.phone == query)).all()
+        return db.session.scalars(_last4_query(limit), {"last4": f"%{query}"}).all()
+    exact = db.session.scalars(_exact_query(), {"code": query.upper(), "phone": query}).all()
     if exact:
         return exact
+    active = User.query.filter_by(role="volunteer", status="active").options(joinedload(User.household))
     return active.filter(User.name.contains(query, autoescape=True)).order_by(User.name).limit(limit).all()
+
+
+def _active_volunteers():
+    return (select(User).where(User.role == "volunteer", User.status == "active")
+            .options(joinedload(User.household)))
+
+
+# The lookups a table sends all day, built once (see _session_of_day_query).
+@cache
+def _exact_query():
+    return _active_volunteers().where(or_(User.volunteer_code == db.bindparam("code"),
+                                          User.phone == db.bindparam("phone")))
+
+
+@cache
+def _last4_query(limit: int):
+    return _active_volunteers().where(User.phone.like(db.bindparam("last4"))).order_by(User.name).limit(limit)
 
 
 @cache
@@ -490,12 +507,18 @@ def balance_after(redemption: Redemption) -> int:
     return points.balance_after_entry(redemption.volunteer_id, redemption.points_entry_id)
 
 
+@cache
+def _redemption_query():
+    return (select(Redemption).where(Redemption.id == db.bindparam("id"))
+            .options(selectinload(Redemption.lines).joinedload(RedemptionLine.item), joinedload(Redemption.volunteer),
+                     joinedload(Redemption.household), joinedload(Redemption.served_by),
+                     joinedload(Redemption.session)))
+
+
 def get_redemption(redemption_id: int) -> Redemption:
     """The redemption with what its receipt shows (lines and their items, volunteer, household, who
     served, the day's session: is it open?) loaded in two queries, however many lines it has. Raises NotFound."""
-    redemption = db.session.get(Redemption, redemption_id, options=[
-        selectinload(Redemption.lines).joinedload(RedemptionLine.item), joinedload(Redemption.volunteer),
-        joinedload(Redemption.household), joinedload(Redemption.served_by), joinedload(Redemption.session)])
+    redemption = db.session.scalars(_redemption_query(), {"id": redemption_id}).one_or_none()
     if redemption is None:
         raise NotFound()
     return redemption
