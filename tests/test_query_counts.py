@@ -409,4 +409,6 @@ def test_a_confirm_reads_the_days_session_once_under_its_lock(app, count_queries
                        now=clock.utcnow())
     sessions_read = [s for s in queries.statements if s.startswith("SELECT") and "FROM counter_sessions" in s]
     assert len(sessions_read) == 1, "\n".join(queries.statements)
-    assert len(queries.statements) <= 21, "\n".join(queries.statements)
+    # 24 before: the token's look-up, the grid's and one INSERT per line; PostgreSQL locks the household besides
+    ceiling = 21 if db.engine.dialect.name == "sqlite" else 22
+    assert len(queries.statements) <= ceiling, "\n".join(queries.statements)
