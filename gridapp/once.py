@@ -5,7 +5,9 @@ The view records the token with the URL of its result in the same transaction as
 the same token again is answered with a redirect to that result instead of a second effect.
 """
 import secrets
+from functools import cache
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from .auth.service import owns
@@ -40,13 +42,22 @@ def earlier_result(token: str | None, user) -> str | None:
 
 
 def record(token: str, user, result_url: str) -> bool:
-    """Remember that ``token`` produced ``result_url``; False if it was recorded already (a race lost)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(FormSubmission(token=token, user_id=user.id, result_url=result_url))
+    """Remember that ``token`` produced ``result_url``; False if it was recorded already (a race lost).
+
+    No savepoint of its own (two statements fewer in every one-time form's unit of work): after False
+    the transaction is unusable and must be rolled back whole, which ``run_once`` does — a lost race
+    undoes the action's effect anyway."""
+    try:  # a row, not an object: nothing reads it back in this request (no flush of the unit of work)
+        db.session.execute(_record_statement(), {"token": token, "user_id": user.id, "result_url": result_url,
+                                                 "created_at": utcnow()})
     except IntegrityError:
         return False
     return True
+
+
+@cache
+def _record_statement():
+    return insert(FormSubmission.__table__)
 
 
 class _AlreadyRecorded(DomainError):

@@ -201,7 +201,7 @@ def test_a_receipt_with_many_lines_sends_as_many_statements_as_one_with_one(app,
                           now=clock.utcnow())
     db.session.commit()
     one_line = staff.statements(f"/counter/redemptions/{short.id}")
-    assert one_line <= 8, staff.last.report()
+    assert one_line <= 4, staff.last.report()  # 7 before its session came with it and its balance was summed once
     assert staff.statements(f"/counter/redemptions/{long.id}") == one_line, staff.last.report()
 
 
@@ -409,4 +409,6 @@ def test_a_confirm_reads_the_days_session_once_under_its_lock(app, count_queries
                        now=clock.utcnow())
     sessions_read = [s for s in queries.statements if s.startswith("SELECT") and "FROM counter_sessions" in s]
     assert len(sessions_read) == 1, "\n".join(queries.statements)
-    assert len(queries.statements) <= 24, "\n".join(queries.statements)
+    # 24 before: the token's look-up, the grid's and one INSERT per line; PostgreSQL locks the household besides
+    ceiling = 21 if db.engine.dialect.name == "sqlite" else 22
+    assert len(queries.statements) <= ceiling, "\n".join(queries.statements)

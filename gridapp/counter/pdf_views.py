@@ -126,7 +126,10 @@ def print_height_mm(redemption) -> int:
     """The page length for printing the receipt page on the 58 mm roll from the browser: the PDF's
     length, rounded up to the next named page of receipt-print.css (CSS has no "as long as the
     content" for paper, and the CSP allows no per-page inline style)."""
-    height = receipt_height_mm(receipt_context(redemption))
+    height = receipt_height_mm({  # the facts the height depends on, not the whole receipt (no balance, no letterhead)
+        "volunteer": redemption.volunteer.name, "household": household_label(redemption.household),
+        "lines": [{"item": line.item.name, "quantity": line.quantity} for line in redemption.lines],
+        "voided": redemption.voided_at is not None, "void_reason": redemption.void_reason})
     return min(PRINT_MAX_MM, math.ceil(height / PRINT_STEP_MM) * PRINT_STEP_MM)
 
 

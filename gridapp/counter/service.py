@@ -10,10 +10,10 @@ Functions flush but never commit: the view commits once.
 """
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, or_, select, text, update
+from sqlalchemy import case, func, insert, or_, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -159,8 +159,11 @@ def close_session(actor: User, session: CounterSession, now: datetime) -> Counte
 
 @cache
 def _hold_open_query():
+    # The grid comes in the same statement (the receipt series names its code); only the session's row is
+    # share-locked (PostgreSQL), not the grid's.
     return (select(CounterSession).where(CounterSession.id == db.bindparam("session_id"))
-            .with_for_update(read=True).execution_options(populate_existing=True))
+            .options(joinedload(CounterSession.grid, innerjoin=True))
+            .with_for_update(read=True, of=CounterSession).execution_options(populate_existing=True))
 
 
 def _hold_open(session: CounterSession) -> int:
@@ -208,13 +211,31 @@ def find_volunteers(query: str, limit: int = 10) -> list[User]:
     query = (query or "").strip()
     if not query:
         return []
-    active = User.query.filter_by(role="volunteer", status="active").options(joinedload(User.household))
-    exact = active.filter(or_(User.volunteer_code == query.upper(), User.phone == query)).all()
+    if query.isdigit() and len(query) == 4:
+        # No code (V + 8 hex digits) or phone (11 digits) is 4 digits long: no exact look-up first.
+        return db.session.scalars(_last4_query(limit), {"last4": f"%{query}"}).all()
+    exact = db.session.scalars(_exact_query(), {"code": query.upper(), "phone": query}).all()
     if exact:
         return exact
-    if query.isdigit() and len(query) == 4:
-        return active.filter(User.phone.endswith(query)).order_by(User.name).limit(limit).all()
+    active = User.query.filter_by(role="volunteer", status="active").options(joinedload(User.household))
     return active.filter(User.name.contains(query, autoescape=True)).order_by(User.name).limit(limit).all()
+
+
+def _active_volunteers():
+    return (select(User).where(User.role == "volunteer", User.status == "active")
+            .options(joinedload(User.household)))
+
+
+# The lookups a table sends all day, built once (see _session_of_day_query).
+@cache
+def _exact_query():
+    return _active_volunteers().where(or_(User.volunteer_code == db.bindparam("code"),
+                                          User.phone == db.bindparam("phone")))
+
+
+@cache
+def _last4_query(limit: int):
+    return _active_volunteers().where(User.phone.like(db.bindparam("last4"))).order_by(User.name).limit(limit)
 
 
 @cache
@@ -255,14 +276,14 @@ class ItemState:
     used_by_volunteer: int = 0
     used_by_household: int = 0
 
-    @property
+    @cached_property
     def limits(self) -> list[MonthlyLimit]:
         """The item's monthly limits that apply: per volunteer, then per household."""
         return [MonthlyLimit(whose, limit, used) for limit, used, whose in (
             (self.item.monthly_limit, self.used_by_volunteer, _l("每人")),
             (self.item.household_monthly_limit, self.used_by_household, _l("每户"))) if limit]
 
-    @property
+    @cached_property
     def left_by_limits(self) -> int | None:
         """How many more this month's limits allow; None when the item has no monthly limit."""
         limits = self.limits
@@ -288,15 +309,16 @@ class Basket:
     volunteer: User
     states: list[ItemState]
 
-    @property
+    # Worked out once per basket (its quantities are set when it is made): the template asks for each per item.
+    @cached_property
     def total(self) -> int:
         return sum(s.quantity * s.item.points_price for s in self.states)
 
-    @property
+    @cached_property
     def remaining_balance(self) -> int:
         return self.volunteer.points_balance - self.total
 
-    @property
+    @cached_property
     def lines(self) -> list[ItemState]:
         return [s for s in self.states if s.quantity]
 
@@ -393,17 +415,23 @@ def redeem(actor: User, session: CounterSession, volunteer: User, quantities: di
     community lets points be spent anywhere) — and then nothing at all has changed (a savepoint of its own).
     """
     require_role(actor, *STAFF_ROLES)
-    earlier = db.session.scalars(_by_token_query(), {"token": token}).one_or_none()
-    if earlier is not None:
-        return earlier
+    # No look-up of the token first (one SELECT fewer under the write lock): the usual confirm is a new
+    # one. A used token ends in the redemption's UNIQUE token (or, as its own first redemption took the
+    # last unit or reached a limit, in a domain error); either way the savepoint has undone everything,
+    # and then the token is looked up.
     try:
         with savepoint():
             return _redeem(actor, session, volunteer, quantities, token=token, now=now)
-    except IntegrityError:
-        earlier = Redemption.query.filter_by(token=token).populate_existing().one_or_none()
+    except (IntegrityError, DomainError):
+        earlier = _redemption_of_token(token)
         if earlier is None:
             raise
-        return earlier  # the same confirm, committed a moment ago by another request
+        return earlier  # the same confirm, committed before (a retry) or a moment ago by another request
+
+
+def _redemption_of_token(token: str) -> Redemption | None:
+    return db.session.scalars(_by_token_query().execution_options(populate_existing=True),
+                              {"token": token}).one_or_none()
 
 
 def _redeem(actor: User, session: CounterSession, volunteer: User, quantities: dict[int, int], *,
@@ -446,12 +474,15 @@ def _redeem(actor: User, session: CounterSession, volunteer: User, quantities: d
                             household_id=volunteer.household_id, grid_id=session.grid_id,
                             receipt_no=formatted(series, year, seq), receipt_year=year, receipt_seq=seq,
                             total_points=total, points_entry_id=entry.id,
-                            token=token, served_by_id=actor.id, created_at=now,
-                            lines=[RedemptionLine(item_id=item_id, quantity=quantity,
-                                                  unit_points=items[item_id].points_price)
-                                   for item_id, quantity in wanted.items()])
+                            token=token, served_by_id=actor.id, created_at=now)
     db.session.add(redemption)
     db.session.flush()
+    # The lines in one statement (the ORM would send one INSERT … RETURNING id per line); the
+    # redemption's ``lines`` are read from the database when asked for.
+    db.session.execute(insert(RedemptionLine), [
+        {"redemption_id": redemption_id, "item_id": item_id, "quantity": quantity,
+         "unit_points": items[item_id].points_price} for item_id, quantity in wanted.items()])
+    db.session.expire(redemption, ["lines"])
     return redemption
 
 
@@ -473,15 +504,21 @@ def redemptions_of(volunteer: User, page: int = 1, per_page: int = 20):
 
 def balance_after(redemption: Redemption) -> int:
     """剩余积分 on the receipt: the volunteer's balance right after this redemption's points were spent."""
-    return points.balance_after(redemption.points_entry)
+    return points.balance_after_entry(redemption.volunteer_id, redemption.points_entry_id)
+
+
+@cache
+def _redemption_query():
+    return (select(Redemption).where(Redemption.id == db.bindparam("id"))
+            .options(selectinload(Redemption.lines).joinedload(RedemptionLine.item), joinedload(Redemption.volunteer),
+                     joinedload(Redemption.household), joinedload(Redemption.served_by),
+                     joinedload(Redemption.session)))
 
 
 def get_redemption(redemption_id: int) -> Redemption:
     """The redemption with what its receipt shows (lines and their items, volunteer, household, who
-    served) loaded in two queries, however many lines it has. Raises NotFound."""
-    redemption = db.session.get(Redemption, redemption_id, options=[
-        selectinload(Redemption.lines).joinedload(RedemptionLine.item), joinedload(Redemption.volunteer),
-        joinedload(Redemption.household), joinedload(Redemption.served_by)])
+    served, the day's session: is it open?) loaded in two queries, however many lines it has. Raises NotFound."""
+    redemption = db.session.scalars(_redemption_query(), {"id": redemption_id}).one_or_none()
     if redemption is None:
         raise NotFound()
     return redemption

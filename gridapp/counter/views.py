@@ -14,7 +14,7 @@ from ..clock import local_today, utcnow
 from ..database import writes_in_unit_of_work
 from ..errors import DomainError
 from ..formtools import commit_or_explain
-from ..htmx import render
+from ..htmx import is_fragment_request, render
 from ..numbers import parse_id, parse_int
 from ..once import new_token, run_once
 from ..qr import qr_svg
@@ -95,11 +95,22 @@ def add_day():
     return redirect(url_for("counter.index"), 303)
 
 
+def _basket_texts() -> dict:
+    """The basket's texts for each item, translated once per render instead of once per item: plain format
+    strings (gettext without arguments), filled in the template with numbers and the item's name (which
+    the page escapes with the rest of the text)."""
+    return {"price": _("%(n)d 分"), "stock": _("库存 %(n)d"), "per_person": _("每人每月 %(n)d"),
+            "per_household": _("每户每月 %(n)d"), "remove": _("减一个%(name)s"), "add": _("加一个%(name)s")}
+
+
 def _volunteer_page(volunteer, quantities, status=200, error=None):
     session = counter.todays_session(local_today())
-    basket = counter.basket(volunteer, quantities, utcnow())
+    now = utcnow()
+    basket = counter.basket(volunteer, quantities, now)
+    # This month's redemptions are on the panel, not in the basket fragment: not read for an htmx swap.
+    month = [] if is_fragment_request() else counter.month_redemptions(volunteer, now)
     return render("counter/volunteer.html", "counter/_basket.html", status=status, volunteer=volunteer,
-                  basket=basket, session=session, error=error, month=counter.month_redemptions(volunteer, utcnow()),
+                  basket=basket, session=session, error=error, month=month, texts=_basket_texts(),
                   confirm_form=ConfirmRedemptionForm(token=new_token()))
 
 

@@ -124,9 +124,19 @@ def balance(volunteer: User) -> int:
 def balance_after(entry: PointsEntry) -> int:
     """The volunteer's balance right after ``entry``: the sum of their entries up to and including it
     (entries are append-only, so this never changes — a receipt shows it as 剩余积分)."""
-    total = (db.session.query(func.coalesce(func.sum(PointsEntry.delta), 0))
-             .filter(PointsEntry.volunteer_id == entry.volunteer_id, PointsEntry.id <= entry.id).scalar())
-    return int(total)
+    return balance_after_entry(entry.volunteer_id, entry.id)
+
+
+@cache
+def _balance_after_query():
+    return select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
+        PointsEntry.volunteer_id == bindparam("volunteer_id"), PointsEntry.id <= bindparam("entry_id"))
+
+
+def balance_after_entry(volunteer_id: int, entry_id: int) -> int:
+    """``balance_after`` from the entry's volunteer and id alone (a record that names its entry, such as a
+    redemption, need not load the entry first)."""
+    return int(db.session.scalar(_balance_after_query(), {"volunteer_id": volunteer_id, "entry_id": entry_id}))
 
 
 # The statements of 我的积分 are built once (on first use): SQLAlchemy finds the compiled SQL of a

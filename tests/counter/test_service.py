@@ -164,6 +164,42 @@ def test_the_same_token_gives_the_same_redemption(staff, session, shelf):
     assert first.id == second.id and points.balance(volunteer) == 90 and Redemption.query.count() == 1
 
 
+def test_the_same_token_again_gives_the_first_redemption_though_that_used_up_the_limit(staff, session, shelf):
+    """No look-up of the token before the work: the retry is refused by the monthly limit its own first
+    redemption used up, and answers with that redemption, having changed nothing."""
+    kettle, _, _ = shelf
+    volunteer = volunteer_with(500)
+    first = counter.redeem(staff, session, volunteer, {kettle.id: 1}, token="last", now=NOW)
+    db.session.commit()
+    stock_after, balance_after = kettle.stock, points.balance(volunteer)
+    again = counter.redeem(staff, session, volunteer, {kettle.id: 1}, token="last", now=NOW)
+    db.session.commit()
+    db.session.expire_all()
+    assert again.id == first.id and Redemption.query.count() == 1
+    assert kettle.stock == stock_after and points.balance(volunteer) == balance_after
+    assert_invariants_hold()
+
+
+def test_the_same_token_after_the_day_is_closed_gives_the_first_redemption(staff, session, shelf):
+    _, tissues, _ = shelf
+    volunteer = volunteer_with(100)
+    first = counter.redeem(staff, session, volunteer, {tissues.id: 1}, token="before-close", now=NOW)
+    counter.close_session(staff, session, NOW + timedelta(hours=6))
+    db.session.commit()
+    assert counter.redeem(staff, session, volunteer, {tissues.id: 1}, token="before-close", now=NOW).id == first.id
+
+
+def test_a_redemptions_lines_are_read_back_with_their_prices(staff, session, shelf):
+    """The lines are written in one statement, not through the redemption object: asking for them reads them."""
+    kettle, tissues, _ = shelf
+    redemption = counter.redeem(staff, session, volunteer_with(200), {tissues.id: 3, kettle.id: 1}, token="t1",
+                                now=NOW)
+    assert [(line.item_id, line.quantity, line.unit_points) for line in redemption.lines] == [
+        (kettle.id, 1, 120), (tissues.id, 3, 10)]
+    db.session.commit()
+    assert_invariants_hold()
+
+
 def test_void_gives_back_points_and_goods_to_the_very_lots(staff, session, shelf):
     kettle, tissues, _ = shelf
     volunteer = volunteer_with(200)

@@ -166,3 +166,27 @@ def test_a_long_redemption_history_is_paged_and_every_receipt_can_be_reached(cli
     for page in (1, 2, 3):
         shown |= set(re.findall(r"DH-[A-Z]+-\d{4}-\d+", client.get(f"/me/redemptions?page={page}").get_data(as_text=True)))
     assert shown == {r.receipt_no for r in receipts}
+
+
+def test_a_lookup_by_the_last_four_digits_reads_the_volunteers_once(client, staff, volunteer, count_queries):
+    """No card code (V + 8 hex digits) or phone (11 digits) is 4 digits long: the look-up by the last 4
+    digits goes straight to them, without an exact look-up first."""
+    open_counter(client, staff)
+    last4, volunteer_id = volunteer.phone[-4:], volunteer.id
+    with count_queries() as queries:
+        found = client.get(f"/counter?q={last4}")
+    assert found.status_code == 302 and found.location == f"/counter/v/{volunteer_id}"
+    assert len([s for s in queries.statements if s.startswith("SELECT users.")]) == 1, queries.report()
+
+
+def test_the_basket_fragment_shows_the_items_but_reads_no_month_of_redemptions(client, staff, kettle, volunteer,
+                                                                                count_queries):
+    """This month's redemptions are on the panel only: the htmx swap of the basket does not read them."""
+    open_counter(client, staff)
+    url = f"/counter/v/{volunteer.id}?add={kettle.id}"
+    with count_queries() as queries:
+        fragment = client.get(url, headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert html.startswith('<section id="basket"') and "烧水壶" in html and "加一个烧水壶" in html
+    assert 'aria-label="减一个烧水壶"' in html and "120 分" in html and "库存 3" in html and "每户每月 1" in html
+    assert not [s for s in queries.statements if s.startswith("SELECT redemptions.")], queries.report()
