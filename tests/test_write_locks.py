@@ -301,6 +301,9 @@ def test_two_tables_spending_one_balance_while_reading_spend_it_once(app, live_s
 
 # --- both databases: lock order, closing, numbering --------------------------------------------
 
+HOLD_SECONDS = 10  # how long a held transaction waits for the other before it gives up
+
+
 @pytest.fixture
 def lingering(monkeypatch):
     """Each move of the stock of the items named in ``slow`` lingers (0.4 s) before its transaction goes on."""
@@ -407,23 +410,34 @@ def test_receipt_numbers_stay_gap_free_when_tables_confirm_and_fail_at_once(app,
 
 @postgres_only
 @pytest.mark.own_database
-def test_tables_do_not_wait_for_one_another_on_the_days_row_or_the_receipt_number(app, table, lingering):
-    """The first table lingers over its kettle; the second, with a sheet for someone else, starts later
-    and finishes first — and takes receipt number 1: the first held neither the session's row
-    (only share-locked) nor the number's (taken last)."""
-    lingering.add(table["kettle"])
+def test_tables_do_not_wait_for_one_another_on_the_days_row_or_the_receipt_number(app, table, monkeypatch):
+    """The first table stops over its kettle, mid-transaction, until the second table (a sheet for someone
+    else, started once the first is there) has finished — and the second takes receipt number 1: the first
+    held neither the session's row (only share-locked) nor the number's (taken last). Were the second to
+    wait for the first, the first would go on only after HOLD_SECONDS, and finish first."""
     other = factories.make_user(name="李娟")
     points.award(other, 100, reference="test", description="测试积分", key="seed:other")
     people = [table["volunteer"], other.id]
     staff_phones, session_id = table["staff"], table["session"]
     settle()
+    first_is_holding, second_is_done = threading.Event(), threading.Event()
+    move = stock._move_item
+
+    def holding_move(item, delta):
+        moved = move(item, delta)
+        if item.id == table["kettle"]:
+            first_is_holding.set()
+            second_is_done.wait(HOLD_SECONDS)
+        return moved
+
+    monkeypatch.setattr(stock, "_move_item", holding_move)
     finished = {}
 
     def act(n):
         with app.app_context():
             try:
                 if n == 1:
-                    time.sleep(0.15)
+                    assert first_is_holding.wait(HOLD_SECONDS)
                 redemption = counter.redeem(User.query.filter_by(phone=staff_phones[n]).one(),
                                             db.session.get(CounterSession, session_id),
                                             db.session.get(User, people[n]),
@@ -431,6 +445,8 @@ def test_tables_do_not_wait_for_one_another_on_the_days_row_or_the_receipt_numbe
                                             now=utcnow())
                 db.session.commit()
                 finished[n] = time.monotonic()
+                if n == 1:
+                    second_is_done.set()
                 return redemption.receipt_seq
             finally:
                 db.session.remove()
