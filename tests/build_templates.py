@@ -6,6 +6,7 @@ same file locks as a worker would: whoever comes first builds, the others wait f
 file. If it fails, its log is left in the templates folder and the first worker that needs a
 template builds it, and fails in the open.
 """
+import gc
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tests.conftest import Databases
 
 
 def main():
+    gc.freeze()  # what the imports loaded stays: the seeding's full collections need not walk it (as in tests/conftest.py)
     folder = Path(os.environ["GRIDAPP_TEST_TEMPLATES"])
     databases = Databases(root=folder, shared_root=folder)
     databases.template(demo=True)  # the migrated template first, then the demo world on a copy

@@ -75,3 +75,26 @@ def test_the_client_s_session_token_is_checked_like_a_page_s(app, client):
     assert refused.status_code == 403
     accepted = client.post("/login", data={"csrf_token": token, "phone": user.phone, "password": factories.PASSWORD})
     assert accepted.status_code == 303
+
+
+def test_a_cached_template_is_found_only_under_the_hash_of_everything_it_is_made_from(tmp_path):
+    """The SQLite templates kept between runs (conftest ``TEMPLATE_CACHE``) are keyed by every file of the
+    app and the migrations and the set-up that builds them: a change to any of them is a new key; bytecode is not."""
+    from .conftest import template_key
+
+    def tree(root: Path, migration: str) -> Path:
+        for name, text in {"gridapp/demo.py": "SEED = 1\n", "migrations/versions/0001.py": migration,
+                           "tests/conftest.py": "", "tests/build_templates.py": "", "tests/factories.py": ""}.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        return root
+
+    first = tree(tmp_path / "a", "op.create_table('users')\n")
+    same = tree(tmp_path / "b", "op.create_table('users')\n")
+    (same / "gridapp" / "__pycache__").mkdir()
+    (same / "gridapp" / "__pycache__" / "demo.cpython-311.pyc").write_bytes(b"compiled")
+    edited = tree(tmp_path / "c", "op.create_table('users')  # edited\n")
+    seeded = tree(tmp_path / "d", "op.create_table('users')\n")
+    (seeded / "gridapp" / "demo.py").write_text("SEED = 2\n")
+    assert template_key(first) == template_key(same)
+    assert len({template_key(first), template_key(edited), template_key(seeded)}) == 3
