@@ -304,15 +304,24 @@ def test_two_tables_spending_one_balance_while_reading_spend_it_once(app, live_s
 HOLD_SECONDS = 10  # how long a held transaction waits for the other before it gives up
 
 
+class Lingering(set):
+    """The items whose stock moves linger; ``reached`` is set once a transaction lingers over one."""
+
+    def __init__(self):
+        super().__init__()
+        self.reached = threading.Event()
+
+
 @pytest.fixture
 def lingering(monkeypatch):
     """Each move of the stock of the items named in ``slow`` lingers (0.4 s) before its transaction goes on."""
-    slow = set()
+    slow = Lingering()
     move = stock._move_item
 
     def lingering_move(item, delta):
         moved = move(item, delta)
         if item.id in slow:
+            slow.reached.set()
             time.sleep(0.4)
         return moved
 
@@ -348,8 +357,8 @@ def test_closing_the_day_waits_for_a_redemption_under_way(app, table, lingering)
     settle()
 
     def act(n):
-        if n == 1:
-            time.sleep(0.15)  # the redemption is under way (lingering over its kettle)
+        if n == 1:  # once the redemption is under way (lingering over its kettle)
+            assert lingering.reached.wait(HOLD_SECONDS)
         actor = User.query.filter_by(phone=staff_phones[n]).one()
         session = db.session.get(CounterSession, session_id)
         if n == 0:

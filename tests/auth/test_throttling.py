@@ -109,7 +109,9 @@ def test_the_sixth_failed_login_is_refused_across_two_gunicorn_workers(app, data
         right_password = browser.request("POST", "/login", {"csrf_token": browser.csrf_token("/login"),
                                                             "phone": phone, "password": factories.PASSWORD})
         assert right_password[0] == 429  # the phone waits, whatever is typed
-        time.sleep(0.5)  # the access log is written after the answer
+        deadline = time.monotonic() + 10  # the access log is written after the answer
+        while len(server.pids_of_posts("/login")) < 7 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert len(set(server.pids_of_posts("/login"))) == 2, "both workers should have answered"
     finally:
         server.stop()
