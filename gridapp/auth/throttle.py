@@ -46,13 +46,15 @@ def _count_one(key: str, amount: int, window: timedelta, now: datetime) -> bool:
     db.session.execute(update(ThrottleCounter)
                        .where(ThrottleCounter.key == key, ThrottleCounter.window_started_at <= now - window)
                        .values(window_started_at=now, attempts=0))
-    moved = db.session.execute(update(ThrottleCounter)
-                               .where(ThrottleCounter.key == key, ThrottleCounter.attempts < amount)
-                               .values(attempts=ThrottleCounter.attempts + 1)).rowcount
-    if moved == 1:
+    one_more = (update(ThrottleCounter).where(ThrottleCounter.key == key, ThrottleCounter.attempts < amount)
+                .values(attempts=ThrottleCounter.attempts + 1))
+    if db.session.execute(one_more).rowcount == 1:
         return True
     if db.session.scalar(select(ThrottleCounter.key).where(ThrottleCounter.key == key)) is not None:
-        return False  # the row exists and its attempts are used up
+        # The row exists. Another worker's first attempt may have made it since the UPDATE above (on
+        # PostgreSQL each statement sees what was committed before it): count on it now; if nothing
+        # moves now either, its attempts are used up.
+        return db.session.execute(one_more).rowcount == 1
     try:
         with db.session.begin_nested():
             db.session.execute(insert(ThrottleCounter).values(key=key, window_started_at=now, attempts=1))

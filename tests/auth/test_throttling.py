@@ -177,3 +177,41 @@ def test_config_reads_the_store_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("GRIDAPP_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
     config = Config(tmp_path)
     assert config.THROTTLE_STORAGE == config.RATELIMIT_STORAGE_URI == "redis://127.0.0.1:6379"
+
+
+def test_a_first_attempt_whose_row_another_worker_made_meanwhile_is_counted_not_refused(app, fixed_clock):
+    """Two first attempts for one key at once, on PostgreSQL: ours finds no row to count on, the other
+    worker inserts it and commits, then ours sees the row. It has attempts left: ours counts on it
+    (it used to be refused with 429, as if the attempts were used up)."""
+    from sqlalchemy import event, insert
+
+    from gridapp.auth import throttle
+
+    now = fixed_clock.utcnow()
+    made = []
+
+    def the_other_worker_is_first(conn, cursor, statement, parameters, context, executemany):
+        if not made and statement.lstrip().upper().startswith("UPDATE THROTTLE_COUNTERS SET ATTEMPTS"):
+            made.append(cursor.rowcount)
+            conn.execute(insert(ThrottleCounter).values(key="login:phone:13900000001", window_started_at=now,
+                                                        attempts=1))
+
+    event.listen(db.engine, "after_cursor_execute", the_other_worker_is_first)
+    try:
+        throttle.count_attempt({"login:phone:13900000001": (5, timedelta(minutes=10))}, now)
+    finally:
+        event.remove(db.engine, "after_cursor_execute", the_other_worker_is_first)
+    assert made == [0]  # ours found no row to count on
+    assert db.session.get(ThrottleCounter, "login:phone:13900000001").attempts == 2
+
+
+def test_a_key_whose_attempts_are_used_up_is_refused(app, fixed_clock):
+    from gridapp.auth import throttle
+
+    now = fixed_clock.utcnow()
+    limits = {"login:phone:13900000002": (2, timedelta(minutes=10))}
+    throttle.count_attempt(limits, now)
+    throttle.count_attempt(limits, now)
+    with pytest.raises(throttle.TooManyAttempts):
+        throttle.count_attempt(limits, now)
+    assert db.session.get(ThrottleCounter, "login:phone:13900000002").attempts == 2
