@@ -30,6 +30,14 @@ class Forms(HTMLParser):
             self._current = None
 
 
+def log_in(client, phone: str, password: str) -> None:
+    """Log a Flask test client in through the login form (its CSRF token read from the page)."""
+    fields = form_posting_to(client.get("/login").get_data(as_text=True), "/login") or {}
+    answer = client.post("/login", data={**fields, "phone": phone, "password": password})
+    if answer.status_code != 303:
+        raise RuntimeError(f"login of {phone} answered {answer.status_code}")
+
+
 def form_posting_to(html: str, action: str) -> dict | None:
     """The fields of the first POST form whose action is ``action`` (e.g. /duty/7/check-in), or None."""
     parser = Forms()

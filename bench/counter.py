@@ -264,19 +264,6 @@ def four_tables(port: int, cookies: list[str], volunteers, pairs, duration: floa
     return {"times": times, "failures": failures, "redeemed": redeemed, "seconds": seconds, "client_cpu": cpu}
 
 
-def server_cpu(master_pid: int) -> float:
-    """Seconds of CPU used so far by gunicorn's master and workers (utime + stime from /proc)."""
-    total, pending = 0, [master_pid]
-    tick = os.sysconf("SC_CLK_TCK")
-    while pending:
-        pid = pending.pop()
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-            pending += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    return total / tick
-
-
 def worker_times(access_log: str) -> dict:
     """Milliseconds inside a worker per step: gunicorn's %(L)s, in access log lines '%(L)s %(s)s %(m)s %(U)s %(q)s'."""
     out = _new_times()
@@ -396,11 +383,11 @@ def run(env: dict, quick: bool = False, code: Path | None = None, paced_seconds:
             print(f"  load average before the runs: {' '.join(f'{x:.2f}' for x in load)}  "
                   "(other work on the 2 cores skews every figure)")
 
-            mark, cpu = Path(access.name).stat().st_size, server_cpu(app.proc.pid)
+            mark, cpu = Path(access.name).stat().st_size, _support.server_cpu(app.proc.pid)
             serial = one_table(app.port, serial_cookie, queue, pairs, serial_count,
                                time.monotonic() + SERIAL_MAX_SECONDS)
             serial_log = Path(access.name).read_text(errors="replace")[mark:]
-            serial["server_cpu"] = server_cpu(app.proc.pid) - cpu
+            serial["server_cpu"] = _support.server_cpu(app.proc.pid) - cpu
             done = len(serial["redeemed"])
             print(f"  one table, {done} redemptions one after the other ({done / serial['seconds']:.1f}/s, "
                   f"{serial['seconds']:.1f} s), each a different volunteer; client on 127.0.0.1 over HTTP "
@@ -428,10 +415,10 @@ def run(env: dict, quick: bool = False, code: Path | None = None, paced_seconds:
                   + (f"; failed: {paced['failures']}" if paced["failures"] else ""))
             trace_summary(trace_file.read_text()[tmark:], "human pace")
 
-            mark, cpu = Path(access.name).stat().st_size, server_cpu(app.proc.pid)
+            mark, cpu = Path(access.name).stat().st_size, _support.server_cpu(app.proc.pid)
             busy = four_tables(app.port, table_cookies, queue, pairs, duration)
             busy_log = Path(access.name).read_text(errors="replace")[mark:]
-            busy["server_cpu"] = server_cpu(app.proc.pid) - cpu
+            busy["server_cpu"] = _support.server_cpu(app.proc.pid) - cpu
             log = Path(app.log.name).read_text(errors="replace")
     finally:
         with contextlib.suppress(OSError):

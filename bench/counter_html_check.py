@@ -58,12 +58,7 @@ def child(paths) -> dict:
     for language in ("zh_CN", "en"):
         client = app.test_client()
         client.set_cookie("lang", language)
-        page = client.get("/login").get_data(as_text=True)
-        token = counter._forms.form_posting_to(page, "/login")["csrf_token"]
-        answer = client.post("/login", data={"csrf_token": token, "phone": counter.SERIAL_STAFF,
-                                             "password": _support.DEMO_PASSWORD})
-        if answer.status_code != 303:
-            raise RuntimeError(f"login: {answer.status_code}")
+        counter._forms.log_in(client, counter.SERIAL_STAFF, _support.DEMO_PASSWORD)
         for path, htmx in paths:
             headers = {"HX-Request": "true"} if htmx else {}
             got = client.get(path, headers=headers)

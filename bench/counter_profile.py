@@ -91,12 +91,7 @@ def child(volunteers, pairs, warmup, count, profile_step):
                 probe["sql"].append(" ".join(statement.split())[:160])
 
     client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = counter._forms.form_posting_to(page, "/login")["csrf_token"]
-    answer = client.post("/login", data={"csrf_token": token, "phone": counter.SERIAL_STAFF,
-                                         "password": _support.DEMO_PASSWORD})
-    if answer.status_code != 303:
-        raise RuntimeError(f"login: {answer.status_code}")
+    counter._forms.log_in(client, counter.SERIAL_STAFF, _support.DEMO_PASSWORD)
     queue = iter(volunteers)
     warm = ClientTable(client)
     warm.probe = probe

@@ -1,7 +1,6 @@
 """The history pages' plain rows show what the ledger's entities hold, and name a confirmer of any grid."""
 from datetime import datetime
 
-import pytest
 from sqlalchemy import event, select
 
 from gridapp.extensions import db
@@ -11,15 +10,7 @@ from gridapp.points import service as points
 from gridapp.points.models import PointsEntry
 
 from .. import factories
-
-
-@pytest.fixture
-def grid_b(app):
-    grid = OrgUnit(parent_id=3, level_name="网格", name="测试乙网格", code="TSTB", is_grid=True, position=1,
-                   organiser="测试乙网格党支部")
-    db.session.add(grid)
-    db.session.commit()
-    return grid
+from ..org.test_grid_scope import grid_b  # noqa: F401 (a fixture: a second grid of the community)
 
 
 def _ledger(grid_b):
