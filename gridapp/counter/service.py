@@ -217,8 +217,8 @@ def find_volunteers(query: str, limit: int = 10) -> list[User]:
     exact = db.session.scalars(_exact_query(), {"code": query.upper(), "phone": query}).all()
     if exact:
         return exact
-    active = User.query.filter_by(role="volunteer", status="active").options(joinedload(User.household))
-    return active.filter(User.name.contains(query, autoescape=True)).order_by(User.name).limit(limit).all()
+    return db.session.scalars(_active_volunteers().where(User.name.contains(query, autoescape=True))
+                              .order_by(User.name).limit(limit)).all()
 
 
 def _active_volunteers():

@@ -99,11 +99,17 @@ def _move_lot(lot: Lot, delta: int) -> bool:
     return moved == 1
 
 
+def _movement_row(lot: Lot, delta: int, kind: str, reference: str, reason: str = "", by=None, recipient_id=None,
+                  reverses: StockMovement | None = None) -> dict:
+    """The stock ledger's row for moving ``delta`` units of ``lot``."""
+    return {"item_id": lot.item_id, "lot_id": lot.id, "delta": delta, "kind": kind, "reference": reference,
+            "reason": reason[:200], "created_by_id": by.id if by else None, "recipient_id": recipient_id,
+            "reverses_id": reverses.id if reverses else None}
+
+
 def _record(lot: Lot, delta: int, kind: str, reference: str, reason: str = "", by=None, recipient_id=None,
             reverses: StockMovement | None = None) -> StockMovement:
-    movement = StockMovement(item_id=lot.item_id, lot_id=lot.id, delta=delta, kind=kind, reference=reference,
-                             reason=reason[:200], created_by_id=by.id if by else None, recipient_id=recipient_id,
-                             reverses_id=reverses.id if reverses else None)
+    movement = StockMovement(**_movement_row(lot, delta, kind, reference, reason, by, recipient_id, reverses))
     db.session.add(movement)
     return movement
 
@@ -142,9 +148,8 @@ def take(item: Item, quantity: int, *, reference: str, kind: str = "redemption",
             break
         portion = min(lot.remaining, wanted)
         if portion and _move_lot(lot, -portion):
-            movements.append({"item_id": lot.item_id, "lot_id": lot.id, "delta": -portion, "kind": kind,
-                              "reference": reference, "reason": reason[:200], "created_by_id": by.id if by else None,
-                              "recipient_id": recipient.id if recipient else None, "reverses_id": None})
+            movements.append(_movement_row(lot, -portion, kind, reference, reason, by,
+                                           recipient.id if recipient else None))
             taken.append(Taken(lot, portion))
             wanted -= portion
     if wanted:

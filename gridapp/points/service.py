@@ -121,12 +121,6 @@ def balance(volunteer: User) -> int:
     return volunteer.points_balance
 
 
-def balance_after(entry: PointsEntry) -> int:
-    """The volunteer's balance right after ``entry``: the sum of their entries up to and including it
-    (entries are append-only, so this never changes — a receipt shows it as 剩余积分)."""
-    return balance_after_entry(entry.volunteer_id, entry.id)
-
-
 @cache
 def _balance_after_query():
     return select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
@@ -134,8 +128,9 @@ def _balance_after_query():
 
 
 def balance_after_entry(volunteer_id: int, entry_id: int) -> int:
-    """``balance_after`` from the entry's volunteer and id alone (a record that names its entry, such as a
-    redemption, need not load the entry first)."""
+    """The volunteer's balance right after their entry ``entry_id``: the sum of their entries up to and
+    including it (entries are append-only, so this never changes — a receipt shows it as 剩余积分). From the
+    ids alone: a record that names its entry, such as a redemption, need not load the entry first."""
     return int(db.session.scalar(_balance_after_query(), {"volunteer_id": volunteer_id, "entry_id": entry_id}))
 
 
