@@ -32,7 +32,7 @@ def _page(campaign, status=200, error=None):
     return render_template(
         "campaigns/page.html", campaign=campaign, error=error, now=utcnow(), is_volunteer=is_volunteer,
         place=campaigns.place_of(current_user, campaign) if is_volunteer else None,
-        form=OnceForm(token=new_token())), status
+        once_token=new_token()), status
 
 
 @bp.route("/campaigns/<id:campaign_id>")

@@ -30,8 +30,7 @@ bp = Blueprint("duty", __name__)
 # --- volunteers ------------------------------------------------------------------------
 
 def _session_page(session, status=200, error=None):
-    form = OnceForm(token=new_token())
-    return render_template("duty/session.html", session=session, form=form, error=error, now=utcnow(),
+    return render_template("duty/session.html", session=session, once_token=new_token(), error=error, now=utcnow(),
                            attendance=duty.attendance_of(current_user, session)), status
 
 

@@ -9,7 +9,6 @@ from ..auth.views import safe_next
 from ..clock import local_today, utcnow
 from ..counter import shelf
 from ..counter.schedule import next_counter_day
-from ..duty.forms import OnceForm
 from ..extensions import db
 from ..once import new_token
 from ..pdf import font_problem
@@ -42,7 +41,7 @@ def volunteer():
     home = volunteer_home(current_user, now, today, counter.day, place=counter.place, hours=counter.hours,
                           affordable=(counter.affordable_count, counter.affordable))
     return render_template("home/volunteer.html", home=home, now=now, balance=points.balance(current_user),
-                           form=OnceForm(token=new_token()))
+                           once_token=new_token())
 
 
 @bp.route("/staff")
