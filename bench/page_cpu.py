@@ -17,15 +17,21 @@ a warm-up, so a change in the machine's load shifts every page alike. It prints 
 of each page's CPU ms (target: ≤ 2.0 ms median for /me, /me/points and the panel), its ratio to
 /healthz and to the no-op, and the SQL statements one request sends (SELECTs, others).
 
+``--code DIR`` compares this code with another tree of the app (e.g. ``git archive <commit> | tar -x -C
+DIR``) in the same process: DIR's package is imported under another name (gridapp_before) with its own
+templates, each side gets its own copy of the same prepared world, and the pages of both are
+interleaved; it prints both medians and the ratio after/before (the same load for both sides).
+
 ``--scale`` adds target 7: a second copy of the same world grown by 100,000 volunteers and
 2,000,000 points entries (bench/ledger_scale.py's generator), measured interleaved with the demo
 world: the same pages for the same people, and the growth ratio scale/demo (target ≤ 2×).
 
-``.venv/bin/python bench/page_cpu.py [--scale] [--rounds N]``; bench/run_all.py calls ``run(env)``.
+``.venv/bin/python bench/page_cpu.py [--scale | --code DIR] [--rounds N]``; bench/run_all.py calls ``run(env)``.
 Figures only, nothing asserted.
 """
 import argparse
 import contextlib
+import importlib
 import math
 import os
 import random
@@ -98,13 +104,32 @@ def open_counter_today(app) -> None:
 
 
 def volunteer_id(app, phone: str) -> int:
-    from sqlalchemy import select
+    """Read from the app's SQLite file directly, so that it works for either side of ``--code``."""
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        return con.execute("SELECT id FROM users WHERE phone = ?", (phone,)).fetchone()[0]
 
-    from gridapp.auth.models import User
-    from gridapp.extensions import db
 
-    with app.app_context():
-        return db.session.scalar(select(User.id).where(User.phone == phone))
+BEFORE_PACKAGE = "gridapp_before"
+
+
+def import_other_code(code: Path, into: Path) -> str:
+    """DIR's gridapp importable as ``gridapp_before`` (its templates, static files and migrations beside it,
+    where its app factory looks for them); the app's modules import one another relatively."""
+    shutil.copytree(code / "gridapp", into / BEFORE_PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("templates", "static", "migrations"):
+        shutil.copytree(code / folder, into / folder)
+    sys.path.insert(0, str(into))
+    return BEFORE_PACKAGE
+
+
+def make_app_of(package: str, env: dict):
+    """ledger_scale.make_app for the app of ``package`` (gridapp or the other tree's)."""
+    config = importlib.import_module(f"{package}.config").Config(Path(env["GRIDAPP_INSTANCE_PATH"]))
+    config.SQLALCHEMY_DATABASE_URI = env["GRIDAPP_DATABASE_URL"]
+    config.SESSION_COOKIE_SECURE = config.REMEMBER_COOKIE_SECURE = False
+    config.PREFERRED_URL_SCHEME = "http"
+    return importlib.import_module(package).create_app(config)
 
 
 def grow_to_scale(env: dict, users: int, entries: int) -> float:
@@ -189,8 +214,7 @@ def statements(app, caller: Caller) -> tuple[int, int]:
     """(SELECTs, other statements) one request sends (transaction control left out)."""
     from sqlalchemy import event
 
-    from gridapp.extensions import db
-
+    db = app.extensions["sqlalchemy"]  # this app's own (either side of --code)
     seen = []
 
     def record(conn, cursor, statement, *args):
@@ -210,8 +234,6 @@ def statements(app, caller: Caller) -> tuple[int, int]:
 
 
 def callers_for(app) -> dict:
-    from gridapp.extensions import db  # noqa: F401  (the app is built)
-
     vid = volunteer_id(app, _support.DEMO_PHONE)
     volunteer = login_cookie(app, _support.DEMO_PHONE, settle="/me")
     staff = login_cookie(app, STAFF_PHONE, settle=f"/counter/v/{vid}")
@@ -268,7 +290,16 @@ def report(label: str, times: dict, world: str, queries: dict) -> dict:
     return out
 
 
-def run(env: dict, scale: bool = False, rounds: int = ROUNDS, batch: int = BATCH) -> dict:
+def compare(worlds: dict, times: dict) -> None:
+    """Both sides of --code, page by page, and the ratio after/before."""
+    print("  this code (after) against --code (before), the same pages interleaved in one process:")
+    for page in worlds["demo"]:
+        before = statistics.median(times[("before", page)])
+        after = statistics.median(times[("demo", page)])
+        print(f"    {page:<11} before {before:6.3f}  after {after:6.3f} ms   ×{after / before:.3f}")
+
+
+def run(env: dict, scale: bool = False, rounds: int = ROUNDS, batch: int = BATCH, code: Path | None = None) -> dict:
     print("== page CPU (in process) ==")
     results = {}
     with tempfile.TemporaryDirectory(prefix="gridapp-bench-pages-") as tmp:
@@ -276,6 +307,9 @@ def run(env: dict, scale: bool = False, rounds: int = ROUNDS, batch: int = BATCH
         demo = ledger_scale.make_app(demo_env)
         open_counter_today(demo)
         worlds = {"demo": callers_for(demo)}
+        if code is not None:  # the same prepared world, copied for the other side
+            package = import_other_code(code, Path(tmp) / "code")
+            worlds["before"] = callers_for(make_app_of(package, copy_instance(demo_env, Path(tmp) / "before")))
         if scale:
             scale_env = copy_instance(demo_env, Path(tmp) / "scale")
             took = grow_to_scale(scale_env, *SCALE)
@@ -292,6 +326,9 @@ def run(env: dict, scale: bool = False, rounds: int = ROUNDS, batch: int = BATCH
         times = measure(worlds, rounds, batch)
         print(f"  load average after:  {load()}")
         results["demo"] = report("demo world", times, "demo", queries)
+        if code is not None:
+            results["before"] = report("demo world, --code (before)", times, "before", queries)
+            compare(worlds, times)
         results["queries"] = {page: queries[("demo", page)] for page in worlds["demo"]}
         if scale:
             results["scale"] = report(f"{SCALE[0] // 1000}k volunteers / {SCALE[1] / 1e6:g}M entries",
@@ -312,12 +349,13 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--batch", type=int, default=BATCH)
     parser.add_argument("--instance", help="an existing demo instance folder to copy (default: build one)")
+    parser.add_argument("--code", type=Path, help="another tree of the app to compare with, in one process")
     args = parser.parse_args(argv)
     if args.instance:
-        run(_support.base_env(Path(args.instance)), args.scale, args.rounds, args.batch)
+        run(_support.base_env(Path(args.instance)), args.scale, args.rounds, args.batch, args.code)
         return 0
     with _support.throwaway_instance() as env:
-        run(env, args.scale, args.rounds, args.batch)
+        run(env, args.scale, args.rounds, args.batch, args.code)
     return 0
 
 
