@@ -1,8 +1,8 @@
 """An A/B of a change to a page, in one process: the old and the new code run interleaved.
 
 For a change made for speed, the code keeps both ways for the time of the measurement behind a
-module attribute (a switch: ``gridapp.counter.views:PANEL_ROWS``, False = the old way, True = the
-new). On a copy of the demo world prepared as page_cpu.py prepares it (today a counter day, the
+module attribute (a switch such as ``gridapp.counter.views:PANEL_ROWS``, added for the measurement
+and removed after it; False = the old way, True = the new). On a copy of the demo world prepared as page_cpu.py prepares it (today a counter day, the
 counter open, the same prepared WSGI environ with a settled login cookie), this script first checks
 that both sides answer the same HTML (CSRF and one-time tokens masked), then runs ROUNDS rounds of
 BATCH requests per side, the side that goes first alternating per round, with ``/healthz`` as the
