@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import cache, cached_property
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, insert, or_, select, text, update
+from sqlalchemy import case, func, insert, or_, select, text, true, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -28,6 +28,7 @@ from ..extensions import db
 from ..goods import stock
 from ..goods.models import Donation, DonationLine, Item, Lot, Sponsor, StockMovement
 from ..numbering import formatted, next_number
+from ..org.scope import current_scope
 from ..points import service as points
 from .models import CounterSession, Redemption, RedemptionDay, RedemptionLine
 from .schedule import extra_day, is_counter_day
@@ -353,13 +354,16 @@ def _active_items_query():
     return select(Item).where(Item.active.is_(True)).order_by(Item.category, Item.points_price, Item.name)
 
 
-def basket(volunteer: User, quantities: dict[int, int], now: datetime) -> Basket:
+def basket(volunteer: User, quantities: dict[int, int], now: datetime, month: "PanelMonth | None" = None) -> Basket:
     """The counter's grid for ``volunteer``: every active item (in stock or not), this month's use
-    against the limits, and the chosen quantities (clamped to 0 … what stock and limits allow)."""
+    against the limits, and the chosen quantities (clamped to 0 … what stock and limits allow).
+
+    ``month``: this month's use as the panel read it already (``panel_month``); else it is read here."""
     items = db.session.scalars(_active_items_query()).all()
-    since = start_of_local_month(now)
-    ids = [i.id for i in items]
-    mine, home = _used_this_month_by_both(ids, since, volunteer)
+    if month is not None:
+        mine, home = month.used_by_volunteer, month.used_by_household
+    else:
+        mine, home = _used_this_month_by_both([i.id for i in items], start_of_local_month(now), volunteer)
     states = []
     for item in items:
         state = ItemState(item, used_by_volunteer=mine.get(item.id, 0), used_by_household=home.get(item.id, 0))
@@ -380,19 +384,95 @@ def redemption_history(volunteer: User, page: int = 1, per_page: int = HISTORY_P
     return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
 
 
+# The panel's month as plain rows (issue 14): this month's redemption lines of the volunteer and of their
+# household in one statement of the tables themselves (no ORM entity per redemption, line and item). The
+# grid scope's loader criteria do not touch a table statement, so the redemptions' grid is filtered here
+# (``_scope_filter``); the items their lines name are followed freely, as a relationship load would be.
+@dataclass(frozen=True, slots=True)
+class MonthLine:
+    name: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRedemption:
+    """One of this month's redemptions as the panel lists it: read-only, not an ORM entity."""
+
+    id: int
+    receipt_no: str
+    voided_at: datetime | None
+    lines: list[MonthLine]
+
+
+@dataclass(frozen=True, slots=True)
+class PanelMonth:
+    """This month at the counter for one volunteer: their redemptions (newest first, voided ones too) and
+    each item's use by them and by their household (voided redemptions left out)."""
+
+    redemptions: list[MonthRedemption]
+    used_by_volunteer: dict[int, int]
+    used_by_household: dict[int, int]
+
+
+def _scope_params() -> tuple[str, dict]:
+    """The grid scope as a table statement's filter takes it: (variant, parameters)."""
+    scope = current_scope()
+    if scope is None:
+        return "none", {}
+    if len(scope.ids) == 1:
+        return "one", {"scope_grid": scope.ids[0]}
+    return "many", {"scope_grids": list(scope.ids)}
+
+
+def _scope_filter(column, variant: str):
+    """``column`` (a table's grid_id) within the scope of ``_scope_params``'s variant."""
+    if variant == "one":
+        return column == db.bindparam("scope_grid")
+    if variant == "many":
+        return column.in_(db.bindparam("scope_grids", expanding=True))
+    return true()
+
+
 @cache
-def _month_redemptions_query():
-    return (select(Redemption).where(Redemption.volunteer_id == db.bindparam("volunteer_id"),
-                                     Redemption.created_at >= db.bindparam("since"))
-            .options(joinedload(Redemption.lines).joinedload(RedemptionLine.item))
-            .order_by(Redemption.id.desc()))
+def _panel_month_query(with_household: bool, variant: str):
+    r, line, item = Redemption.__table__.c, RedemptionLine.__table__, Item.__table__
+    whose = (or_(r.volunteer_id == db.bindparam("volunteer_id"), r.household_id == db.bindparam("household_id"))
+             if with_household else r.volunteer_id == db.bindparam("volunteer_id"))
+    return (select(r.id, r.receipt_no, r.voided_at, r.volunteer_id, r.household_id, line.c.item_id,
+                   line.c.quantity, item.c.name)
+            .select_from(Redemption.__table__.join(line, line.c.redemption_id == r.id)
+                         .join(item, item.c.id == line.c.item_id))
+            .where(r.created_at >= db.bindparam("since"), whose, _scope_filter(r.grid_id, variant))
+            .order_by(r.id.desc(), line.c.id))
 
 
-def month_redemptions(volunteer: User, now: datetime) -> list[Redemption]:
-    """This month's redemptions of the volunteer, newest first, with their lines and items (the panel
-    lists them: one query however many)."""
-    return db.session.scalars(_month_redemptions_query(),
-                              {"volunteer_id": volunteer.id, "since": start_of_local_month(now)}).unique().all()
+def panel_month(volunteer: User, now: datetime) -> PanelMonth:
+    """This month's redemptions of ``volunteer`` with their lines, and this month's use of each item by the
+    volunteer and by their household (as ``basket`` counts it), in one statement."""
+    variant, params = _scope_params()
+    household_id = volunteer.household_id
+    rows = db.session.execute(_panel_month_query(household_id is not None, variant),
+                              {**params, "volunteer_id": volunteer.id, "household_id": household_id,
+                               "since": start_of_local_month(now)})
+    redemptions: list[MonthRedemption] = []
+    mine: dict[int, int] = {}
+    home: dict[int, int] = {}
+    for rid, receipt_no, voided_at, volunteer_id, row_household, item_id, quantity, name in rows:
+        if volunteer_id == volunteer.id:
+            if not redemptions or redemptions[-1].id != rid:
+                redemptions.append(MonthRedemption(rid, receipt_no, voided_at, []))
+            redemptions[-1].lines.append(MonthLine(name, quantity))
+        if voided_at is None:
+            if volunteer_id == volunteer.id:
+                mine[item_id] = mine.get(item_id, 0) + quantity
+            if household_id is not None and row_household == household_id:
+                home[item_id] = home.get(item_id, 0) + quantity
+    return PanelMonth(redemptions, mine, home)
+
+
+def month_redemptions(volunteer: User, now: datetime) -> list[MonthRedemption]:
+    """This month's redemptions of the volunteer, newest first, with their lines (``panel_month``)."""
+    return panel_month(volunteer, now).redemptions
 
 
 # --- redeem and void ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from ..clock import local_today, utcnow
 from ..database import writes_in_unit_of_work
 from ..errors import DomainError
 from ..formtools import commit_or_explain
-from ..htmx import is_fragment_request, render
+from ..htmx import render
 from ..numbers import parse_id, parse_int
 from ..once import new_token, run_once
 from ..qr import qr_svg
@@ -106,11 +106,11 @@ def _basket_texts() -> dict:
 def _volunteer_page(volunteer, quantities, status=200, error=None):
     session = counter.todays_session(local_today())
     now = utcnow()
-    basket = counter.basket(volunteer, quantities, now)
-    # This month's redemptions are on the panel, not in the basket fragment: not read for an htmx swap.
-    month = [] if is_fragment_request() else counter.month_redemptions(volunteer, now)
+    # This month's redemptions and use in one statement of plain rows; the basket's limits count the same use.
+    month = counter.panel_month(volunteer, now)
+    basket = counter.basket(volunteer, quantities, now, month)
     return render("counter/volunteer.html", "counter/_basket.html", status=status, volunteer=volunteer,
-                  basket=basket, session=session, error=error, month=month, texts=_basket_texts(),
+                  basket=basket, session=session, error=error, month=month.redemptions, texts=_basket_texts(),
                   confirm_form=ConfirmRedemptionForm(token=new_token()))
 
 

@@ -406,3 +406,35 @@ def test_a_scope_of_two_grids_sees_both_and_the_one_grid_scope_after_it_sees_its
         assert _names(_VOLUNTEERS_NAMED, name="乙网格志愿者") == []
     with scoped_to(grid_b):
         assert _names(_VOLUNTEERS_NAMED, name="乙网格志愿者") == ["乙网格志愿者"]
+
+
+def test_the_counter_panels_month_rows_keep_to_the_scope_as_the_orm_does(app, grid_b):
+    """The panel's month is a statement of the tables (plain rows, issue 14), which the scope's loader
+    criteria do not touch: it filters the redemptions' grid itself, and sees what the ORM sees in every scope."""
+    from gridapp.counter import service as counter
+    from gridapp.org.scope import GridScope, current_scope, set_scope
+
+    _module, staff, visitor, item, session = _counter_case(grid_b, points_anywhere=True)
+    now = datetime(2026, 12, 16, 3)
+    grid_a = db.session.get(OrgUnit, GRID_A)
+    with scoped_to(grid_a, people_ids=org.scope_for(staff).people_ids):
+        redemption = counter.redeem(staff, session, visitor, {item.id: 1}, token="t-month", now=now)
+    db.session.commit()
+
+    def seen():
+        rows = counter.panel_month(visitor, now)
+        orm = db.session.scalars(sa.select(Redemption.id).where(Redemption.volunteer_id == visitor.id)).all()
+        assert [r.id for r in rows.redemptions] == orm
+        return [r.id for r in rows.redemptions], rows.used_by_volunteer
+
+    with scoped_to(grid_a):
+        assert seen() == ([redemption.id], {item.id: 1})  # redeemed at A's counter: A's record
+    with scoped_to(grid_b):
+        assert seen() == ([], {})  # the visitor's home grid does not see A's redemptions
+    previous = current_scope()
+    set_scope(GridScope(ids=(GRID_A, grid_b.id), working=GRID_A))  # a scope of several grids
+    try:
+        assert seen() == ([redemption.id], {item.id: 1})
+    finally:
+        set_scope(previous)
+    assert seen() == ([redemption.id], {item.id: 1})  # unscoped (CLI, tests): every grid
