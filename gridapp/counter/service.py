@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import cache, cached_property
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, insert, or_, select, text, true, update
+from sqlalchemy import case, func, insert, or_, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -28,7 +28,6 @@ from ..extensions import db
 from ..goods import stock
 from ..goods.models import Donation, DonationLine, Item, Lot, Sponsor, StockMovement
 from ..numbering import formatted, next_number
-from ..org.scope import current_scope
 from ..points import service as points
 from .models import CounterSession, Redemption, RedemptionDay, RedemptionLine
 from .schedule import extra_day, is_counter_day
@@ -385,9 +384,9 @@ def redemption_history(volunteer: User, page: int = 1, per_page: int = HISTORY_P
 
 
 # The panel's month as plain rows (issue 14): this month's redemption lines of the volunteer and of their
-# household in one statement of the tables themselves (no ORM entity per redemption, line and item). The
-# grid scope's loader criteria do not touch a table statement, so the redemptions' grid is filtered here
-# (``_scope_filter``); the items their lines name are followed freely, as a relationship load would be.
+# household in one statement (no ORM entity per redemption, line and item). The redemptions are the
+# statement's ORM columns, so the grid scope's criteria apply to them as to the entities; the lines and the
+# items they name are joined as plain tables, followed freely as a relationship load would be.
 @dataclass(frozen=True, slots=True)
 class MonthLine:
     name: str
@@ -414,45 +413,24 @@ class PanelMonth:
     used_by_household: dict[int, int]
 
 
-def _scope_params() -> tuple[str, dict]:
-    """The grid scope as a table statement's filter takes it: (variant, parameters)."""
-    scope = current_scope()
-    if scope is None:
-        return "none", {}
-    if len(scope.ids) == 1:
-        return "one", {"scope_grid": scope.ids[0]}
-    return "many", {"scope_grids": list(scope.ids)}
-
-
-def _scope_filter(column, variant: str):
-    """``column`` (a table's grid_id) within the scope of ``_scope_params``'s variant."""
-    if variant == "one":
-        return column == db.bindparam("scope_grid")
-    if variant == "many":
-        return column.in_(db.bindparam("scope_grids", expanding=True))
-    return true()
-
-
 @cache
-def _panel_month_query(with_household: bool, variant: str):
-    r, line, item = Redemption.__table__.c, RedemptionLine.__table__, Item.__table__
-    whose = (or_(r.volunteer_id == db.bindparam("volunteer_id"), r.household_id == db.bindparam("household_id"))
-             if with_household else r.volunteer_id == db.bindparam("volunteer_id"))
-    return (select(r.id, r.receipt_no, r.voided_at, r.volunteer_id, r.household_id, line.c.item_id,
-                   line.c.quantity, item.c.name)
-            .select_from(Redemption.__table__.join(line, line.c.redemption_id == r.id)
-                         .join(item, item.c.id == line.c.item_id))
-            .where(r.created_at >= db.bindparam("since"), whose, _scope_filter(r.grid_id, variant))
-            .order_by(r.id.desc(), line.c.id))
+def _panel_month_query(with_household: bool):
+    line, item = RedemptionLine.__table__, Item.__table__
+    mine = Redemption.volunteer_id == db.bindparam("volunteer_id")
+    whose = or_(mine, Redemption.household_id == db.bindparam("household_id")) if with_household else mine
+    return (select(Redemption.id, Redemption.receipt_no, Redemption.voided_at, Redemption.volunteer_id,
+                   Redemption.household_id, line.c.item_id, line.c.quantity, item.c.name)
+            .join(line, line.c.redemption_id == Redemption.id).join(item, item.c.id == line.c.item_id)
+            .where(Redemption.created_at >= db.bindparam("since"), whose)
+            .order_by(Redemption.id.desc(), line.c.id))
 
 
 def panel_month(volunteer: User, now: datetime) -> PanelMonth:
     """This month's redemptions of ``volunteer`` with their lines, and this month's use of each item by the
     volunteer and by their household (as ``basket`` counts it), in one statement."""
-    variant, params = _scope_params()
     household_id = volunteer.household_id
-    rows = db.session.execute(_panel_month_query(household_id is not None, variant),
-                              {**params, "volunteer_id": volunteer.id, "household_id": household_id,
+    rows = db.session.execute(_panel_month_query(household_id is not None),
+                              {"volunteer_id": volunteer.id, "household_id": household_id,
                                "since": start_of_local_month(now)})
     redemptions: list[MonthRedemption] = []
     mine: dict[int, int] = {}

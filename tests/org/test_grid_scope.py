@@ -409,8 +409,8 @@ def test_a_scope_of_two_grids_sees_both_and_the_one_grid_scope_after_it_sees_its
 
 
 def test_the_counter_panels_month_rows_keep_to_the_scope_as_the_orm_does(app, grid_b):
-    """The panel's month is a statement of the tables (plain rows, issue 14), which the scope's loader
-    criteria do not touch: it filters the redemptions' grid itself, and sees what the ORM sees in every scope."""
+    """The panel's month is a statement of plain rows (issue 14): the scope's criteria still reach its
+    redemptions (ORM columns), so it sees what the ORM's entities see in every scope."""
     from gridapp.counter import service as counter
     from gridapp.org.scope import GridScope, current_scope, set_scope
 
