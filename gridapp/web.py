@@ -3,12 +3,13 @@ from functools import lru_cache
 
 from babel import dates as babel_dates
 from babel import support
-from flask import Request, render_template, request, url_for
+from flask import Request, current_app, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale, get_timezone, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from jinja2 import pass_context
+from markupsafe import Markup
 from sqlalchemy.exc import DataError, IntegrityError
 from wtforms.i18n import messages_path
 
@@ -157,6 +158,27 @@ def register_response_hooks(app):
     register_static_files(app)
 
 
+MENUS_KEY = "gridapp.menus"
+MENUS_KEPT = 2000  # roles × languages × pages: a few hundred in practice
+
+
+@pass_context
+def main_menu(context, role: str) -> Markup:
+    """The menu bar of a logged-in page (templates/_nav.html). It is the same for everyone of a role on a
+    page, so it is drawn once per role, page, language and URL root and kept in the app: a staff page's
+    menu has 13 links, each a macro call, a URL and a translation, on every view (bench/README: the
+    counter panel ×0.90–0.95)."""
+    endpoint = request.endpoint
+    key = (role, endpoint, _locale_and_zone(context)[0], request.script_root)
+    menus = current_app.extensions.setdefault(MENUS_KEY, {})
+    menu = menus.get(key)
+    if menu is None:
+        if len(menus) >= MENUS_KEPT:
+            menus.clear()
+        menu = menus[key] = Markup(render_template("_nav.html", role=role, endpoint=endpoint))
+    return menu
+
+
 def page_url(page: int) -> str:
     """The current page's URL with ``page`` replaced (the pager's links keep the search)."""
     args = request.args.to_dict()
@@ -243,6 +265,7 @@ def register_template_helpers(app):
     zone looked up once per render (the page's language; a datetime, stored in UTC, on the community
     clock): ``date_cn`` and ``datetime_cn`` take an optional CLDR pattern, ``{{ made_on|date_cn('yyyy年MM月dd日') }}`` (never ``strftime``)."""
     app.add_template_global(page_url)
+    app.add_template_global(main_menu)
     app.add_template_filter(_date_filter, "date_cn")
     app.add_template_filter(_datetime_filter, "datetime_cn")
     app.add_template_filter(_time_filter, "time_cn")
