@@ -110,8 +110,9 @@ def _qr(url: str) -> str:
     return qr_svg(url, scale=4)
 
 
-def render_notice(context: dict) -> bytes:
+def render_notice(context: dict, template: str = NOTICE_TEMPLATE) -> bytes:
     """Render the notice PDF for a notice_context() (no cache), on one A4 page whenever it can.
+    (``template``: another layout of the same context, for a benchmark comparing layouts.)
 
     It is laid out in the ordinary size first; if that takes more than one page (long texts,
     many zones), again in the "dense" and then the "tight" size, and the first layout that fits
@@ -123,7 +124,7 @@ def render_notice(context: dict) -> bytes:
     # The masthead and title are set in a serif face cut down to their characters (a small sheet of its own).
     heading = pdf.heading_stylesheet(context["organiser"] + context["title"])
     for density in DENSITIES:
-        document = pdf.layout(NOTICE_TEMPLATE, extra_stylesheets=[heading], n=context, density=density,
+        document = pdf.layout(template, extra_stylesheets=[heading], n=context, density=density,
                               qr=_qr(context["signup_url"]))
         if len(document.pages) == 1:
             break

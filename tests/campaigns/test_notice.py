@@ -13,7 +13,7 @@ from gridapp.org.service import first_grid
 from gridapp.qr import qr_svg
 
 from .. import factories
-from .conftest import EVENING_BEFORE, details, make_campaign, page_count, pdf_info, pdf_segments, poppler, svg_segments
+from .conftest import EVENING_BEFORE, ZONES, details, make_campaign, page_count, pdf_info, pdf_segments, poppler, svg_segments
 
 pytestmark = pytest.mark.pdf  # WeasyPrint output: checked in the SQLite pass only
 
@@ -60,6 +60,26 @@ def test_the_notice_says_what_where_when_and_who(campaign, request_context, tmp_
     lines = [line for line in poppler("pdftotext", pdf, "-layout", tmp_path=tmp_path).splitlines() if line.strip()]
     assert lines[-2].strip() == "屯坪社区党总支" and lines[-1].strip() == "2026年12月25日"
     assert len(lines[-1]) - len(lines[-1].lstrip()) > 40, "the date is not on the right"
+
+
+def test_each_zone_says_its_area_then_who_clears_it_with_phone_and_number_needed(campaign, request_context, tmp_path):
+    """A zone is a paragraph: its number, name and range on one line, then its team, leader (phone) and
+    how many people; a missing phone leaves no gap."""
+    text = poppler("pdftotext", notice_pdf(campaign), "-layout", tmp_path=tmp_path)
+    lines = [re.sub(r"\s+", "", line) for line in text.splitlines() if line.strip()]
+    for number, (name, description, team, leader, phone, needed) in enumerate(ZONES, 1):
+        area = f"{number}．{name}：{description}"
+        assert area in lines, area
+        assert lines[lines.index(area) + 1] == f"责任队伍：{team}负责人：{leader}{phone}需{needed}人"
+
+
+def test_a_zone_with_only_a_name_prints_no_empty_labels(staff, request_context, tmp_path):
+    campaign = make_campaign(staff, zones=0)
+    campaigns.add_zone(staff, campaign, campaigns.ZoneDetails(name="西门片区", needed=3))
+    db.session.commit()
+    flat = re.sub(r"\s+", "", poppler("pdftotext", notice_pdf(campaign), tmp_path=tmp_path))
+    assert "1．西门片区需3人" in flat
+    assert "责任队伍" not in flat and "负责人：" not in flat
 
 
 def test_notices_with_different_titles_in_one_process_each_print_their_own_heading(staff, request_context, tmp_path):
