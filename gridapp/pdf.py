@@ -431,16 +431,25 @@ def _code_points_of(url: str) -> tuple[int, ...]:
         return ()
 
 
+# Always in a heading's cut, whatever its text: what a date changes in a title (digits, 年月日) and the rest
+# of ASCII. A campaign copied with a new date ("12月26日扫雪除冰" after "12月2日扫雪除冰") then has the same
+# cut as the one before it: no new face to register, which costs a worker ~20 ms once per cut (fontconfig
+# is told its configuration changed, and Pango drops every font it had loaded). ~100 glyphs: ~0.5 KB a PDF.
+HEADING_ALWAYS = frozenset(range(0x21, 0x7F)) | {ord(c) for c in "年月日"}
+
+
 def serif_heading_css(text: str, selector: str) -> str:
-    """CSS that sets ``selector`` in the serif heading face cut down to the characters of ``text``, or in
-    the system serif font when that cannot be made (no libharfbuzz-subset or no Noto Serif CJK SC).
+    """CSS that sets ``selector`` in the serif heading face cut down to the characters of ``text`` (and
+    HEADING_ALWAYS), or in the system serif font when that cannot be made (no libharfbuzz-subset or no
+    Noto Serif CJK SC).
 
     Each cut is declared under a family name of its own: fontconfig keeps every face a process was
     given, and under one shared name a later notice's title was drawn with an earlier cut — whose
     glyphs are numbered for other characters, so the heading printed the wrong characters."""
-    code_points = tuple(sorted({ord(c) for c in text if not c.isspace()}))
+    characters = {ord(c) for c in text if not c.isspace()}
+    code_points = tuple(sorted(characters | HEADING_ALWAYS))
     fallback = '"Noto Serif CJK SC", serif'
-    if not code_points or not heading_font(code_points):
+    if not characters or not heading_font(code_points):
         return f"{selector} {{ font-family: {fallback}; }}\n"
     name = "-".join(f"{c:x}" for c in code_points)
     family = f"{COMPACT_SERIF_FAMILY} {hashlib.sha256(name.encode()).hexdigest()[:16]}"

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from gridapp.pdf import serif_heading_css
 from gridapp.campaigns import notice
 from gridapp.campaigns import service as campaigns
 from gridapp.extensions import db
@@ -86,6 +87,20 @@ def test_notices_with_different_titles_in_one_process_each_print_their_own_headi
     """Each title's serif cut is its own font family: under one shared name, the second title was drawn
     with the first cut's glyphs and printed other characters (as a worker prints notice after notice)."""
     titles = ["北门积雪清扫", "中心广场除冰", "北门积雪清扫"]
+    for title in titles:
+        printed = re.sub(r"\s+", "", poppler("pdftotext", notice_pdf(make_campaign(staff, title=title)), tmp_path=tmp_path))
+        assert f"关于开展{title}志愿服务活动的通知" in printed, printed[:60]
+
+
+def test_titles_that_differ_only_in_their_date_share_one_heading_face_and_print_their_own(staff, request_context,
+                                                                                          tmp_path):
+    """A campaign copied with a new date needs no new heading face (registering one costs a worker ~20 ms),
+    and each notice still prints its own date."""
+    titles = ["12月2日扫雪除冰", "1月26日扫雪除冰", "12月30日扫雪除冰"]
+    faces = {serif_heading_css("屯坪社区党总支" + campaigns.notice_heading(title), ".masthead, h1")
+             for title in titles}
+    assert len(faces) == 1
+    assert len(faces | {serif_heading_css("屯坪社区党总支关于开展北门积雪清扫志愿服务活动的通知", ".masthead, h1")}) == 2
     for title in titles:
         printed = re.sub(r"\s+", "", poppler("pdftotext", notice_pdf(make_campaign(staff, title=title)), tmp_path=tmp_path))
         assert f"关于开展{title}志愿服务活动的通知" in printed, printed[:60]
