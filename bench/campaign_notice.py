@@ -152,16 +152,22 @@ def compare(render, before_render=None) -> dict:
 BEFORE_PREFIX = "before"
 
 
-def add_before_layout(app, folder: Path) -> str:
+def add_before_layout(app, folder: Path, signup_url: str) -> str:
     """Let ``app`` find the templates of another checkout under "before/" (the notice's template and its
-    stylesheet, which pdf.stylesheet() looks up by the template's name); returns the notice's name there."""
+    stylesheet, which pdf.stylesheet() looks up by the template's name); returns the notice's name there.
+    A notice template from before issue 14 drew the QR code from an inline SVG ``qr`` (now a PNG by URL,
+    ``qr_src``): it is given as a Jinja global, which only a template not passed a ``qr`` of its own sees."""
     from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+    from markupsafe import Markup
+
+    from gridapp.qr import qr_svg
 
     templates = folder / "templates"
     if not (templates / "pdf" / "campaign_notice.html").is_file():
         raise RuntimeError(f"{templates}/pdf/campaign_notice.html not found")
     app.jinja_env.loader = ChoiceLoader([app.jinja_env.loader,
                                          PrefixLoader({BEFORE_PREFIX: FileSystemLoader(str(templates))})])
+    app.jinja_env.globals["qr"] = Markup(qr_svg(signup_url, scale=4))
     return f"{BEFORE_PREFIX}/pdf/campaign_notice.html"
 
 
@@ -192,7 +198,7 @@ def run(env: dict, out: Path | None = None, compare_sides: bool = False, before_
         first_ms = (time.perf_counter() - started) * 1000
         compared = None
         if before_layout:
-            before_template = add_before_layout(app, before_layout)
+            before_template = add_before_layout(app, before_layout, notice.signup_url(campaign))
             compared = compare(lambda: notice.render_notice(notice.notice_context(campaign)),
                                lambda: notice.render_notice(notice.notice_context(campaign), before_template))
         elif compare_sides:

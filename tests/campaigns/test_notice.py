@@ -1,20 +1,22 @@
 """The printed papers: the A4 notice (CJK font embedded, one page, title, QR to the sign-up page,
 issuer bottom right) and each zone's sign-in sheet; caching by content."""
+import io
 import re
 import shutil
 import subprocess
 
 import pytest
+import segno
 
-from gridapp.pdf import serif_heading_css
 from gridapp.campaigns import notice
 from gridapp.campaigns import service as campaigns
 from gridapp.extensions import db
 from gridapp.org.service import first_grid
-from gridapp.qr import qr_svg
+from gridapp.pdf import serif_heading_css
+from gridapp.qr import qr_png
 
 from .. import factories
-from .conftest import EVENING_BEFORE, ZONES, details, make_campaign, page_count, pdf_info, pdf_segments, poppler, svg_segments
+from .conftest import EVENING_BEFORE, ZONES, details, make_campaign, page_count, pdf_info, poppler
 
 pytestmark = pytest.mark.pdf  # WeasyPrint output: checked in the SQLite pass only
 
@@ -106,18 +108,32 @@ def test_titles_that_differ_only_in_their_date_share_one_heading_face_and_print_
         assert f"关于开展{title}志愿服务活动的通知" in printed, printed[:60]
 
 
-def test_the_qr_code_is_the_sign_up_page(campaign, request_context, monkeypatch):
+def embedded_images(pdf: bytes, tmp_path) -> list:
+    """The PDF's images (pdfimages), as Pillow images, and whether each is drawn smoothed (interpolated)."""
+    from PIL import Image
+
+    listing = poppler("pdfimages", pdf, "-list", tmp_path=tmp_path).splitlines()[2:]
+    path = tmp_path / "images.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdfimages", "-png", str(path), str(tmp_path / "image")], check=True, timeout=60)
+    files = sorted(tmp_path.glob("image-*.png"))
+    assert len(files) == len(listing)
+    return [(Image.open(path).convert("L"), line.split()[9]) for path, line in zip(files, listing)]
+
+
+def test_the_qr_code_is_the_sign_up_page_drawn_unsmoothed(campaign, request_context, tmp_path):
+    """The notice's one image is the QR code of its sign-up URL, pixel for pixel (4 a module), and the PDF
+    tells viewers and printers not to smooth it (sharp modules when it is printed 38 mm wide)."""
+    from PIL import Image
+
     url = f"{BASE}/campaigns/{campaign.id}"
     assert notice.notice_context(campaign)["signup_url"] == url
-    seen = []
-    monkeypatch.setattr(notice, "_qr", lambda data: seen.append(data) or qr_svg(data, scale=4))
-    pdf = notice_pdf(campaign)
-    assert seen == [url]
-    # Every dark run of that QR code is drawn in the PDF, at its coordinates inside the SVG.
-    expected = svg_segments(qr_svg(url, scale=4))
-    assert len(expected) > 100
-    assert expected <= pdf_segments(pdf)
-    assert not svg_segments(qr_svg(f"{BASE}/campaigns/{campaign.id + 1}", scale=4)) <= pdf_segments(pdf)
+    [(image, interpolated)] = embedded_images(notice_pdf(campaign), tmp_path)
+    expected = Image.open(io.BytesIO(qr_png(url))).convert("L")
+    assert image.size == expected.size == ((segno.make(url, error="m", micro=False).symbol_size(scale=4)))
+    assert image.tobytes() == expected.tobytes()
+    assert image.tobytes() != Image.open(io.BytesIO(qr_png(f"{BASE}/campaigns/{campaign.id + 1}"))).tobytes()
+    assert interpolated == "no"
 
 
 @pytest.mark.skipif(not shutil.which("zbarimg") or not shutil.which("pdftoppm"), reason="needs zbar-tools, poppler")
