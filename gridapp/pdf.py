@@ -8,7 +8,7 @@
   stylesheet of the same name (``pdf/x.html`` -> ``pdf/x.css``). The ``FontConfiguration``
   is built once per process and the stylesheets are parsed once per app, never per request.
 - The only resources a template can load are the app's own static files, read straight
-  from the static folder (and the compact font below, from memory). Any other URL (http,
+  from the static folder (and, from memory, the compact fonts below and QR codes: qr_image_url). Any other URL (http,
   file://, data:, a path outside static/) is refused and stops the render: it is a bug in
   a template, never something to fetch.
 - WeasyPrint is imported on first use: it costs ~1 s of start-up that pages, CLI
@@ -472,7 +472,7 @@ def _code_points_of(url: str) -> tuple[int, ...]:
 # Always in a heading's cut, whatever its text: what a date changes in a title (digits, 年月日) and the rest
 # of ASCII. A campaign copied with a new date ("12月26日扫雪除冰" after "12月2日扫雪除冰") then has the same
 # cut as the one before it: no new face to register, which costs a worker ~20 ms once per cut (fontconfig
-# is told its configuration changed, and Pango drops every font it had loaded). ~100 glyphs: ~0.5 KB a PDF.
+# is told its configuration changed, and Pango drops every font it had loaded). ~100 glyphs: ~0.2 KB a PDF.
 HEADING_ALWAYS = frozenset(range(0x21, 0x7F)) | {ord(c) for c in "年月日"}
 
 
