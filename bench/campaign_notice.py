@@ -20,11 +20,13 @@ which publishes tomorrow's snow campaign with the six zones of 26 December):
 With ``--compare`` it first renders the notice 2 x COMPARE_RUNS times, in alternating blocks of
 COMPARE_BLOCK: "before" (nothing frozen: as before issue 14) and "after"
 (level 6, what the process holds frozen: as now), and prints both sides and their ratio from the
-same run.
+same run. With ``--compare-layout DIR`` the "before" side is instead the notice laid out by DIR's
+templates (``DIR/templates/pdf/campaign_notice.html`` and ``.css``: another checkout, e.g. of main), both
+sides frozen as now, so only the layout differs.
 
 Targets: render <= 150 ms, size <= 100 KB, cached request <= 5 ms. Figures only, nothing is asserted.
 
-    .venv/bin/python bench/campaign_notice.py [--out notice.pdf] [--compare]
+    .venv/bin/python bench/campaign_notice.py [--out notice.pdf] [--compare | --compare-layout DIR]
 """
 import argparse
 import gc
@@ -110,19 +112,20 @@ def set_before(before: bool) -> None:
         gc.freeze()
 
 
-def compare(render) -> dict:
+def compare(render, before_render=None) -> dict:
     """Render as before and as now, COMPARE_RUNS times each, in blocks of COMPARE_BLOCK (before, after,
-    after, before, …: the garbage collector runs as it would, between renders too); wall and CPU ms."""
+    after, before, …: the garbage collector runs as it would, between renders too); wall and CPU ms.
+    With ``before_render`` the before side calls it (another layout) and both sides stay frozen."""
     sides = {name: {"wall": [], "cpu": [], "gc": 0.0, "full": 0} for name in ("before", "after")}
     for n in range(2 * COMPARE_RUNS):
         block = n // COMPARE_BLOCK
         name = ("before", "after")[(block + block // 2) % 2]  # before, after, after, before, …
         side = sides[name]
-        if n % COMPARE_BLOCK == 0:
+        if n % COMPARE_BLOCK == 0 and before_render is None:
             set_before(name == "before")
         clock = GcClock()
         started, started_cpu = time.perf_counter(), time.process_time()
-        render()
+        (before_render if name == "before" and before_render else render)()
         side["wall"].append((time.perf_counter() - started) * 1000)
         side["cpu"].append((time.process_time() - started_cpu) * 1000)
         clock.close()
@@ -146,7 +149,29 @@ def compare(render) -> dict:
                    "full_collections": side["full"]} for name, side in sides.items()}
 
 
-def run(env: dict, out: Path | None = None, compare_sides: bool = False) -> dict:
+BEFORE_PREFIX = "before"
+
+
+def add_before_layout(app, folder: Path, signup_url: str) -> str:
+    """Let ``app`` find the templates of another checkout under "before/" (the notice's template and its
+    stylesheet, which pdf.stylesheet() looks up by the template's name); returns the notice's name there.
+    A notice template from before issue 14 drew the QR code from an inline SVG ``qr`` (now a PNG by URL,
+    ``qr_src``): it is given as a Jinja global, which only a template not passed a ``qr`` of its own sees."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+    from markupsafe import Markup
+
+    from gridapp.qr import qr_svg
+
+    templates = folder / "templates"
+    if not (templates / "pdf" / "campaign_notice.html").is_file():
+        raise RuntimeError(f"{templates}/pdf/campaign_notice.html not found")
+    app.jinja_env.loader = ChoiceLoader([app.jinja_env.loader,
+                                         PrefixLoader({BEFORE_PREFIX: FileSystemLoader(str(templates))})])
+    app.jinja_env.globals["qr"] = Markup(qr_svg(signup_url, scale=4))
+    return f"{BEFORE_PREFIX}/pdf/campaign_notice.html"
+
+
+def run(env: dict, out: Path | None = None, compare_sides: bool = False, before_layout: Path | None = None) -> dict:
     from gridapp.campaigns import notice
     from gridapp.campaigns.models import Campaign
     from gridapp.extensions import db
@@ -171,7 +196,13 @@ def run(env: dict, out: Path | None = None, compare_sides: bool = False) -> dict
         started = time.perf_counter()
         pdf = notice.render_notice(notice.notice_context(campaign))
         first_ms = (time.perf_counter() - started) * 1000
-        compared = compare(lambda: notice.render_notice(notice.notice_context(campaign))) if compare_sides else None
+        compared = None
+        if before_layout:
+            before_template = add_before_layout(app, before_layout, notice.signup_url(campaign))
+            compared = compare(lambda: notice.render_notice(notice.notice_context(campaign)),
+                               lambda: notice.render_notice(notice.notice_context(campaign), before_template))
+        elif compare_sides:
+            compared = compare(lambda: notice.render_notice(notice.notice_context(campaign)))
         times, cpu = [], []
         clock = GcClock()
         for _ in range(RUNS):
@@ -258,10 +289,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the rendered PDF here")
     parser.add_argument("--compare", action="store_true", help="also render as before issue 14 and as now, alternating")
+    parser.add_argument("--compare-layout", type=Path, metavar="DIR",
+                        help="also render with DIR's notice template (before) and this one (after), alternating")
     args = parser.parse_args()
     try:
         with _support.throwaway_instance() as env:
-            run(env, args.out, args.compare)
+            run(env, args.out, args.compare, args.compare_layout)
     except Exception as exc:  # noqa: BLE001  a benchmark that could not run says why and exits 1
         print(f"campaign notice benchmark could not run: {exc}", file=sys.stderr)
         raise

@@ -8,7 +8,7 @@
   stylesheet of the same name (``pdf/x.html`` -> ``pdf/x.css``). The ``FontConfiguration``
   is built once per process and the stylesheets are parsed once per app, never per request.
 - The only resources a template can load are the app's own static files, read straight
-  from the static folder (and the compact font below, from memory). Any other URL (http,
+  from the static folder (and, from memory, the compact fonts below and QR codes: qr_image_url). Any other URL (http,
   file://, data:, a path outside static/) is refused and stops the render: it is a bug in
   a template, never something to fetch.
 - WeasyPrint is imported on first use: it costs ~1 s of start-up that pages, CLI
@@ -36,6 +36,7 @@ as an empty box, silently. So the app looks the font up at start (``check_fonts`
 log, ``/healthz`` says "degraded" with the reason), and every PDF view answers a Chinese 503
 (``FontMissing``) instead of a useless document.
 """
+import base64
 import contextlib
 import ctypes.util
 import fcntl
@@ -77,6 +78,8 @@ COMPACT_FONT_URL = f"{BASE_URL}_fonts/noto-sans-cjk-sc-gb2312.otf"
 SERIF_SOURCE_FONT = "Noto Serif CJK SC:style=Bold"
 COMPACT_SERIF_FAMILY = "Noto Serif CJK SC Heading"
 SERIF_FONT_PREFIX = f"{BASE_URL}_fonts/serif/"
+# A QR code as a PNG made in memory (qr_image_url()): the URL carries the encoded text.
+QR_IMAGE_PREFIX = f"{BASE_URL}_qr/"
 
 
 FONTS_KEY = "gridapp.pdf_fonts"
@@ -233,6 +236,8 @@ def _fetcher_class():
         def fetch(self, url, headers=None):
             if url == COMPACT_FONT_URL and compact_cjk_font():
                 return URLFetcherResponse(url, compact_cjk_font(), {"Content-Type": "font/otf"})
+            if url.startswith(QR_IMAGE_PREFIX):
+                return URLFetcherResponse(url, _qr_png(_qr_data_of(url)), {"Content-Type": "image/png"})
             if url.startswith(SERIF_FONT_PREFIX):
                 font = heading_font(_code_points_of(url))
                 if font:
@@ -261,16 +266,49 @@ def static_fetcher():
     return _fetcher_class()(current_app.static_folder, static_prefix(), source_name)
 
 
-def layout(template_name: str, *, extra_stylesheets=(), **context):
+def qr_image_url(data: str) -> str:
+    """The URL of ``data``'s QR code as a PNG (``qr.qr_png``), for an ``<img>`` in a PDF template laid out
+    with ``layout(..., images=image_cache())``: made once per process, decoded once per cache."""
+    return f"{QR_IMAGE_PREFIX}{base64.urlsafe_b64encode(data.encode()).decode()}.png"
+
+
+def _qr_data_of(url: str) -> str:
+    return base64.urlsafe_b64decode(url[len(QR_IMAGE_PREFIX):].removesuffix(".png")).decode()
+
+
+@functools.lru_cache(maxsize=64)
+def _qr_png(data: str) -> bytes:
+    from .qr import qr_png
+
+    return qr_png(data)
+
+
+IMAGE_CACHE_KEY = "gridapp.pdf_images"
+IMAGE_CACHE_IMAGES = 64  # images kept between renders (a notice's QR code: a PNG of ~1 KB)
+
+
+def image_cache() -> dict:
+    """WeasyPrint's image cache, kept between renders in this app: an image (by URL) is fetched and decoded
+    once, not on every render. Emptied when it holds more than IMAGE_CACHE_IMAGES images. Only for images
+    whose URL names their content (qr_image_url): a changed static file would not be read again."""
+    cache = current_app.extensions.setdefault(IMAGE_CACHE_KEY, {})
+    if sum(1 for key in list(cache) if key.startswith(BASE_URL)) > IMAGE_CACHE_IMAGES:
+        cache.clear()
+    return cache
+
+
+def layout(template_name: str, *, extra_stylesheets=(), images: dict | None = None, **context):
     """Lay out ``templates/<template_name>`` as a WeasyPrint document (its ``pages``; ``write_pdf()``),
-    styled by ``stylesheets(template_name, *extra_stylesheets)``. For a document that tries several
+    styled by ``stylesheets(template_name, *extra_stylesheets)``; ``images``: an image cache to use
+    (``image_cache()``), else the images are decoded for this document. For a document that tries several
     layouts (a notice that must fit one page); everything else calls ``render_pdf``."""
     from weasyprint import HTML
 
     require_cjk_font()
     html = render_template(template_name, **context)
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=static_fetcher())
-    return document.render(stylesheets=stylesheets(template_name, *extra_stylesheets), font_config=font_config())
+    return document.render(stylesheets=stylesheets(template_name, *extra_stylesheets), font_config=font_config(),
+                           cache=images)
 
 
 def render_pdf(template_name: str, **context) -> bytes:
@@ -431,16 +469,25 @@ def _code_points_of(url: str) -> tuple[int, ...]:
         return ()
 
 
+# Always in a heading's cut, whatever its text: what a date changes in a title (digits, 年月日) and the rest
+# of ASCII. A campaign copied with a new date ("12月26日扫雪除冰" after "12月2日扫雪除冰") then has the same
+# cut as the one before it: no new face to register, which costs a worker ~20 ms once per cut (fontconfig
+# is told its configuration changed, and Pango drops every font it had loaded). ~100 glyphs: ~0.2 KB a PDF.
+HEADING_ALWAYS = frozenset(range(0x21, 0x7F)) | {ord(c) for c in "年月日"}
+
+
 def serif_heading_css(text: str, selector: str) -> str:
-    """CSS that sets ``selector`` in the serif heading face cut down to the characters of ``text``, or in
-    the system serif font when that cannot be made (no libharfbuzz-subset or no Noto Serif CJK SC).
+    """CSS that sets ``selector`` in the serif heading face cut down to the characters of ``text`` (and
+    HEADING_ALWAYS), or in the system serif font when that cannot be made (no libharfbuzz-subset or no
+    Noto Serif CJK SC).
 
     Each cut is declared under a family name of its own: fontconfig keeps every face a process was
     given, and under one shared name a later notice's title was drawn with an earlier cut — whose
     glyphs are numbered for other characters, so the heading printed the wrong characters."""
-    code_points = tuple(sorted({ord(c) for c in text if not c.isspace()}))
+    characters = {ord(c) for c in text if not c.isspace()}
+    code_points = tuple(sorted(characters | HEADING_ALWAYS))
     fallback = '"Noto Serif CJK SC", serif'
-    if not code_points or not heading_font(code_points):
+    if not characters or not heading_font(code_points):
         return f"{selector} {{ font-family: {fallback}; }}\n"
     name = "-".join(f"{c:x}" for c in code_points)
     family = f"{COMPACT_SERIF_FAMILY} {hashlib.sha256(name.encode()).hexdigest()[:16]}"

@@ -8,13 +8,10 @@ rendering it again; any change to what the paper shows gives a new one.
 The notice shows only the campaign's own text (not how many signed up), so sign-ups do not
 change it. The sign-in sheet lists the people, so each sign-up gives a new sheet.
 """
-import functools
-
 from .. import pdf
 from ..extensions import db
 from ..clock import to_local, utcnow
 from ..pdf import paper_date, render_pdf
-from ..qr import qr_svg
 from ..urls import public_url
 from . import service
 from .models import Campaign, CampaignZone
@@ -104,27 +101,24 @@ def fingerprint(template: str, context: dict) -> str:
     return pdf.fingerprint(template, context)
 
 
-@functools.lru_cache(maxsize=64)
-def _qr(url: str) -> str:
-    """The QR code of a sign-up URL (encoding it costs ~10 ms; a campaign's URL never changes)."""
-    return qr_svg(url, scale=4)
-
-
-def render_notice(context: dict) -> bytes:
+def render_notice(context: dict, template: str = NOTICE_TEMPLATE) -> bytes:
     """Render the notice PDF for a notice_context() (no cache), on one A4 page whenever it can.
+    (``template``: another layout of the same context, for a benchmark comparing layouts.)
 
     It is laid out in the ordinary size first; if that takes more than one page (long texts,
     many zones), again in the "dense" and then the "tight" size, and the first layout that fits
     (or the tightest) is written. Ordinary notices are laid out once.
 
     Laid out by ``pdf.layout`` (the base stylesheet, the heading face, then the notice's own
-    stylesheet, parsed once per app: parsing it on every render cost a third of the render time).
+    stylesheet, parsed once per app: parsing it on every render cost a third of the render time). The
+    QR code of the sign-up URL is a PNG made once per process and decoded once per app (pdf.image_cache):
+    an inline SVG's path was parsed and drawn anew on every render (~5 ms).
     """
     # The masthead and title are set in a serif face cut down to their characters (a small sheet of its own).
     heading = pdf.heading_stylesheet(context["organiser"] + context["title"])
     for density in DENSITIES:
-        document = pdf.layout(NOTICE_TEMPLATE, extra_stylesheets=[heading], n=context, density=density,
-                              qr=_qr(context["signup_url"]))
+        document = pdf.layout(template, extra_stylesheets=[heading], n=context, density=density,
+                              qr_src=pdf.qr_image_url(context["signup_url"]), images=pdf.image_cache())
         if len(document.pages) == 1:
             break
     return document.write_pdf()

@@ -1,5 +1,4 @@
 """Campaign fixtures: a grid worker, the 26 December snow campaign with its six zones, and PDF tools."""
-import re
 import shutil
 import subprocess
 from datetime import date, datetime, time, timedelta
@@ -96,36 +95,3 @@ def pdf_info(pdf: bytes, tmp_path) -> dict:
 
 def page_count(pdf: bytes, tmp_path) -> int:
     return int(pdf_info(pdf, tmp_path)["Pages"])
-
-
-def svg_segments(svg: str) -> set[tuple[float, float, float]]:
-    """The dark runs of segno's QR path (``M x y`` then relative ``h``/``m``): (x1, y, x2) each."""
-    d = re.search(r'stroke="#000" d="([^"]+)"', svg).group(1)
-    x = y = 0.0
-    segments = set()
-    for command, args in re.findall(r"([MmHh])([^MmHh]*)", d):
-        numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", args)]
-        if command == "M":
-            x, y = numbers
-        elif command == "m":
-            x, y = x + numbers[0], y + numbers[1]
-        elif command == "h":
-            segments.add((x, y, x + numbers[0]))
-            x += numbers[0]
-    return segments
-
-
-def pdf_segments(pdf: bytes) -> set[tuple[float, float, float]]:
-    """Every horizontal line segment ("x y m" then "x2 y l") drawn in the PDF's content streams."""
-    import zlib
-
-    segments = set()
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            content = zlib.decompress(stream).decode("latin-1")
-        except zlib.error:
-            continue
-        for x1, y1, x2, y2 in re.findall(r"(-?[\d.]+) (-?[\d.]+) m\n(-?[\d.]+) (-?[\d.]+) l\n", content):
-            if y1 == y2:
-                segments.add((float(x1), float(y1), float(x2)))
-    return segments

@@ -1,19 +1,22 @@
 """The printed papers: the A4 notice (CJK font embedded, one page, title, QR to the sign-up page,
 issuer bottom right) and each zone's sign-in sheet; caching by content."""
+import io
 import re
 import shutil
 import subprocess
 
 import pytest
+import segno
 
 from gridapp.campaigns import notice
 from gridapp.campaigns import service as campaigns
 from gridapp.extensions import db
 from gridapp.org.service import first_grid
-from gridapp.qr import qr_svg
+from gridapp.pdf import serif_heading_css
+from gridapp.qr import qr_png
 
 from .. import factories
-from .conftest import EVENING_BEFORE, details, make_campaign, page_count, pdf_info, pdf_segments, poppler, svg_segments
+from .conftest import EVENING_BEFORE, ZONES, details, make_campaign, page_count, pdf_info, poppler
 
 pytestmark = pytest.mark.pdf  # WeasyPrint output: checked in the SQLite pass only
 
@@ -62,6 +65,26 @@ def test_the_notice_says_what_where_when_and_who(campaign, request_context, tmp_
     assert len(lines[-1]) - len(lines[-1].lstrip()) > 40, "the date is not on the right"
 
 
+def test_each_zone_says_its_area_then_who_clears_it_with_phone_and_number_needed(campaign, request_context, tmp_path):
+    """A zone is a paragraph: its number, name and range on one line, then its team, leader (phone) and
+    how many people; a missing phone leaves no gap."""
+    text = poppler("pdftotext", notice_pdf(campaign), "-layout", tmp_path=tmp_path)
+    lines = [re.sub(r"\s+", "", line) for line in text.splitlines() if line.strip()]
+    for number, (name, description, team, leader, phone, needed) in enumerate(ZONES, 1):
+        area = f"{number}．{name}：{description}"
+        assert area in lines, area
+        assert lines[lines.index(area) + 1] == f"责任队伍：{team}负责人：{leader}{phone}需{needed}人"
+
+
+def test_a_zone_with_only_a_name_prints_no_empty_labels(staff, request_context, tmp_path):
+    campaign = make_campaign(staff, zones=0)
+    campaigns.add_zone(staff, campaign, campaigns.ZoneDetails(name="西门片区", needed=3))
+    db.session.commit()
+    flat = re.sub(r"\s+", "", poppler("pdftotext", notice_pdf(campaign), tmp_path=tmp_path))
+    assert "1．西门片区需3人" in flat
+    assert "责任队伍" not in flat and "负责人：" not in flat
+
+
 def test_notices_with_different_titles_in_one_process_each_print_their_own_heading(staff, request_context, tmp_path):
     """Each title's serif cut is its own font family: under one shared name, the second title was drawn
     with the first cut's glyphs and printed other characters (as a worker prints notice after notice)."""
@@ -71,18 +94,46 @@ def test_notices_with_different_titles_in_one_process_each_print_their_own_headi
         assert f"关于开展{title}志愿服务活动的通知" in printed, printed[:60]
 
 
-def test_the_qr_code_is_the_sign_up_page(campaign, request_context, monkeypatch):
+def test_titles_that_differ_only_in_their_date_share_one_heading_face_and_print_their_own(staff, request_context,
+                                                                                          tmp_path):
+    """A campaign copied with a new date needs no new heading face (registering one costs a worker ~20 ms),
+    and each notice still prints its own date."""
+    titles = ["12月2日扫雪除冰", "1月26日扫雪除冰", "12月30日扫雪除冰"]
+    faces = {serif_heading_css("屯坪社区党总支" + campaigns.notice_heading(title), ".masthead, h1")
+             for title in titles}
+    assert len(faces) == 1
+    assert len(faces | {serif_heading_css("屯坪社区党总支关于开展北门积雪清扫志愿服务活动的通知", ".masthead, h1")}) == 2
+    for title in titles:
+        printed = re.sub(r"\s+", "", poppler("pdftotext", notice_pdf(make_campaign(staff, title=title)), tmp_path=tmp_path))
+        assert f"关于开展{title}志愿服务活动的通知" in printed, printed[:60]
+
+
+def embedded_images(pdf: bytes, tmp_path) -> list:
+    """The PDF's images (pdfimages), as Pillow images, and whether each is drawn smoothed (interpolated)."""
+    from PIL import Image
+
+    listing = poppler("pdfimages", pdf, "-list", tmp_path=tmp_path).splitlines()[2:]
+    path = tmp_path / "images.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdfimages", "-png", str(path), str(tmp_path / "image")], check=True, timeout=60)
+    files = sorted(tmp_path.glob("image-*.png"))
+    assert len(files) == len(listing)
+    return [(Image.open(path).convert("L"), line.split()[9]) for path, line in zip(files, listing)]
+
+
+def test_the_qr_code_is_the_sign_up_page_drawn_unsmoothed(campaign, request_context, tmp_path):
+    """The notice's one image is the QR code of its sign-up URL, pixel for pixel (4 a module), and the PDF
+    tells viewers and printers not to smooth it (sharp modules when it is printed 38 mm wide)."""
+    from PIL import Image
+
     url = f"{BASE}/campaigns/{campaign.id}"
     assert notice.notice_context(campaign)["signup_url"] == url
-    seen = []
-    monkeypatch.setattr(notice, "_qr", lambda data: seen.append(data) or qr_svg(data, scale=4))
-    pdf = notice_pdf(campaign)
-    assert seen == [url]
-    # Every dark run of that QR code is drawn in the PDF, at its coordinates inside the SVG.
-    expected = svg_segments(qr_svg(url, scale=4))
-    assert len(expected) > 100
-    assert expected <= pdf_segments(pdf)
-    assert not svg_segments(qr_svg(f"{BASE}/campaigns/{campaign.id + 1}", scale=4)) <= pdf_segments(pdf)
+    [(image, interpolated)] = embedded_images(notice_pdf(campaign), tmp_path)
+    expected = Image.open(io.BytesIO(qr_png(url))).convert("L")
+    assert image.size == expected.size == ((segno.make(url, error="m", micro=False).symbol_size(scale=4)))
+    assert image.tobytes() == expected.tobytes()
+    assert image.tobytes() != Image.open(io.BytesIO(qr_png(f"{BASE}/campaigns/{campaign.id + 1}"))).tobytes()
+    assert interpolated == "no"
 
 
 @pytest.mark.skipif(not shutil.which("zbarimg") or not shutil.which("pdftoppm"), reason="needs zbar-tools, poppler")
