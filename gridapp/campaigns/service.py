@@ -287,6 +287,34 @@ def place_of(volunteer: User, campaign: Campaign) -> tuple[CampaignZone, Attenda
     return places_of(volunteer, [campaign]).get(campaign.id)
 
 
+# The volunteer's campaign cards read plain rows of what they show (issue 14, as duty.sessions_for_volunteer):
+# the ORM columns of the campaign, the zone where the volunteer holds a place, its session's check-in window
+# and the attendance, so the grid scope's criteria apply as to the entities.
+@dataclass(frozen=True, slots=True)
+class CampaignCard:
+    """A published campaign as the volunteer's home shows it: read-only, not an ORM entity."""
+
+    id: int
+    title: str
+    starts_at: datetime
+    meeting_point: str
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneCard:
+    """The zone where the volunteer holds a place, with its session's check-in window (a zone is given its
+    session when the campaign is published)."""
+
+    name: str
+    session_id: int | None
+    checkin_opens_at: datetime | None
+    checkin_closes_at: datetime | None
+
+    def window_open(self, now: datetime) -> bool:
+        return self.session_id is not None and DutySession.window_open(self, now)
+
+
 @cache
 def _campaigns_for_volunteer_query():
     first = (select(Campaign.id).where(Campaign.status == "published", Campaign.ends_at >= bindparam("now"))
@@ -297,27 +325,30 @@ def _campaigns_for_volunteer_query():
     held = join(CampaignZone, Attendance, and_(Attendance.session_id == CampaignZone.session_id,
                                                Attendance.volunteer_id == bindparam("volunteer_id"),
                                                Attendance.status.in_(HOLDS_A_PLACE)))
-    return (select(Campaign, zone_count.label("zone_count"), CampaignZone, Attendance)
+    return (select(Campaign.id, Campaign.title, Campaign.starts_at, Campaign.meeting_point, Campaign.points,
+                   zone_count.label("zone_count"), CampaignZone.name, CampaignZone.session_id,
+                   DutySession.checkin_opens_at, DutySession.checkin_closes_at, Attendance.id, Attendance.status)
             .outerjoin(held, CampaignZone.campaign_id == Campaign.id)
             .outerjoin(DutySession, DutySession.id == CampaignZone.session_id)
             .where(Campaign.id.in_(first))
-            .options(db.contains_eager(CampaignZone.session))
             .order_by(Campaign.starts_at, Campaign.id, Attendance.id))
 
 
-def campaigns_for_volunteer(volunteer: User, now: datetime) -> list[tuple[Campaign, tuple | None, int]]:
+def campaigns_for_volunteer(volunteer: User, now: datetime) -> list[tuple[CampaignCard, tuple | None, int]]:
     """Published campaigns not yet over, soonest first, each with the volunteer's (zone, attendance) or
     None, and how many zones it has (its card says so).
 
-    One query, built once (it is on the volunteer's home): the first campaigns, each with its zone
-    count, and the zone where the volunteer holds a place (as ``places_of``) with its session."""
-    rows = db.session.execute(_campaigns_for_volunteer_query(), {"now": now, "volunteer_id": volunteer.id}).all()
+    One query of plain rows, built once (it is on the volunteer's home): the first campaigns, each with its
+    zone count, and the zone where the volunteer holds a place (as ``places_of``) with its session's window."""
+    rows = db.session.execute(_campaigns_for_volunteer_query(), {"now": now, "volunteer_id": volunteer.id})
     campaigns, places = {}, {}
-    for campaign, zone_count, zone, attendance in rows:  # a campaign's rows: its zones with my place, if any
-        campaigns.setdefault(campaign.id, (campaign, zone_count))
-        if attendance is not None:  # ordered by attendance: the latest wins, as in places_of
-            places[campaign.id] = (zone, attendance)
-    return [(campaign, places.get(campaign.id), zone_count) for campaign, zone_count in campaigns.values()]
+    for row in rows:  # a campaign's rows: its zones with my place, if any
+        campaign_id, zone_count, attendance_id = row[0], row[5], row[10]
+        campaigns.setdefault(campaign_id, (CampaignCard(*row[:5]), zone_count))
+        if attendance_id is not None:  # ordered by attendance: the latest wins, as in places_of
+            places[campaign_id] = (ZoneCard(*row[6:10]), duty.AttendanceLine(attendance_id, row[11]))
+    return [(campaign, places.get(campaign_id), zone_count)
+            for campaign_id, (campaign, zone_count) in campaigns.items()]
 
 
 @cache

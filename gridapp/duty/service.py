@@ -26,6 +26,7 @@ the last day of the month, before such a patrol starts, so no point is ever earn
 and wanted at that month's counter.
 """
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -196,9 +197,43 @@ def session_by_token(token: str) -> DutySession:
     return session
 
 
+# The volunteer's list of sessions reads plain rows of the columns it shows (issue 14: the volunteer's home
+# is the most viewed page; an entity per session and per attendance cost more than the rest of the query).
+# They are the statement's ORM columns, so the grid scope's criteria apply as to the entities, and their
+# rules are the models' own (``DutySession.window_open`` and ``is_full``, ``Attendance.status_label``).
+@dataclass(frozen=True, slots=True)
+class SessionLine:
+    """A duty session as a volunteer's list shows it: read-only, not an ORM entity."""
+
+    id: int
+    title: str
+    place: str
+    points: int
+    starts_at: datetime
+    checkin_opens_at: datetime
+    checkin_closes_at: datetime
+    capacity: int | None
+    taken: int
+
+    is_full = DutySession.is_full
+    window_open = DutySession.window_open
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceLine:
+    """The volunteer's attendance at a listed session: read-only, not an ORM entity."""
+
+    id: int
+    status: str
+
+    status_label = Attendance.status_label
+
+
 @lru_cache(maxsize=8)  # a caller passing a new select every time gains nothing, and keeps nothing
 def _sessions_for_volunteer_query(leaving_out):
-    query = (select(DutySession, Attendance)
+    query = (select(DutySession.id, DutySession.title, DutySession.place, DutySession.points, DutySession.starts_at,
+                    DutySession.checkin_opens_at, DutySession.checkin_closes_at, DutySession.capacity,
+                    DutySession.taken, Attendance.id, Attendance.status)
              .outerjoin(Attendance, and_(Attendance.session_id == DutySession.id,
                                          Attendance.volunteer_id == db.bindparam("volunteer_id")))
              .where(DutySession.ends_at >= db.bindparam("now"), DutySession.starts_at <= db.bindparam("until"),
@@ -209,17 +244,19 @@ def _sessions_for_volunteer_query(leaving_out):
 
 
 def sessions_for_volunteer(volunteer: User, now: datetime, days: int = 7, *,
-                           leaving_out=None) -> list[tuple[DutySession, Attendance | None]]:
+                           leaving_out=None) -> list[tuple[SessionLine, AttendanceLine | None]]:
     """Today's and upcoming sessions the volunteer may join (their team's or open to all), with their
-    attendance — one query. ``leaving_out``: a select of session ids not to list (the volunteer's home
-    leaves a campaign's zone sessions to the campaign's card; pass the same select object each time).
+    attendance — one query of plain rows. ``leaving_out``: a select of session ids not to list (the
+    volunteer's home leaves a campaign's zone sessions to the campaign's card; pass the same select object
+    each time).
 
     The statement is built once per ``leaving_out`` (the volunteer's home runs it on every view):
     SQLAlchemy finds its compiled SQL for a statement it has seen before without walking it again."""
     rows = db.session.execute(_sessions_for_volunteer_query(leaving_out),
                               {"volunteer_id": volunteer.id, "now": now, "until": now + timedelta(days=days),
-                               "team_id": volunteer.team_id}).all()
-    return [(session, attendance) for session, attendance in rows]
+                               "team_id": volunteer.team_id})
+    return [(SessionLine(*row[:9]), AttendanceLine(row[9], row[10]) if row[9] is not None else None)
+            for row in rows]
 
 
 def attendance_history(volunteer: User, page: int = 1, per_page: int = 20):

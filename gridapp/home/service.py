@@ -10,7 +10,6 @@ from datetime import date, datetime
 from ..auth.models import User
 from ..campaigns import service as campaigns
 from ..duty import service as duty
-from ..duty.models import Attendance, DutySession
 from ..goods import stock
 
 DONE = ("checked_out", "confirmed", "rejected")
@@ -33,7 +32,7 @@ class CounterDay:
 @dataclass
 class VolunteerHome:
     counter: CounterDay
-    featured: tuple[DutySession, Attendance | None] | None  # my current or next duty
+    featured: tuple[duty.SessionLine, duty.AttendanceLine | None] | None  # my current or next duty
     campaigns: list = field(default_factory=list)  # (campaign, (zone, attendance) | None, zone session open?)
     zone_counts: dict = field(default_factory=dict)  # campaign id -> how many zones it has
     upcoming: list = field(default_factory=list)  # the next other duties of the coming days (at most 3)
@@ -81,8 +80,7 @@ def volunteer_home(volunteer: User, now: datetime, today: date, counter_day: dat
         zone_open = False
         if place_held is not None:
             zone, attendance = place_held
-            zone_open = (zone.session is not None and zone.session.window_open(now)
-                         and attendance.status in ("signed_up",))
+            zone_open = zone.window_open(now) and attendance.status == "signed_up"
         listed.append((campaign, place_held, zone_open))
     return VolunteerHome(counter=counter, featured=featured, campaigns=listed, upcoming=upcoming,
                          zone_counts=zone_counts)

@@ -442,10 +442,27 @@ def test_volunteers_see_published_campaigns_with_their_zone(staff, campaign):
     volunteer, other = factories.make_user(), factories.make_user()
     campaigns.sign_up(volunteer, campaign.zones[3], LATER)
     db.session.commit()
-    assert campaigns.campaigns_for_volunteer(volunteer, LATER) == [
-        (campaign, campaigns.place_of(volunteer, campaign), len(campaign.zones))]
-    assert campaigns.campaigns_for_volunteer(other, LATER) == [(campaign, None, len(campaign.zones))]
+    zone, attendance = campaigns.place_of(volunteer, campaign)
+    [(card, (zone_card, attendance_line), zone_count)] = campaigns.campaigns_for_volunteer(volunteer, LATER)
+    assert (card.id, card.title, card.starts_at, card.meeting_point, card.points) == (
+        campaign.id, campaign.title, campaign.starts_at, campaign.meeting_point, campaign.points)
+    assert (zone_card.name, zone_card.session_id, attendance_line.id, attendance_line.status) == (
+        zone.name, zone.session_id, attendance.id, "signed_up")
+    assert zone_count == len(campaign.zones)
+    assert [(c.id, place, n) for c, place, n in campaigns.campaigns_for_volunteer(other, LATER)] == [
+        (campaign.id, None, len(campaign.zones))]
     assert campaigns.campaigns_for_volunteer(volunteer, campaign.ends_at + timedelta(minutes=1)) == []
+
+
+def test_a_zone_card_opens_for_check_in_with_its_sessions_window(staff, campaign):
+    volunteer = factories.make_user()
+    campaigns.sign_up(volunteer, campaign.zones[0], LATER)
+    db.session.commit()
+    session = campaign.zones[0].session
+    [(_card, (zone_card, _attendance), _n)] = campaigns.campaigns_for_volunteer(volunteer, LATER)
+    assert not zone_card.window_open(session.checkin_opens_at - timedelta(seconds=1))
+    assert zone_card.window_open(session.checkin_opens_at) and zone_card.window_open(session.checkin_closes_at)
+    assert not zone_card.window_open(session.checkin_closes_at + timedelta(seconds=1))
 
 
 def test_the_duty_list_keeps_only_the_volunteers_own_zone(staff, campaign):

@@ -438,3 +438,25 @@ def test_the_counter_panels_month_rows_keep_to_the_scope_as_the_orm_does(app, gr
     finally:
         set_scope(previous)
     assert seen() == ([redemption.id], {item.id: 1})  # unscoped (CLI, tests): every grid
+
+
+def test_the_volunteer_homes_session_and_campaign_rows_keep_to_the_scope(app, grid_b, world_b):
+    """The home's duty and campaign cards are plain rows (issue 14); their ORM columns keep the scope's criteria:
+    grid B's patrol and published campaign are listed in B's scope only."""
+    from gridapp.campaigns import service as campaigns
+    from gridapp.duty import service as duty
+
+    db.session.execute(sa.update(Campaign).where(Campaign.id == world_b["campaign"])
+                       .values(status="published", published_at=datetime(2026, 12, 15)))
+    db.session.commit()
+    volunteer = factories.make_user()
+    now = datetime(2026, 12, 16, 1, 30)
+
+    def listed():
+        return ([s.title for s, _a in duty.sessions_for_volunteer(volunteer, now)],
+                [c.title for c, _place, _zones in campaigns.campaigns_for_volunteer(volunteer, now)])
+
+    with scoped_to(db.session.get(OrgUnit, GRID_A)):
+        assert listed() == ([], [])
+    with scoped_to(grid_b):
+        assert listed() == (["乙网格巡逻"], ["乙网格扫雪"])
