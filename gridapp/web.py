@@ -5,7 +5,7 @@ from babel import dates as babel_dates
 from babel import support
 from flask import Request, current_app, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import get_locale, get_timezone, get_translations
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from jinja2 import pass_context
@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import DataError, IntegrityError
 from wtforms.i18n import messages_path
 
-from .clock import days_after
+from .clock import days_after, to_local
 from .errors import DomainError
 from .extensions import db
 from .htmx import add_vary_header, is_fragment_request
@@ -169,7 +169,7 @@ def main_menu(context, role: str) -> Markup:
     menu has 13 links, each a macro call, a URL and a translation, on every view (bench/README: the
     counter panel ×0.90–0.95)."""
     endpoint = request.endpoint
-    key = (role, endpoint, _locale_and_zone(context)[0], request.script_root)
+    key = (role, endpoint, _page_locale(context), request.script_root)
     menus = current_app.extensions.setdefault(MENUS_KEY, {})
     menu = menus.get(key)
     if menu is None:
@@ -228,26 +228,43 @@ def _template_npgettext(context, string_context, singular, plural, n):
     return _catalogue(context).unpgettext(string_context, singular, plural, n)
 
 
-def _locale_and_zone(context):
-    """The page's (locale, time zone): put in its context once per render, as the catalogue is; a template
-    rendered without the context processor asks Flask-Babel."""
-    found = context.get("_locale_and_zone")
-    return found if found is not None else (get_locale(), get_timezone())
+def _page_locale(context):
+    """The page's locale: put in its context once per render, as the catalogue is; a template rendered
+    without the context processor asks Flask-Babel."""
+    found = context.get("_locale")
+    return found if found is not None else get_locale()
 
 
 @pass_context
 def _date_filter(context, day, pattern="full"):
-    return babel_dates.format_date(day, pattern, locale=_locale_and_zone(context)[0])
+    return babel_dates.format_date(day, pattern, locale=_page_locale(context))
+
+
+NAMED_FORMATS = ("short", "medium", "long", "full")
+
+
+@lru_cache(maxsize=32)
+def datetime_pattern(name: str, locale) -> str:
+    """The CLDR pattern a named date-time format ("short" …) stands for in ``locale``: the locale's
+    date and time patterns of that name inside its glue ("{1} {0}"), the way Babel's format_datetime
+    puts them together — but as one pattern, applied once, where Babel formats the date and the time
+    apart and converts the zone each time (a list page formats dozens)."""
+    glue = babel_dates.get_datetime_format(name, locale=locale)
+    return (glue.replace("{0}", babel_dates.get_time_format(name, locale=locale).pattern)
+            .replace("{1}", babel_dates.get_date_format(name, locale=locale).pattern))
 
 
 @pass_context
 def _datetime_filter(context, moment, pattern="short"):
-    """Flask-Babel's format_datetime (the moment, stored in UTC, on the community clock) with its locale and
-    zone looked up once per render instead of once per call (a list page formats dozens)."""
+    """Babel's format_datetime of the moment (stored in UTC) on the community clock (``clock.to_local``),
+    with the page's locale looked up once per render; a named format is applied as its one pattern
+    (``datetime_pattern``). tests/test_dates.py holds it to Babel's own output for every named format."""
     if not moment:
         return "—"
-    locale, zone = _locale_and_zone(context)
-    return babel_dates.format_datetime(moment, pattern, tzinfo=zone, locale=locale)
+    locale = _page_locale(context)
+    if pattern in NAMED_FORMATS:
+        pattern = datetime_pattern(pattern, locale)
+    return babel_dates.format_datetime(to_local(moment), pattern, locale=locale)
 
 
 @pass_context
@@ -261,9 +278,9 @@ def _short_date_filter(context, day):
 
 
 def register_template_helpers(app):
-    """Every template filter of the app is here. Dates and times are Babel's, in Flask-Babel's locale and
-    zone looked up once per render (the page's language; a datetime, stored in UTC, on the community
-    clock): ``date_cn`` and ``datetime_cn`` take an optional CLDR pattern, ``{{ made_on|date_cn('yyyy年MM月dd日') }}`` (never ``strftime``)."""
+    """Every template filter of the app is here. Dates and times are Babel's, in Flask-Babel's locale looked
+    up once per render (the page's language; a datetime, stored in UTC, on the community clock,
+    ``clock.to_local``): ``date_cn`` and ``datetime_cn`` take an optional CLDR pattern, ``{{ made_on|date_cn('yyyy年MM月dd日') }}`` (never ``strftime``)."""
     app.add_template_global(page_url)
     app.add_template_global(main_menu)
     app.add_template_filter(_date_filter, "date_cn")
@@ -271,8 +288,7 @@ def register_template_helpers(app):
     app.add_template_filter(_time_filter, "time_cn")
     app.add_template_filter(until_cn, "until_cn")
     # Jinja's {{ _('…') }} (Flask-Babel's newstyle gettext), with the catalogue looked up once per render.
-    app.context_processor(lambda: {"_translations": get_translations(),
-                                   "_locale_and_zone": (get_locale(), get_timezone())})
+    app.context_processor(lambda: {"_translations": get_translations(), "_locale": get_locale()})
     app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext,
                                             pgettext=_template_pgettext, npgettext=_template_npgettext,
                                             newstyle=True)

@@ -41,3 +41,24 @@ def test_no_template_and_no_module_writes_a_chinese_date_by_hand():
     modules = [f"{path.relative_to(ROOT)}" for path in (ROOT / "gridapp").rglob("*.py")
                if by_hand.search(path.read_text(encoding="utf-8"))]
     assert modules == []
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_a_named_datetime_format_prints_what_babel_prints_for_it(app, language, community_zone):
+    """datetime_cn applies a named format ("short" …) as one pattern (web.datetime_pattern): the same text
+    as Babel's format_datetime in the page's language and the community's zone (both zones), for every named format,
+    across midnight, a month end, a year end and 29 February."""
+    from babel import dates
+    from flask_babel import get_locale, get_timezone
+
+    moments = [datetime(2026, 12, 25, 23, 30), datetime(2026, 12, 31, 16, 5), datetime(2028, 2, 28, 16, 0),
+               datetime(2027, 1, 31, 15, 59, 59), datetime(2026, 6, 1, 4, 7)]
+    with app.test_request_context("/", headers={"Cookie": f"lang={language}"}):
+        for name in ("short", "medium", "long", "full"):
+            page = render_template_string("{% for m in moments %}{{ m|datetime_cn(name) }}|{% endfor %}",
+                                          moments=moments, name=name)
+            expected = "".join(dates.format_datetime(m, name, tzinfo=get_timezone(), locale=get_locale()) + "|"
+                               for m in moments)
+            assert page == expected, name
+        assert render_template_string("{{ m|datetime_cn }}", m=moments[0]) == dates.format_datetime(
+            moments[0], "short", tzinfo=get_timezone(), locale=get_locale())
