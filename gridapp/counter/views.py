@@ -103,7 +103,10 @@ def _basket_texts() -> dict:
             "per_household": _("每户每月 %(n)d"), "remove": _("减一个%(name)s"), "add": _("加一个%(name)s")}
 
 
-def _volunteer_page(volunteer, quantities, status=200, error=None):
+def _volunteer_page(volunteer, quantities, status=200, error=None, token=None):
+    """The panel (or, for htmx, the basket). The confirm form's fields are drawn from ``token`` (a new one-time
+    token unless a refused confirm posted one) and the CSRF token, without building ConfirmRedemptionForm:
+    the panel is viewed far more often than it is confirmed, and the POST still validates the form."""
     session = counter.todays_session(local_today())
     now = utcnow()
     # This month's redemptions and use in one statement of plain rows; the basket's limits count the same use.
@@ -111,7 +114,13 @@ def _volunteer_page(volunteer, quantities, status=200, error=None):
     basket = counter.basket(volunteer, quantities, now, month)
     return render("counter/volunteer.html", "counter/_basket.html", status=status, volunteer=volunteer,
                   basket=basket, session=session, error=error, month=month.redemptions, texts=_basket_texts(),
-                  confirm_form=ConfirmRedemptionForm(token=new_token()))
+                  confirm_token=new_token() if token is None else token)
+
+
+def _posted_token(form) -> str | None:
+    """The one-time token a refused confirm posted: its page draws it again, as the bound form did (a retry
+    of the same basket gives the same receipt); None (a new token) when none was posted."""
+    return form.token.data if "token" in request.form else None
 
 
 @bp.route("/counter/v/<id:volunteer_id>")
@@ -131,7 +140,8 @@ def confirm(volunteer_id):
     form = ConfirmRedemptionForm()
     session = counter.todays_session(local_today())
     if not form.validate_on_submit() or session is None:
-        return _volunteer_page(volunteer, quantities, 422, _("今天还没有开台，或页面已过期，请刷新后重试。"))
+        return _volunteer_page(volunteer, quantities, 422, _("今天还没有开台，或页面已过期，请刷新后重试。"),
+                               _posted_token(form))
 
     def redeem():
         redemption = counter.redeem(current_user, session, volunteer, quantities, token=form.token.data, now=utcnow())
@@ -140,7 +150,7 @@ def confirm(volunteer_id):
     try:
         return redirect(run_once(form.token.data, current_user, redeem), 303)
     except DomainError as exc:
-        return _volunteer_page(volunteer, quantities, 422, exc.message)
+        return _volunteer_page(volunteer, quantities, 422, exc.message, _posted_token(form))
 
 
 @bp.route("/counter/redemptions/<id:redemption_id>")

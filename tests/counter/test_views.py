@@ -194,3 +194,52 @@ def test_the_basket_fragment_shows_the_items_and_reads_the_month_in_one_statemen
     assert len([s for s in queries.statements if "FROM redemptions" in s or "JOIN redemptions" in s]) == 1, \
         queries.report()
     assert "本月已兑" not in html
+
+
+CONFIRM_FORM = re.compile(r'<form method="post" action="/counter/v/\d+/confirm">(.*?)</form>', re.S)
+HIDDEN = re.compile(r'<input(?=[^>]*type="hidden")[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
+
+
+def test_the_panels_confirm_form_posts_as_drawn_with_its_own_csrf_and_one_time_token(client, staff, kettle,
+                                                                                    volunteer):
+    """The panel draws the confirm form's hidden fields without building the form: posted exactly as drawn
+    (nothing else from the page), they confirm the basket; each view of the panel draws a new one-time token."""
+    open_counter(client, staff)
+    url = f"/counter/v/{volunteer.id}?add={kettle.id}"
+    drawn = CONFIRM_FORM.search(client.get(url).get_data(as_text=True)).group(1)
+    fields = dict(HIDDEN.findall(drawn))
+    assert set(fields) == {"token", "csrf_token", f"q{kettle.id}"} and fields[f"q{kettle.id}"] == "1"
+    again = dict(HIDDEN.findall(CONFIRM_FORM.search(client.get(url).get_data(as_text=True)).group(1)))
+    assert again["token"] != fields["token"]
+    response = client.post(f"/counter/v/{volunteer.id}/confirm", data=fields)
+    assert response.status_code == 303 and Redemption.query.count() == 1
+
+
+def test_a_refused_confirm_draws_the_posted_token_again_so_a_retry_gives_one_receipt(client, staff, kettle):
+    """Refused (too few points), the page keeps the one-time token that was posted, as the bound form did:
+    once the points are there, confirming from that page and a double tap give one receipt."""
+    poor = factories.make_user()
+    open_counter(client, staff)
+    page = client.get(f"/counter/v/{poor.id}").get_data(as_text=True)
+    fields = dict(HIDDEN.findall(CONFIRM_FORM.search(page).group(1))) | {f"q{kettle.id}": "1"}
+    refused = client.post(f"/counter/v/{poor.id}/confirm", data=fields)
+    assert refused.status_code == 422
+    redrawn = dict(HIDDEN.findall(CONFIRM_FORM.search(refused.get_data(as_text=True)).group(1)))
+    assert redrawn["token"] == fields["token"] and redrawn[f"q{kettle.id}"] == "1"
+    points.award(poor, 150, reference="test", description="测试积分", key=f"seed:{poor.id}")
+    db.session.commit()
+    first = client.post(f"/counter/v/{poor.id}/confirm", data=redrawn)
+    second = client.post(f"/counter/v/{poor.id}/confirm", data=redrawn)
+    assert first.status_code == second.status_code == 303 and first.location == second.location
+    assert Redemption.query.count() == 1
+
+
+def test_a_confirm_refused_for_a_missing_token_draws_a_new_one(client, staff, kettle, volunteer):
+    open_counter(client, staff)
+    page = client.get(f"/counter/v/{volunteer.id}").get_data(as_text=True)
+    fields = dict(HIDDEN.findall(CONFIRM_FORM.search(page).group(1)))
+    del fields["token"]
+    refused = client.post(f"/counter/v/{volunteer.id}/confirm", data=fields | {f"q{kettle.id}": "1"})
+    assert refused.status_code == 422 and "页面已过期" in refused.get_data(as_text=True)
+    redrawn = dict(HIDDEN.findall(CONFIRM_FORM.search(refused.get_data(as_text=True)).group(1)))
+    assert len(redrawn["token"]) >= 24 and Redemption.query.count() == 0
