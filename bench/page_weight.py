@@ -102,7 +102,9 @@ def measure(browser, path: str) -> dict:
         "third_party": sum(r["third_party"] for r in refs),
         "scripts": scripts,
         "js": js,
-        "htmx_only": bool(scripts) and all("/static/js/htmx-" in s and not third_party(s, own_host) for s in scripts),
+        # The vendored htmx and the app's own deferred scripts (the failed-request note), nothing from elsewhere.
+        "own_scripts_only": bool(scripts) and any("/static/js/htmx-" in s for s in scripts)
+        and all(s.startswith("/static/js/") and not third_party(s, own_host) for s in scripts),
     }
 
 
@@ -120,7 +122,8 @@ def report(label: str, m: dict) -> None:
     for r in m["refs"]:
         print(f"      {r['kind']:<12} {r['url']}{'   <-- THIRD PARTY' if r['third_party'] else ''}")
     print(f"    third-party requests: {m['third_party']}   "
-          f"JavaScript: {'htmx only' if m['htmx_only'] else ', '.join(m['scripts']) or 'none'}")
+          f"JavaScript: {', '.join(m['scripts']) or 'none'}"
+          + ("  (htmx and the app's own static scripts only)" if m["own_scripts_only"] else "   <-- NOT ONLY OUR OWN"))
 
 
 def wire_get(base_url: str, path: str, accept_encoding: str) -> tuple[int, int, bytes, dict]:

@@ -188,7 +188,7 @@ def generate(con, size: dict, password_hash: str, now) -> float:
         run("""INSERT INTO duty_sessions (duty_type_id, title, place, starts_at, ends_at, checkin_opens_at,
                                           checkin_closes_at, points, taken, token, created_by_id, created_at, grid_id)
                SELECT 1, '夜间巡逻', '南门', s, s + interval '2 hours', s - interval '30 minutes',
-                      s + interval '2 hours', 10, 0, md5(bg.id || ':' || s::text), 1, :now, bg.id
+                      s + interval '2 hours', 10, 0, md5(bg.id || ':' || k || ':' || s::text), 1, :now, bg.id
                FROM bench_grids bg CROSS JOIN generate_series(0, :k - 1) k
                CROSS JOIN LATERAL (SELECT :start + ((k * :days) / :k) * interval '1 day'
                                    + interval '12 hours' AS s) t

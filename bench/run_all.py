@@ -61,8 +61,9 @@ def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scal
                       f"<= {page_weight.FIRST_VISIT_TARGET:,} B", verdict(first["total"] <= page_weight.FIRST_VISIT_TARGET)))
         third = sum(m["third_party"] for m in weights.values())
         print(row("third-party requests (all pages)", str(third), "0", verdict(third == 0)))
-        htmx_only = all(m["htmx_only"] for m in weights.values())
-        print(row("JavaScript", "htmx only" if htmx_only else "other scripts", "htmx only", verdict(htmx_only)))
+        own_only = all(m["own_scripts_only"] for m in weights.values())
+        print(row("JavaScript", "htmx + own scripts" if own_only else "other scripts", "htmx + own static scripts",
+                  verdict(own_only)))
     else:
         print(row("page weight", "did not run", ""))
     if pages:
