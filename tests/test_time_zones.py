@@ -103,7 +103,7 @@ def test_counter_limits_start_again_at_midnight_on_the_first(app, staff, communi
     assert state.can_take_more == 0  # still December: the kettle of this month is taken
     [state] = counter.basket(volunteer, {}, at("2027-01-01T00:01")).states
     assert state.can_take_more == 1  # January on the community's clock: a new month
-    assert counter.month_redemptions(volunteer, clock.utcnow()) == []
+    assert counter.panel_month(volunteer, clock.utcnow()).redemptions == []
     assert admin  # (an admin exists, as in a real community)
 
 

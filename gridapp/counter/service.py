@@ -448,11 +448,6 @@ def panel_month(volunteer: User, now: datetime) -> PanelMonth:
     return PanelMonth(redemptions, mine, home)
 
 
-def month_redemptions(volunteer: User, now: datetime) -> list[MonthRedemption]:
-    """This month's redemptions of the volunteer, newest first, with their lines (``panel_month``)."""
-    return panel_month(volunteer, now).redemptions
-
-
 # --- redeem and void ---------------------------------------------------------------------------
 
 @cache
