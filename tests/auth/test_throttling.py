@@ -1,14 +1,17 @@
 """Throttling holds across workers: failed logins and registrations are counted in the database.
 
 The first test runs real gunicorn with two workers on 127.0.0.1 against the test database: five failed
-logins spread over both workers, and the sixth is refused.
+logins spread over both workers (one worker held on a request still being sent while the other answers),
+and the sixth is refused.
 """
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,6 +73,36 @@ class Gunicorn:
                 thread.join(timeout=10)
             time.sleep(0.2)  # the access log is written after the answer
 
+    def _last_pid_of(self, method: str, path: str, count_before: int, timeout: float = 10) -> str:
+        deadline = time.monotonic() + timeout  # the access log is written after the answer
+        while len(self.pids_of(method, path)) <= count_before:
+            assert time.monotonic() < deadline, f"no answer to {method} {path} in the access log"
+            time.sleep(0.02)
+        return self.pids_of(method, path)[-1]
+
+    @contextmanager
+    def one_worker_held(self, free_not: str | None = None, tries: int = 20):
+        """Hold one of the two sync workers on a request still being sent — it waits for the rest — so that
+        the other answers everything meanwhile; yields that free worker's pid. With ``free_not``, until the
+        free worker is not that one. (Requests sent in pairs may still all reach one worker on a busy
+        machine: a sync worker takes the next connection as soon as it is done with one.)"""
+        host, port = self.host.split(":")
+        for _ in range(tries):
+            held = socket.create_connection((host, int(port)), timeout=30)
+            held.sendall(b"GET /healthz HTTP/1.1\r\nHost: held\r\n")  # no blank line yet: still being sent
+            before = len(self.pids_of("GET", "/healthz"))
+            Browser(self.host).request("GET", "/healthz")  # queued behind the held connection: the other worker
+            free = self._last_pid_of("GET", "/healthz", before)
+            try:
+                if free != free_not:
+                    yield free
+                    return
+            finally:
+                held.sendall(b"\r\n")  # the held request ends; its worker answers it
+                held.recv(4096)
+                held.close()
+        raise AssertionError(f"the worker other than {free_not} was never left free")
+
     def stop(self):
         self.process.terminate()
         try:
@@ -94,13 +127,12 @@ def test_the_sixth_failed_login_is_refused_across_two_gunicorn_workers(app, data
                                                              "password": "a-wrong-guess"})[0]
 
         statuses = [None] * 5
-        # In pairs at once, so that both workers answer (a sync worker serves one request at a time).
-        for batch in ((0, 1), (2, 3), (4,)):
-            threads = [threading.Thread(target=fail, args=(statuses, n)) for n in batch]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+        with server.one_worker_held() as first:  # two failures on one worker …
+            for n in (0, 1):
+                fail(statuses, n)
+        with server.one_worker_held(free_not=first):  # … three on the other
+            for n in (2, 3, 4):
+                fail(statuses, n)
         assert statuses == [422] * 5
         sixth = [None]
         fail(sixth, 0)
