@@ -16,9 +16,15 @@ does (a prepared WSGI environ, the whole body read, ``time.process_time``, media
 It prints each median, the step from the line above (what that layer costs) and what is left of the
 2.0 ms target (issue 14, target 1) for a page's own queries and template once the floor is paid.
 
-``.venv/bin/python bench/page_floor.py [--instance DIR] [--rounds N]``. Figures only.
+With ``--wrk`` it also serves the same app (wsgi.py's, with these routes) under gunicorn -w 2 and
+runs wrk as throughput.py does against /healthz, the logged-in layers and /me, one after the
+other: each one's requests/sec as a share of /healthz's — what wrk's ratio (target >= 0.5) is for
+a page that does nothing of its own — and the server's CPU per request from /proc.
+
+``.venv/bin/python bench/page_floor.py [--instance DIR] [--rounds N] [--wrk]``. Figures only.
 """
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -27,6 +33,7 @@ from pathlib import Path
 import _support
 import ledger_scale
 import page_cpu
+import throughput
 
 EMPTY_PAGE = "{% extends 'base.html' %}{% block content %}{% endblock %}"
 
@@ -67,6 +74,15 @@ def add_floor_routes(app) -> None:
     app.register_blueprint(floor)
 
 
+def floor_wsgi():
+    """gunicorn's app factory for --wrk (``page_floor:floor_wsgi()``): wsgi.py's app with the floor's routes."""
+    from gridapp import create_app
+
+    app = create_app()
+    add_floor_routes(app)
+    return app
+
+
 LAYERS = (("no-op", None), ("anonymous", "/floor/anonymous"), ("logged in", "/floor/logged-in"),
           ("+ SELECT 1", "/floor/select"), ("+ base.html", "/floor/base"))
 
@@ -103,16 +119,55 @@ def run(env: dict, rounds: int = page_cpu.ROUNDS, batch: int = page_cpu.BATCH) -
     return medians
 
 
+WRK_PAGES = (("/healthz", "/healthz"), ("logged in", "/floor/logged-in"), ("+ base.html", "/floor/base"),
+             ("/me", "/me"))
+
+
+def run_wrk(env: dict) -> dict:
+    """wrk against each of WRK_PAGES on one gunicorn -w 2; requests/sec and the share of /healthz's."""
+    print("== the floor under a page (gunicorn -w 2, wrk) ==")
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="gridapp-bench-floor-wrk-") as tmp:
+        served = page_cpu.copy_instance(env, Path(tmp) / "demo")
+        spec = ("floor", "page_floor:floor_wsgi()", served, {"workers": 2, "chdir": _support.BENCH,
+                                                               "ready_path": "/healthz"})
+        with _support.servers(spec) as (server,):
+            volunteer = _support.login(server.url)
+            throughput.check_logged_in(volunteer)
+            logged_in = {"Cookie": volunteer.cookie_header(), "User-Agent": _support.USER_AGENT}
+            print(f"  load average before: {page_cpu.load()}")
+            for label, path in WRK_PAGES:
+                headers = {"User-Agent": _support.USER_AGENT} if label == "/healthz" else logged_in
+                throughput.wrk(server.url + path, throughput.WARMUP_ARGS, headers)
+                cpu_before = _support.server_cpu(server.proc.pid)
+                figures = throughput.parse_wrk(throughput.wrk(server.url + path, throughput.WRK_ARGS, headers))
+                if figures["non_2xx"] or figures["socket_errors"]:
+                    raise RuntimeError(f"{path}: {figures['non_2xx']} non-2xx answers, socket errors "
+                                       f"{figures['socket_errors'] or 'none'}")
+                figures["server_cpu_ms"] = (_support.server_cpu(server.proc.pid) - cpu_before) * 1000 / figures["requests"]
+                results[label] = figures
+            print(f"  load average after:  {page_cpu.load()}")
+    healthz = results["/healthz"]
+    print(f"  wrk {' '.join(throughput.WRK_ARGS)}; share of /healthz = its req/s ÷ /healthz's (target for /me >= "
+          f"{throughput.TARGET_RATIO})")
+    for label, figures in results.items():
+        print(f"    {label:<12} {figures['rps']:>9,.1f} req/s   share {figures['rps'] / healthz['rps']:.2f}   "
+              f"p50 {throughput.fmt_ms(figures['p50'])}   server CPU {figures['server_cpu_ms']:.2f} ms a request")
+    return results
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=page_cpu.ROUNDS)
     parser.add_argument("--instance", help="an existing demo instance folder to copy (default: build one)")
+    parser.add_argument("--wrk", action="store_true", help="also wrk each layer under gunicorn -w 2")
     args = parser.parse_args(argv)
-    if args.instance:
-        run(_support.base_env(Path(args.instance)), args.rounds)
-        return 0
-    with _support.throwaway_instance() as env:
+    with contextlib.ExitStack() as stack:
+        env = (_support.base_env(Path(args.instance)) if args.instance
+               else stack.enter_context(_support.throwaway_instance()))
         run(env, args.rounds)
+        if args.wrk:
+            run_wrk(env)
     return 0
 
 
