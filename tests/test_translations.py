@@ -12,9 +12,11 @@ run time), so these tests do. To fix a failure, refresh and translate the catalo
 """
 import re
 
+import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from flask import render_template_string
 
 from gridapp.config import PROJECT_ROOT
 
@@ -78,3 +80,22 @@ def test_login_page_is_english_with_the_lang_cookie(client):
     page = client.get("/login").get_data(as_text=True)
     assert "Log in" in page, "no English on /login: is the catalog compiled? (make translations)"
     assert "登录" not in page
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_a_templates_underscore_prints_what_jinjas_newstyle_gettext_prints(app, language):
+    """The app's one-call ``_`` (web._template_underscore) against the i18n extension's ``gettext``:
+    the page's language, values escaped in an autoescaped template and not in one that is not, ``%%``."""
+    cases = ("{{ _('签到') }}", "{{ _('您好，%(name)s', name=who) }}", "{{ _('集合：%(place)s', place=where) }}",
+             "{{ _('满 100%% 的%(n)s', n=who) }}", "{{ _('<strong>%(n)s</strong> 分', n=who) }}")
+    values = {"who": "<b>蒋生军</b>", "where": "A & B"}
+    with app.test_request_context("/", headers={"Cookie": f"lang={language}"}):
+        for case in cases:
+            theirs = case.replace("_(", "gettext(")
+            for wrap in ("{}", "{{% autoescape false %}}{}{{% endautoescape %}}"):
+                assert (render_template_string(wrap.format(case), **values)
+                        == render_template_string(wrap.format(theirs), **values)), (case, wrap)
+        assert render_template_string(cases[1], **values) == (
+            "Hello, &lt;b&gt;蒋生军&lt;/b&gt;" if language == "en" else "您好，&lt;b&gt;蒋生军&lt;/b&gt;")
+        assert render_template_string(cases[3], **values).startswith("满 100% 的")
+        assert render_template_string(cases[4], **values) == "<strong>&lt;b&gt;蒋生军&lt;/b&gt;</strong> 分"
