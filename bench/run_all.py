@@ -87,6 +87,7 @@ def summary(weights: dict | None, speed: dict | None, checkin: dict | None, scal
         print(row("hello / req/s", f"{hello['rps']:,.1f}", ""))
         print(row("ratio /me ÷ /healthz", f"{speed['ratio']:.2f}", f">= {throughput.TARGET_RATIO}",
                   verdict(speed["ratio"] >= throughput.TARGET_RATIO)))
+        print(row("ratio empty logged-in page ÷ /healthz", f"{speed['empty_ratio']:.2f}", "(the most a page reaches)"))
         print(row("ratio /healthz ÷ hello (the stack)", f"{speed['floor_ratio']:.2f}", ""))
         print(row("app /me p50 / p99", f"{app['p50']:.1f} / {app['p99']:.1f} ms", ""))
         print(row("hello / p50 / p99", f"{hello['p50']:.1f} / {hello['p99']:.1f} ms", ""))
