@@ -11,16 +11,19 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from ..community.service import team_by_id
 from .models import ROLE_LABELS
 
-PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits: \d would take "１３８…" or Arabic-Indic digits too
 NAME_MAX = 40
 PASSWORD_MIN = 8
 
 
 def normalise_phone(value):
-    """Digits only, without a +86 prefix: '+86 138-0000-0001' becomes '13800000001'."""
+    """Digits only, without a +86 prefix: '+86 138-0000-0001' becomes '13800000001'.
+
+    Full-width input from a Chinese keyboard ('１３８００００００01', '＋８６') folds to ASCII first, so one number
+    is one account however it was typed."""
     if value is None:
         return value
-    digits = re.sub(r"[\s\-()（）]", "", str(value))
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", str(value)))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("86") and len(digits) == 13:

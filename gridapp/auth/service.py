@@ -8,6 +8,7 @@ not commit: the view commits once.
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -23,6 +24,7 @@ from ..database import SQLITE_BUSY_TIMEOUT_MS
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
 from ..org.models import OrgUnit
+from .forms import normalise_phone
 from .models import LoginSession, PasswordReset, User
 from .passwords import burn_a_verification, hash_password, needs_rehash, verify_password
 
@@ -202,15 +204,31 @@ def _household_match(query: str):
         Household.building == building, Household.unit == unit, Household.room == room))
 
 
+def search_terms(query: str) -> tuple[str, str | None]:
+    """What staff typed into a search box, folded as names and addresses are stored (full-width forms, no control
+    characters), and the phone digits in it when it is a number ('１３９ 1234-5678' gives '13912345678'), else None."""
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", query or "")
+                   if not unicodedata.category(ch).startswith("C")).strip()
+    digits = normalise_phone(text)
+    return text, digits if digits.isascii() and digits.isdigit() else None
+
+
+def _name_or_phone_end(text: str, digits: str | None):
+    conditions = [User.name.contains(text, autoescape=True)]
+    if digits:
+        conditions.append(User.phone.endswith(digits, autoescape=True))
+    return conditions
+
+
 def roster(query: str):
     """The staff's roster: active and deactivated volunteers whose name contains ``query``, whose phone
     number is or ends with it (last 4 digits), or whose household address it is (3-2-401, 3栋2单元401室).
     Household and team come in the same query: the roster shows them on every row."""
     volunteers = (User.query.filter(User.role == "volunteer", User.status.in_(("active", "disabled")))
                   .options(joinedload(User.household), joinedload(User.team)))
-    query = (query or "").strip()
+    query, digits = search_terms(query)
     if query:
-        conditions = [User.name.contains(query, autoescape=True), User.phone.endswith(query, autoescape=True)]
+        conditions = _name_or_phone_end(query, digits)
         household = _household_match(query)
         if household is not None:
             conditions.append(household)
@@ -222,10 +240,9 @@ def search_volunteers(query: str):
     """Active volunteers whose name contains ``query`` or whose phone ends with it (staff look people up
     by name or the last 4 digits), as a query to page or limit."""
     volunteers = User.query.filter_by(role="volunteer", status="active")
-    query = (query or "").strip()
+    query, digits = search_terms(query)
     if query:
-        volunteers = volunteers.filter(or_(User.name.contains(query, autoescape=True),
-                                           User.phone.endswith(query, autoescape=True)))
+        volunteers = volunteers.filter(or_(*_name_or_phone_end(query, digits)))
     return volunteers.order_by(User.name, User.id)
 
 

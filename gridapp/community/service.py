@@ -1,4 +1,6 @@
 """Rules for households and teams."""
+import unicodedata
+
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -6,8 +8,9 @@ from .models import Household, Team
 
 
 def normalise_address_part(value: str) -> str:
-    """Strip spaces and the 栋/单元/室 suffixes people type, so '3栋' and '3' are one building."""
-    value = (value or "").strip().replace(" ", "")
+    """Fold full-width forms, drop spaces and the 栋/单元/室 suffixes people type, so '3栋', '３栋' and '3' are one
+    building (one household each, whatever keyboard typed it, keeps the per-household limits honest)."""
+    value = "".join(unicodedata.normalize("NFKC", value or "").split())
     for suffix in ("号楼", "栋", "幢", "单元", "室", "号"):
         if value.endswith(suffix) and len(value) > len(suffix):
             value = value[: -len(suffix)]

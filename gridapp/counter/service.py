@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import STAFF_ROLES, User, new_volunteer_code
-from ..auth.service import require_role
+from ..auth.service import require_role, search_terms
 from ..clock import start_of_local_month, to_local
 from ..community.models import Household
 from ..database import atomic, row_locks_needed, savepoint
@@ -208,13 +208,13 @@ def find_volunteers(query: str, limit: int = 10) -> list[User]:
 
     An exact code or phone gives one person; a name or 4 digits may give several to pick from.
     """
-    query = (query or "").strip()
+    query, digits = search_terms(query)
     if not query:
         return []
-    if query.isdigit() and len(query) == 4:
+    if digits and len(digits) == 4:
         # No code (V + 8 hex digits) or phone (11 digits) is 4 digits long: no exact look-up first.
-        return db.session.scalars(_last4_query(limit), {"last4": f"%{query}"}).all()
-    exact = db.session.scalars(_exact_query(), {"code": query.upper(), "phone": query}).all()
+        return db.session.scalars(_last4_query(limit), {"last4": f"%{digits}"}).all()
+    exact = db.session.scalars(_exact_query(), {"code": query.upper(), "phone": digits or query}).all()
     if exact:
         return exact
     return db.session.scalars(_active_volunteers().where(User.name.contains(query, autoescape=True))

@@ -29,6 +29,15 @@ def test_two_residents_of_one_flat_share_the_household(app):
     assert first.household_id == second.household_id
 
 
+def test_an_address_typed_full_width_or_spaced_is_the_same_household(app):
+    first = service.register_resident(**RESIDENT)
+    second = service.register_resident(**{**RESIDENT, "phone": "13912345679", "building": "３ 栋", "unit": "２单元",
+                                          "room": "４０１\u3000室"})
+    db.session.commit()
+    assert first.household_id == second.household_id
+    assert second.household.label == "3栋2单元401室"
+
+
 def test_registration_refuses_a_phone_already_registered(app):
     service.register_resident(**RESIDENT)
     db.session.commit()

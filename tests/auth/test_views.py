@@ -80,6 +80,7 @@ def test_wrong_password_is_a_clear_chinese_error(client):
     ("23800000000", "请输入11位手机号"),
     ("138000000001", "请输入11位手机号"),
     ("", "请填写手机号"),
+    ("13٨٠٠٠٠٠٠٠٠", "请输入11位手机号"),  # Arabic-Indic digits are digits to \d, not a number an SMS reaches
 ])
 def test_malformed_phone_numbers_are_refused(client, phone, message):
     response = client.submit("/register", {**FORM, "phone": phone})
@@ -101,6 +102,16 @@ def test_a_long_uyghur_name_with_a_dot_is_kept_whole(client):
     name = "阿不都热合曼·托合提·买买提明"
     assert client.submit("/register", {**FORM, "name": name.replace("·", "•")}).status_code == 303
     assert User.query.one().name == name
+
+
+def test_a_phone_typed_full_width_is_one_account_with_the_same_number_typed_plain(client):
+    response = client.submit("/register", {**FORM, "phone": "＋８６　１３９－１２３４－５６７８"})
+    assert response.status_code == 303
+    assert User.query.one().phone == "13912345678"
+    again = client.submit("/register", {**FORM, "name": "别人", "phone": "13912345678"})
+    assert again.status_code == 422 and "该手机号已注册" in again.get_data(as_text=True)
+    refused = client.login("１３９１２３４５６７８", "winter-2026")
+    assert "等待网格员审核" in refused.get_data(as_text=True)  # found the account: the number matched
 
 
 def test_registering_a_taken_phone_says_so(client):

@@ -256,6 +256,14 @@ def test_find_volunteers_by_code_phone_tail_and_name(app):
     assert counter.find_volunteers("没有这个人") == []
 
 
+def test_find_volunteers_reads_a_phone_however_the_table_typed_it(app):
+    volunteer = factories.make_user(phone="13912345678")
+    factories.make_user(phone="13900000000")
+    for typed in ("139 1234 5678", "+86 139-1234-5678", "１３９１２３４５６７８", "５６７８", " 5678\t"):
+        assert counter.find_volunteers(typed) == [volunteer], typed
+    assert counter.find_volunteers("\x00") == []  # a stray control character is no search at all
+
+
 def test_day_summary(staff, session, shelf):
     kettle, tissues, _ = shelf
     a, b = volunteer_with(300), volunteer_with(300)

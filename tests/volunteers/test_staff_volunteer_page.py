@@ -152,7 +152,8 @@ def test_roster_rows_link_to_the_volunteer_page(client, login_as):
     assert f'href="/staff/volunteers/{volunteer.id}"' in page
 
 
-@pytest.mark.parametrize("query", ["阿依", "13911112222", "2222", "9-3-1201", "9栋3单元1201室", "9 3 1201"])
+@pytest.mark.parametrize("query", ["阿依", "13911112222", "2222", "9-3-1201", "9栋3单元1201室", "9 3 1201",
+                                   "139 1111 2222", "２２２２", "９栋３单元１２０１室"])
 def test_roster_search_by_name_phone_tail_or_household(client, login_as, query):
     household = factories.make_household("9", "3", "1201")
     wanted = factories.make_user(name="阿依古丽", phone="13911112222", household=household)
@@ -161,6 +162,14 @@ def test_roster_search_by_name_phone_tail_or_household(client, login_as, query):
     page = client.get("/staff/volunteers", query_string={"q": query}).get_data(as_text=True)
     assert f"/staff/volunteers/{wanted.id}\"" in page
     assert f"/staff/volunteers/{other.id}\"" not in page
+
+
+def test_a_roster_search_of_only_punctuation_finds_no_phone_by_its_empty_end(client, login_as):
+    factories.make_user(name="阿依古丽", phone="13911112222")
+    login_as("staff")
+    for query in ("-", "( )", "+86"):
+        page = client.get("/staff/volunteers", query_string={"q": query}).get_data(as_text=True)
+        assert "阿依古丽" not in page, query
 
 
 def test_roster_lists_deactivated_volunteers_to_reactivate(client, login_as):
