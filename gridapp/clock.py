@@ -67,8 +67,13 @@ def utcnow() -> datetime:
 
 
 def to_local(value: datetime | None) -> datetime | None:
+    """A naive UTC moment (as the database keeps them) on the community's clock.
+
+    A value already local (aware) stays the same moment: converting twice once moved a printed window by 8 hours."""
     if value is None:
         return None
+    if value.tzinfo is not None:
+        return value.astimezone(COMMUNITY_TZ)
     return value.replace(tzinfo=timezone.utc).astimezone(COMMUNITY_TZ)
 
 

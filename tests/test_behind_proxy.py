@@ -7,16 +7,20 @@ from datetime import timedelta
 
 import pytest
 
-from gridapp import create_app
+from gridapp import clock, create_app
 from gridapp.clock import utcnow
 from gridapp.config import Config
 from gridapp.config import TestConfig as AppTestConfig
 from gridapp.duty import service as duty
 from gridapp.extensions import db
+from gridapp.points import service as points
+from gridapp.publicity import service as publicity
+from gridapp.reporting.months import Month
 from gridapp.urls import public_url
 
 from . import factories
 from .conftest import FormClient
+from .counter.test_pdfs import text_of
 
 PUBLIC = "https://grid.example.cn"
 INTERNAL = "http://127.0.0.1:8000"  # where nginx sends requests: their Host header
@@ -50,6 +54,24 @@ def test_a_receipt_rendered_behind_a_proxy_encodes_the_public_url(app, tmp_path)
     assert len(scanned) == 1 and scanned[0].startswith(f"{PUBLIC}/v/")
     assert "127.0.0.1" not in scanned[0]
     assert "真实有效" in client.get(scanned[0].removeprefix(PUBLIC)).get_data(as_text=True)  # the page it opens
+
+
+@pytest.mark.skipif(not shutil.which("zbarimg") or not shutil.which("pdftoppm"), reason="needs zbar-tools, poppler")
+def test_the_points_posting_pdf_encodes_the_public_url_and_prints_its_window_in_local_time(app, tmp_path):
+    app.config["PUBLIC_URL"] = PUBLIC
+    staff = factories.make_user(role="staff")
+    volunteer = factories.make_user(name="张建军")
+    points.award(volunteer, 20, reference="bonus:1", description="奖励", key="b1", by=staff,
+                 at=clock.parse_local("2026-11-20T19:00"))
+    posting = publicity.publish(staff, Month(2026, 11), clock.parse_local("2026-12-02T09:00"), 5)
+    db.session.commit()
+    client = client_behind_nginx(app, staff)
+    response = client.get(f"/gongshi/{posting.id}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert scan_pdf(response.data, tmp_path) == [f"{PUBLIC}/gongshi/{posting.id}"]
+    text = "".join(text_of(response.data).split())
+    # The window as the posting page and the objection refusal state it, on the community's clock.
+    assert "公示期：2026年12月02日09:00至2026年12月07日09:00" in text
 
 
 def test_posters_and_notices_take_the_public_url_whatever_the_host(app):

@@ -57,6 +57,12 @@ def test_the_default_zone_is_beijing_time(monkeypatch):
     assert clock.DEFAULT_TIMEZONE == "Asia/Shanghai"
 
 
+def test_a_moment_already_on_the_community_clock_is_not_moved_again(community_zone):
+    moment = clock.parse_local("2026-12-02T09:00")
+    local = clock.to_local(moment)
+    assert clock.to_local(local) == local and clock.to_local(local).hour == 9
+
+
 def test_an_unknown_zone_is_refused_with_the_setting_named():
     with pytest.raises(ValueError, match="GRIDAPP_TIMEZONE.*Asia/Shanghai"):
         clock.set_timezone("Beijing")

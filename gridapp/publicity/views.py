@@ -15,6 +15,7 @@ from ..org.service import letterhead_of
 from ..pdf import fingerprint, pdf_response, render_pdf
 from ..points.models import PointsEntry
 from ..qr import qr_svg
+from ..urls import public_url
 from ..reporting.months import Month
 from . import service as publicity
 from .forms import AcceptForm, ObjectionForm, OptOutForm, PublishForm, RejectForm
@@ -162,7 +163,7 @@ def posting_pdf(posting_id):
     posting = publicity.get_posting(posting_id)
     rows = publicity.lines(posting, 1, 100_000)
     honour = publicity.honour_roll(publicity.month_of(posting))
-    page_url = url_for("publicity.posting", posting_id=posting.id, _external=True)
+    page_url = public_url("publicity.posting", posting_id=posting.id)  # on paper: the public address, not nginx's
     shown = [(publicity.mask_name(u.name), publicity.building_unit(h), line.earned, line.spent, line.balance)
              for line, u, h in rows]
     roll = [(publicity.mask_name(u.name), n) for u, n in honour]
@@ -172,7 +173,7 @@ def posting_pdf(posting_id):
              names.community, names.organiser)
     etag = fingerprint(PDF_TEMPLATE, shows)
     context = dict(posting=posting, month=publicity.month_of(posting), rows=shown, honour=roll,
-                   opens=to_local(posting.opens_at), closes=to_local(posting.closes_at), qr=qr_svg(page_url, scale=3),
+                   opens=posting.opens_at, closes=posting.closes_at, qr=qr_svg(page_url, scale=3),
                    page_url=page_url, organisation=names.community, branch=names.organiser, made_on=made_on)
     return pdf_response(etag, lambda: render_pdf(PDF_TEMPLATE, **context),
                         f"points-posting-{posting.month:%Y-%m}.pdf")
