@@ -206,7 +206,7 @@ def _household_match(query: str):
 
 def search_terms(query: str) -> tuple[str, str | None]:
     """What staff typed into a search box, folded as names and addresses are stored (full-width forms, no control
-    characters), and the phone digits in it when it is a number ('１３９ 1234-5678' gives '13912345678'), else None."""
+    characters), and the phone digits in it when it is a number ('１３９ 1234-5678' gives '13912345678') or None."""
     text = "".join(ch for ch in unicodedata.normalize("NFKC", query or "")
                    if not unicodedata.category(ch).startswith("C")).strip()
     digits = normalise_phone(text)

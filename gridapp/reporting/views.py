@@ -66,7 +66,7 @@ def download(book: exports.Book, fmt: str) -> Response:
         body = (chunk.encode("utf-8") for chunk in exports.csv_chunks(book))
     else:
         body = exports.xlsx_chunks(book)
-    response = Response(stream_with_context(body), mimetype=FORMATS[fmt])
+    response = Response(stream_with_context(body), content_type=FORMATS[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{book.filename}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -71,7 +71,7 @@ def test_the_csv_export_starts_with_a_bom_round_trips_and_neutralises_formulas(s
     db.session.commit()
     response = client.get("/staff/exports/points.csv?start=2026-12-01&end=2026-12-31")
     body = response.get_data()
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
