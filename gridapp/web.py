@@ -1,4 +1,5 @@
 """What every response gets: security headers, hashed and precompressed static files, Chinese error pages."""
+from datetime import datetime
 from functools import lru_cache
 
 from babel import dates as babel_dates
@@ -249,6 +250,10 @@ def _page_locale(context):
 
 @pass_context
 def _date_filter(context, day, pattern="full"):
+    """A date in the page's locale; a datetime (stored in UTC) is first read on the community clock, or a
+    stocktake made at 07:00 in Beijing would show the day before."""
+    if isinstance(day, datetime):
+        day = to_local(day).date()
     return babel_dates.format_date(day, pattern, locale=_page_locale(context))
 
 

@@ -62,3 +62,16 @@ def test_a_named_datetime_format_prints_what_babel_prints_for_it(app, language, 
             assert page == expected, name
         assert render_template_string("{{ m|datetime_cn }}", m=moments[0]) == dates.format_datetime(
             moments[0], "short", tzinfo=get_timezone(), locale=get_locale())
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_a_moment_shown_as_a_date_is_the_day_on_the_community_clock(app, language):
+    """date_cn and the short date of a datetime (stocktakes, the echo wall, campaigns keep UTC) read it on the
+    community clock: 00:30 in Beijing on 1 January 2027 is still 31 December in UTC."""
+    from babel import dates
+    from flask_babel import get_locale
+
+    after_midnight = datetime(2026, 12, 31, 16, 30)  # UTC: 00:30 on 1 January 2027 in Beijing
+    with app.test_request_context("/", headers={"Cookie": f"lang={language}"}):
+        page = render_template_string("{{ m|date_cn('yyyy-MM-dd') }}|{{ m|date_short }}", m=after_midnight)
+        assert page == "2027-01-01|" + dates.format_date(date(2027, 1, 1), "medium", locale=get_locale())
