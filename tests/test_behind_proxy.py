@@ -167,3 +167,17 @@ def test_without_a_proxy_count_forwarded_headers_are_not_trusted(database_url, t
         assert fail_logins(client, "10.1.1.101", 3) == [422, 422, 422]
         assert fail_logins(client, "10.1.1.202", 1) == [429]
         db.session.remove()
+
+
+def test_the_readme_lets_a_too_large_post_through_nginx_to_the_app():
+    """nginx's own 413 is an English page and loses the report's text; the README's client_max_body_size must
+    exceed the app's MAX_CONTENT_LENGTH (so the app answers, in Chinese, keeping the text) and stay within what the
+    app reads of a refused post (oversize.DRAIN_LIMIT)."""
+    import re
+    from pathlib import Path
+
+    from gridapp.reports.oversize import DRAIN_LIMIT
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    sizes = {int(megabytes) * 1024 * 1024 for megabytes in re.findall(r"client_max_body_size\s+(\d+)m", readme)}
+    assert sizes and all(Config.MAX_CONTENT_LENGTH < size <= DRAIN_LIMIT for size in sizes), sizes
