@@ -6,6 +6,7 @@ and the helpers below give the default (or None) instead of handing a huge numbe
 Only ASCII digits count: ``"²".isdigit()`` is true, but ``int("²")`` fails.
 """
 import re
+import unicodedata
 
 from flask import request
 from werkzeug.routing import IntegerConverter
@@ -13,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 MAX_ID = 2**31 - 1  # the largest INTEGER on PostgreSQL; no id of ours is larger
 MAX_PAGE = 10_000  # far beyond any list we page through
 _WHOLE = re.compile(r"[0-9]{1,10}")
+_TYPED_WHOLE = re.compile(r"([0-9]{1,30})\s*[\u4e00-\u9fff]{0,2}")  # "2", "2个", "3 瓶"
 
 
 class IdConverter(IntegerConverter):
@@ -45,6 +47,14 @@ def parse_int(value, *, low: int = 0, high: int = MAX_ID, default=None):
             return default
         number = int(text)
     return number if low <= number <= high else default
+
+
+def typed_whole_number(value: str | None) -> int | None:
+    """A whole number a person typed, as they type it on a phone or at the counter: full-width digits
+    (``２``) fold to ASCII and a unit after it (``2个``, ``3 瓶``) is read past; None when there is no
+    whole number to read (``1.5``, ``两``), so the caller can say so rather than take it as 0."""
+    match = _TYPED_WHOLE.fullmatch(unicodedata.normalize("NFKC", value or "").strip())
+    return int(match.group(1)) if match else None
 
 
 def parse_id(value):

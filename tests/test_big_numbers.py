@@ -11,7 +11,7 @@ from gridapp.counter import service as counter
 from gridapp.duty import service as duty
 from gridapp.duty.models import DutyType
 from gridapp.extensions import db
-from gridapp.numbers import MAX_ID, page_number, parse_id, parse_int
+from gridapp.numbers import MAX_ID, page_number, parse_id, parse_int, typed_whole_number
 
 from . import factories
 
@@ -122,3 +122,10 @@ def test_parse_helpers_take_only_ascii_digits_that_fit():
     assert parse_int(HUGE) is None and parse_int("1" * 5000) is None and parse_int(None) is None
     assert parse_id("0") is None and parse_id(str(MAX_ID)) == MAX_ID and parse_id(JUST_PAST) is None
     assert page_number({"page": INT64_MAX}) == 1 and page_number({"page": "3"}) == 3 and page_number({}) == 1
+
+
+def test_a_typed_whole_number_reads_full_width_digits_and_a_unit_and_nothing_else():
+    assert typed_whole_number("２") == 2 and typed_whole_number("2个") == 2 and typed_whole_number(" ３ 瓶 ") == 3
+    assert typed_whole_number(HUGE) == int(HUGE) and typed_whole_number("0") == 0
+    for unreadable in ("1.5", "两", "-1", "", None, "2 3", "1" * 5000, "abc"):
+        assert typed_whole_number(unreadable) is None, unreadable

@@ -4,6 +4,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth.models import STAFF_ROLES
@@ -15,7 +16,7 @@ from ..database import writes_in_unit_of_work
 from ..errors import DomainError
 from ..formtools import commit_or_explain
 from ..htmx import render
-from ..numbers import parse_id, parse_int
+from ..numbers import parse_id, parse_int, typed_whole_number
 from ..once import new_token, run_once
 from ..qr import qr_svg
 from . import service as counter
@@ -27,22 +28,31 @@ bp = Blueprint("counter", __name__)
 MAX_LINE_QUANTITY = 999  # more than any stock or monthly limit; keeps points × quantity far from overflow
 
 
-def quantities_from(args) -> dict[int, int]:
-    """Basket quantities from ``q<item id>=n`` fields, with one +/− button press (``add``/``remove``).
+def quantities_from(args) -> tuple[dict[int, int], list[int]]:
+    """Basket quantities from ``q<item id>=n`` fields, with one +/− button press (``add``/``remove``), and the
+    items whose typed quantity could not be read as a whole number (``numbers.typed_whole_number``: ``２`` and
+    ``2个`` are 2; ``1.5`` is unreadable), which the page names instead of taking them as 0.
 
-    Anything that is not a whole number of a sane size is ignored (an id) or 0 (a quantity); the
-    basket clamps quantities to what stock and limits allow.
+    A blank quantity is 0 and a key that is no item id is ignored; the basket clamps quantities to what
+    stock and limits allow.
     """
-    quantities = {}
+    quantities, unreadable = {}, []
     for key, value in args.items():
         item_id = parse_id(key[1:]) if key.startswith("q") else None
-        if item_id is not None:
-            quantities[item_id] = min(parse_int(value, default=0), MAX_LINE_QUANTITY)
+        if item_id is None:
+            continue
+        number = typed_whole_number(value) if value.strip() else 0
+        if number is None:
+            unreadable.append(item_id)
+        quantities[item_id] = min(number or 0, MAX_LINE_QUANTITY)
     for key, step in (("add", 1), ("remove", -1)):
         item_id = parse_id(args.get(key))
         if item_id is not None:
             quantities[item_id] = max(quantities.get(item_id, 0) + step, 0)
-    return quantities
+    return quantities, unreadable
+
+
+UNREADABLE_QUANTITY = _l("数量请填整数（如 2），没有读懂的数量按 0 计，请改正。")
 
 
 @bp.route("/counter")
@@ -128,7 +138,10 @@ def _posted_token(form) -> str | None:
 def volunteer(volunteer_id):
     """The volunteer panel and the basket. Quantities travel in the query string (nothing is stored
     until confirmation), so +/− works as plain links and form submits without JavaScript."""
-    return _volunteer_page(counter.get_volunteer(volunteer_id), quantities_from(request.args))
+    quantities, unreadable = quantities_from(request.args)
+    if unreadable:
+        return _volunteer_page(counter.get_volunteer(volunteer_id), quantities, 422, str(UNREADABLE_QUANTITY))
+    return _volunteer_page(counter.get_volunteer(volunteer_id), quantities)
 
 
 @bp.route("/counter/v/<id:volunteer_id>/confirm", methods=["POST"])
@@ -136,12 +149,14 @@ def volunteer(volunteer_id):
 @writes_in_unit_of_work
 def confirm(volunteer_id):
     volunteer = counter.get_volunteer(volunteer_id)
-    quantities = quantities_from(request.form)
+    quantities, unreadable = quantities_from(request.form)
     form = ConfirmRedemptionForm()
     session = counter.todays_session(local_today())
     if not form.validate_on_submit() or session is None:
         return _volunteer_page(volunteer, quantities, 422, _("今天还没有开台，或页面已过期，请刷新后重试。"),
                                _posted_token(form))
+    if unreadable:  # never redeem the rest of a basket with a line silently dropped
+        return _volunteer_page(volunteer, quantities, 422, str(UNREADABLE_QUANTITY), _posted_token(form))
 
     def redeem():
         redemption = counter.redeem(current_user, session, volunteer, quantities, token=form.token.data, now=utcnow())

@@ -243,3 +243,23 @@ def test_a_confirm_refused_for_a_missing_token_draws_a_new_one(client, staff, ke
     assert refused.status_code == 422 and "页面已过期" in refused.get_data(as_text=True)
     redrawn = dict(HIDDEN.findall(CONFIRM_FORM.search(refused.get_data(as_text=True)).group(1)))
     assert len(redrawn["token"]) >= 24 and Redemption.query.count() == 0
+
+
+def test_a_quantity_typed_full_width_or_with_a_unit_counts_and_an_unreadable_one_is_named(client, staff, volunteer):
+    """At the table a quantity arrives as '２' (a Chinese keyboard) or '2个': both are 2. '1.5' is no
+    quantity: the basket says so (422) instead of quietly taking it as 0, and a confirm with such a line
+    redeems nothing."""
+    soap = factories.make_item("洗衣粉", points_price=10)
+    factories.donate(staff, factories.make_sponsor("超市"), (soap, 9))
+    open_counter(client, staff)
+    here = f"/counter/v/{volunteer.id}"
+    for typed in ("２", "2个", "２ 袋"):
+        page = client.get(here, query_string={f"q{soap.id}": typed}, headers={"HX-Request": "true"})
+        assert page.status_code == 200 and f'name="q{soap.id}" value="2"' in page.get_data(as_text=True), typed
+    refused = client.get(here, query_string={f"q{soap.id}": "1.5"}, headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "数量请填整数" in refused.get_data(as_text=True)
+    page = client.get(here).get_data(as_text=True)
+    form = {"csrf_token": client.csrf_token(here), "token": TOKEN.search(page).group(1), f"q{soap.id}": "两"}
+    confirm = client.post(f"{here}/confirm", data=form)
+    assert confirm.status_code == 422 and "数量请填整数" in confirm.get_data(as_text=True)
+    assert Redemption.query.count() == 0
