@@ -2,10 +2,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (BooleanField, DateField, DecimalField, FieldList, Form, FormField, HiddenField, IntegerField,
                      SelectField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 
 from .. import money
 from ..auth.forms import strip
@@ -17,8 +18,24 @@ MAX_LINE_QUANTITY = 10000  # per donation line; the database says the same (CHEC
 MORE_LINES = 5  # "需要更多行" adds this many
 
 
+MAX_UNIT_VALUE = 100000  # yuan per piece
+
+
+def finite_amount(form, field):
+    """'NaN', 'sNaN' and 'Infinity' parse as decimals but are no amount (comparing NaN raises): the range's message."""
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation(_l("估价需在%(min)s到%(max)s元之间。", min=0, max=MAX_UNIT_VALUE))
+
+
 class DonationLineForm(Form):
-    """One row of the intake form: an existing item, or a new one named on the spot."""
+    """One row of the intake form: an existing item, or a new one named on the spot.
+
+    A subform (FormField) is a plain Form: its Meta takes WTForms' own messages ("not a valid number") in the
+    page's language from Flask-WTF, as the FlaskForm around it does, instead of in English."""
+
+    class Meta:
+        def get_translations(self, form):
+            return wtforms_translations
 
     item = SelectField(_l("物品"), coerce=int, validators=[Optional()])
     new_name = StringField(_l("或新物品名称"), filters=[strip], validators=[Optional(), Length(max=40)],
@@ -31,7 +48,7 @@ class DonationLineForm(Form):
         Optional(), NumberRange(min=1, max=MAX_LINE_QUANTITY, message=_l("数量需在%(min)s到%(max)s之间。"))],
         render_kw={"inputmode": "numeric"})
     unit_value = DecimalField(_l("估价（元/件）"), places=2, rounding=ROUND_HALF_UP, validators=[
-        Optional(), NumberRange(min=0, max=100000, message=_l("估价需在%(min)s到%(max)s元之间。"))],
+        Optional(), finite_amount, NumberRange(min=0, max=MAX_UNIT_VALUE, message=_l("估价需在%(min)s到%(max)s元之间。"))],
         render_kw={"inputmode": "decimal"})
 
     @property

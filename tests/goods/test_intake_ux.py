@@ -63,3 +63,21 @@ def test_create_item_names_the_existing_item(app):
         donations.create_item(staff_user, name=" 食用油 ", unit="个", points_price=80)
     assert refused.value.item == oil
     assert "瓶" in refused.value.message and "50" in refused.value.message
+
+
+@pytest.mark.parametrize("quantity, unit_value", [("abc", "59.90"), ("3", "sNaN"), ("3", "NaN"), ("3", "Infinity"),
+                                                  ("1.5", "-1")])
+def test_a_row_with_no_number_where_one_belongs_is_one_chinese_message_per_cell(client, staff, quantity, unit_value):
+    """'sNaN' as a unit value once gave a 500 (comparing it raises); 'abc' as a quantity stacked WTForms' English
+    "Not a valid integer value." over two Chinese messages. Each bad cell says one thing, in Chinese; nothing is saved."""
+    sponsor = factories.make_sponsor()
+    kettle = factories.make_item("烧水壶")
+    client.login(staff.phone)
+    response = client.submit("/staff/donations/new",
+                             intake(sponsor, {"item": kettle.id, "quantity": quantity, "unit_value": unit_value}))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    errors = re.findall(r'<p class="error" id="lines-0-(\w+)-error">([^<]*)</p>', page)
+    assert errors and len({cell for cell, _text in errors}) == len(errors), errors
+    assert all(re.search(r"[\u4e00-\u9fff]", text) and not re.search(r"[A-Za-z]{3}", text) for _cell, text in errors)
+    assert Donation.query.count() == 0
