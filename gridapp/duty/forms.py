@@ -13,7 +13,9 @@ class OnceForm(FlaskForm):
     token = HiddenField()
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(OnceForm):
+    """A new duty session (or a weekly series); the one-time token makes a double tap one series, not two."""
+
     duty_type = SelectField(_l("服务类型"), coerce=int, validators=[DataRequired(_l("请选择服务类型。"))])
     title = StringField(_l("名称"), filters=[strip], validators=[
         DataRequired(_l("请填写名称，如：南门夜间巡逻。")), Length(max=80, message=_l("名称不能超过%(max)d个字。"))],

@@ -110,17 +110,25 @@ def sessions():
 def new_session():
     form = ScheduleForm()
     form.set_choices(DutyType.query.filter_by(active=True).order_by(DutyType.id).all(), active_teams())
+    if request.method == "GET":
+        form.token.data = new_token()
     if form.validate_on_submit():
         duty_type = db.session.get(DutyType, form.duty_type.data)
         starts_at, ends_at = local_span(form.day.data, form.start.data, form.end.data)
-        ok, created = commit_or_explain(lambda: duty.schedule(
-            current_user, duty_type=duty_type, title=form.title.data, place=form.place.data,
-            starts_at=starts_at, ends_at=ends_at, points=form.points.data, capacity=form.capacity.data,
-            team=team_by_id(form.team.data), opens_before=timedelta(minutes=form.opens_before.data),
-            repeat_weeks=form.repeat_weeks.data), form.end.errors)
-        if ok:
+
+        def schedule():
+            created = duty.schedule(
+                current_user, duty_type=duty_type, title=form.title.data, place=form.place.data,
+                starts_at=starts_at, ends_at=ends_at, points=form.points.data, capacity=form.capacity.data,
+                team=team_by_id(form.team.data), opens_before=timedelta(minutes=form.opens_before.data),
+                repeat_weeks=form.repeat_weeks.data)
             flash(_("已安排 %(n)d 场：%(title)s。", n=len(created), title=created[0].title), "success")
-            return redirect(url_for("duty.roster", session_id=created[0].id), 303)
+            return url_for("duty.roster", session_id=created[0].id)
+
+        try:
+            return redirect(run_once(form.token.data, current_user, schedule), 303)
+        except DomainError as exc:
+            form.end.errors.append(exc.message)
     return render_template("duty/new_session.html", form=form), 422 if request.method == "POST" else 200
 
 

@@ -67,6 +67,7 @@ class DonationLineForm(Form):
 
 
 class DonationForm(FlaskForm):
+    token = HiddenField()  # one receipt per form, however often 保存 is tapped
     sponsor = SelectField(_l("捐赠单位"), coerce=int, validators=[DataRequired(_l("请选择捐赠单位。"))])
     received_on = DateField(_l("接收日期"), validators=[DataRequired(_l("请填写接收日期。"))])
     lines = FieldList(FormField(DonationLineForm), min_entries=DEFAULT_LINES, max_entries=MAX_FORM_LINES)

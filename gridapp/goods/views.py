@@ -6,10 +6,11 @@ from flask_login import current_user
 from ..auth.models import STAFF_ROLES
 from ..auth.permissions import roles_required
 from ..clock import local_today
-from ..errors import NotFound
+from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..formtools import commit_or_explain
 from ..numbers import page_number, parse_id, parse_int
+from ..once import new_token, run_once
 from . import donations, sponsors, stock
 from .forms import (DEFAULT_LINES, MAX_FORM_LINES, MORE_LINES, DonationForm, ItemForm, SponsorForm, VoidForm,
                     yuan_to_fen)
@@ -114,16 +115,20 @@ def new_donation():
     form.set_choices(sponsors.all_sponsors(), Item.query.filter_by(active=True).order_by(Item.name).all())
     if request.method == "GET":
         form.received_on.data = local_today()
+        form.token.data = new_token()
     if not more_rows and form.validate_on_submit():
-        errors = []
-        ok, donation = commit_or_explain(lambda: donations.issue(
-            current_user, sponsor=sponsors.get_sponsor(form.sponsor.data), received_on=form.received_on.data,
-            lines=_donation_lines(form), note=form.note.data), errors)
-        if ok:
+        def issue():
+            donation = donations.issue(
+                current_user, sponsor=sponsors.get_sponsor(form.sponsor.data), received_on=form.received_on.data,
+                lines=_donation_lines(form), note=form.note.data)
             flash(_("已开具捐赠接收凭证 %(no)s。", no=donation.receipt_no), "success")
-            return redirect(url_for("goods.donation", donation_id=donation.id), 303)
-        if not any(message in row.new_name.errors for message in errors for row in form.lines):
-            form.form_errors.extend(errors)
+            return url_for("goods.donation", donation_id=donation.id)
+
+        try:  # a double tap on 保存 (or a retry over a bad network) shows the first receipt, not a second
+            return redirect(run_once(form.token.data, current_user, issue), 303)
+        except DomainError as exc:
+            if not any(exc.message in row.new_name.errors for row in form.lines):
+                form.form_errors.append(exc.message)
     return render_template("goods/new_donation.html", form=form, rows=len(form.lines), max_rows=MAX_FORM_LINES), (
         422 if request.method == "POST" and not more_rows else 200)
 

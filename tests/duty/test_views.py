@@ -170,6 +170,23 @@ def test_staff_schedules_a_weekly_patrol(client, staff):
     assert bad.status_code == 422 and "结束时间必须晚于开始时间" in bad.get_data(as_text=True)
 
 
+def test_a_double_tap_on_schedule_makes_one_series(client, staff):
+    """The form carries a one-time token: the same post twice (a double tap, a retry over a bad network)
+    answers with the first series' roster instead of scheduling it again."""
+    patrol = DutyType(name="安全巡逻", default_points=10)
+    db.session.add(patrol)
+    db.session.commit()
+    client.login(staff.phone)
+    form = client.get("/staff/duty/new").get_data(as_text=True)
+    day = (utcnow() + timedelta(days=3)).date().isoformat()
+    data = {"duty_type": str(patrol.id), "title": "北门夜间巡逻", "place": "B区北门岗亭", "day": day, "start": "19:30",
+            "end": "21:00", "points": "", "capacity": "12", "team": "0", "opens_before": "30", "repeat_weeks": "4",
+            "token": TOKEN.search(form).group(1)}
+    first, again = client.submit("/staff/duty/new", data), client.submit("/staff/duty/new", data)
+    assert first.status_code == again.status_code == 303 and first.location == again.location
+    assert len(duty.staff_sessions(utcnow()).items) == 4
+
+
 def test_poster_has_a_stable_qr_link(client, open_session, staff):
     client.login(staff.phone)
     page = client.get(f"/staff/duty/{open_session.id}/poster").get_data(as_text=True)

@@ -43,8 +43,8 @@ def test_staff_records_a_donation_with_a_new_item_on_the_spot(client, staff):
 
 
 @pytest.mark.parametrize("row, message", [
-    ({"item": 1, "quantity": 0}, "数量必须是大于0的整数"),
-    ({"item": 1, "quantity": -2}, "数量必须是大于0的整数"),
+    ({"item": 1, "quantity": 0}, "数量需在1到10000之间"),  # a cell shows its first message: the range
+    ({"item": 1, "quantity": -2}, "数量需在1到10000之间"),
     ({"item": 1, "quantity": "两个"}, ""),
     ({"item": 0, "quantity": 3}, "请选择物品，或填写新物品名称"),
     ({"item": 0, "new_name": "水杯", "quantity": 3}, "新物品请填写兑换积分"),
@@ -176,3 +176,19 @@ def test_an_estimated_value_of_half_a_fen_rounds_half_up_at_intake(client, staff
     assert Donation.query.one().lines[0].unit_value_fen == 13  # 四舍五入, not the half-to-even 12
     assert "¥0.52" in client.get(response.location).get_data(as_text=True)
 
+
+
+def test_a_double_tap_on_save_issues_one_receipt(client, staff):
+    """The intake form carries a one-time token: the same post twice gives the first receipt again, not a
+    second receipt and twice the stock."""
+    sponsor = factories.make_sponsor("屯坪便民超市")
+    kettle = factories.make_item("烧水壶")
+    client.login(staff.phone)
+    form = client.get("/staff/donations/new").get_data(as_text=True)
+    data = intake(sponsor, {"item": kettle.id, "quantity": 4}) | {
+        "token": re.search(r'name="token" type="hidden" value="([^"]+)"', form).group(1)}
+    first, again = client.submit("/staff/donations/new", data), client.submit("/staff/donations/new", data)
+    assert first.status_code == again.status_code == 303 and first.location == again.location
+    assert Donation.query.count() == 1
+    db.session.refresh(kettle)
+    assert kettle.stock == 4
