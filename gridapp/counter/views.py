@@ -16,7 +16,7 @@ from ..database import writes_in_unit_of_work
 from ..errors import DomainError
 from ..formtools import commit_or_explain
 from ..htmx import render
-from ..numbers import parse_id, parse_int, typed_whole_number
+from ..numbers import page_number, parse_id, parse_int, typed_whole_number
 from ..once import new_token, run_once
 from ..qr import qr_svg
 from . import service as counter
@@ -230,7 +230,7 @@ def card():
 @bp.route("/me/redemptions")
 @roles_required("volunteer")
 def my_redemptions():
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     return render_template("counter/my_redemptions.html", counter_day=next_counter_day(local_today()),
                            pagination=counter.redemption_history(current_user, page=page))
 

@@ -11,6 +11,7 @@ from ..auth.permissions import roles_required
 from ..clock import local_today, to_local, utcnow
 from ..extensions import db
 from ..formtools import commit_or_explain
+from ..numbers import page_number
 from ..org.service import letterhead_of
 from ..pdf import fingerprint, pdf_response, render_pdf
 from ..points.models import PointsEntry
@@ -120,7 +121,7 @@ def index():
 
 def _posting_page(posting, status=200, form=None):
     now = utcnow()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     mine = publicity.line_of(posting, current_user) if current_user.role == "volunteer" else None
     return render_template(
         "publicity/posting.html", posting=posting, now=now, page=page, per_page=PER_PAGE,

@@ -15,6 +15,7 @@ from ..community.models import Household
 from ..errors import DomainError
 from ..extensions import db
 from ..formtools import commit_or_explain
+from ..numbers import page_number
 from ..once import new_token, run_once
 from ..web import too_large_page
 from . import photos
@@ -101,7 +102,7 @@ def _too_large_text() -> str:
 @bp.route("/reports/mine")
 @roles_required(*REPORTERS)
 def mine():
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     return render_template("reports/mine.html", pagination=reports.my_reports(current_user, page))
 
 
@@ -212,7 +213,7 @@ def queue():
     if which not in reports.QUEUE_FILTERS:
         abort(404)
     today = local_today()
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     return render_template("reports/queue.html", which=which, today=today, counts=reports.queue_counts(today),
                            pagination=reports.queue(which, today, page), is_overdue=reports.is_overdue)
 
@@ -304,6 +305,6 @@ def photo(key, size):
 @public
 def wall():
     """回音壁: solved problems, what was done, before and after, how long it took. Nobody is named."""
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     return render_template("reports/wall.html", pagination=reports.wall(page), months=reports.wall_months(utcnow()),
                            hours_taken=reports.hours_taken)

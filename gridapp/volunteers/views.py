@@ -14,6 +14,7 @@ from ..counter import service as counter
 from ..duty import service as duty
 from ..errors import NotFound
 from ..formtools import commit_or_explain
+from ..numbers import page_number
 from ..points import service as points
 
 bp = Blueprint("volunteer_admin", __name__)
@@ -34,7 +35,7 @@ def detail(user_id):
     user = _volunteer(user_id)
     tab = request.args.get("tab", "points")
     tab = tab if tab in TABS else "points"
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     pagination = {"points": points.history, "attendance": duty.attendance_history,
                   "redemptions": counter.redemptions_of}[tab](user, page=page, per_page=PAGE_SIZE)
     return render_template("volunteers/detail.html", user=user, tab=tab, pagination=pagination,
