@@ -156,10 +156,11 @@ def poster(session_id):
 
 # --- staff: the roster -------------------------------------------------------------------
 
-def _roster_page(session, status=200, error=None, query=""):
+def _roster_page(session, status=200, error=None, query="", failed=None):
+    """The roster; ``error`` is the page's banner, ``failed`` a row's refused action (``_failed_row``)."""
     return render_template(
         "duty/roster.html", session=session, rows=duty.roster(session), now=utcnow(), error=error, query=query,
-        candidates=search_volunteers(query).limit(10).all() if query else [],
+        candidates=search_volunteers(query).limit(10).all() if query else [], failed=failed,
         reason_form=ReasonForm(), correct_form=CorrectPointsForm(), mark_form=MarkPresentForm(),
         placed_count=duty.place_holders(session), waiting=duty.awaiting_confirmation(session)), status
 
@@ -170,32 +171,40 @@ def roster(session_id):
     return _roster_page(duty.get_session(session_id), query=request.args.get("q", "").strip()[:40])
 
 
-def _row_answer(session, attendance, error=None):
+def _failed_row(attendance, action: str, error: str) -> dict:
+    """A row's refused action with what was typed (the reason, the points), so its form is drawn again open
+    and filled in: a reason typed on a phone is not lost to one empty field."""
+    return {"id": attendance.id, "action": action, "error": error,
+            "reason": request.form.get("reason", "")[:200], "points": request.form.get("points", "")[:10]}
+
+
+def _row_answer(session, attendance, failed=None):
     """htmx swaps the one row (and, out of band, the "confirm all" button with the count that waits now);
-    without JavaScript the roster is shown again (with the message)."""
+    without JavaScript the roster is shown again: after a refusal with the row's message and what was typed (422)."""
     if is_fragment_request():
         return render_template("duty/_attendance_answer.html", session=session, row=attendance, now=utcnow(),
-                               error=error, reason_form=ReasonForm(), correct_form=CorrectPointsForm(),
-                               waiting=duty.awaiting_confirmation(session)), 422 if error else 200
-    if error:
-        flash(error, "error")
+                               failed=failed, reason_form=ReasonForm(), correct_form=CorrectPointsForm(),
+                               waiting=duty.awaiting_confirmation(session)), 422 if failed else 200
+    if failed:
+        return _roster_page(session, 422, failed=failed)
     return redirect(url_for("duty.roster", session_id=session.id), 303)
 
 
-def _row_action(session_id, attendance_id, form, action):
+def _row_action(session_id, attendance_id, form, action, name):
     session = duty.get_session(session_id)
     attendance = duty.get_attendance(session, attendance_id)
     if not form.validate_on_submit():
-        return _row_answer(session, attendance, error_text(form))
+        return _row_answer(session, attendance, _failed_row(attendance, name, error_text(form)))
     errors = []
     commit_or_explain(lambda: action(attendance), errors)
-    return _row_answer(session, attendance, " ".join(errors) or None)
+    return _row_answer(session, attendance, _failed_row(attendance, name, " ".join(errors)) if errors else None)
 
 
 @bp.route("/staff/duty/<id:session_id>/attendances/<id:attendance_id>/confirm", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def confirm(session_id, attendance_id):
-    return _row_action(session_id, attendance_id, ConfirmForm(), lambda a: duty.confirm(current_user, a, utcnow()))
+    return _row_action(session_id, attendance_id, ConfirmForm(), lambda a: duty.confirm(current_user, a, utcnow()),
+                       "confirm")
 
 
 @bp.route("/staff/duty/<id:session_id>/attendances/<id:attendance_id>/reject", methods=["POST"])
@@ -203,7 +212,7 @@ def confirm(session_id, attendance_id):
 def reject(session_id, attendance_id):
     form = ReasonForm()
     return _row_action(session_id, attendance_id, form,
-                       lambda a: duty.reject(current_user, a, form.reason.data, utcnow()))
+                       lambda a: duty.reject(current_user, a, form.reason.data, utcnow()), "reject")
 
 
 @bp.route("/staff/duty/<id:session_id>/attendances/<id:attendance_id>/correct", methods=["POST"])
@@ -211,7 +220,8 @@ def reject(session_id, attendance_id):
 def correct(session_id, attendance_id):
     form = CorrectPointsForm()
     return _row_action(session_id, attendance_id, form,
-                       lambda a: duty.correct_points(current_user, a, form.points.data, form.reason.data, utcnow()))
+                       lambda a: duty.correct_points(current_user, a, form.points.data, form.reason.data, utcnow()),
+                       "correct")
 
 
 @bp.route("/staff/duty/<id:session_id>/confirm-all", methods=["POST"])

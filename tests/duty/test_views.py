@@ -155,6 +155,27 @@ def test_reject_needs_a_reason_and_reverses_points(client, open_session, staff):
     assert volunteer.points_balance == 0
 
 
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_refused_correction_keeps_what_was_typed_in_its_open_form(client, open_session, staff, htmx):
+    """积分 300 is out of range: the row says so with the form open and the reason still typed, with
+    or without JavaScript; the other rows show no message."""
+    volunteer, other = factories.make_user(), factories.make_user()
+    attendance = duty.check_in(volunteer, open_session, utcnow())
+    duty.check_in(other, open_session, utcnow())
+    duty.confirm(staff, attendance, utcnow())
+    db.session.commit()
+    client.login(staff.phone)
+    url = f"/staff/duty/{open_session.id}/attendances/{attendance.id}/correct"
+    token = client.csrf_token(f"/staff/duty/{open_session.id}")
+    refused = client.post(url, data={"csrf_token": token, "points": "300", "reason": "少记了两小时的扫雪"},
+                          headers={"HX-Request": "true"} if htmx else {})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and page.count('role="alert"') == 1 and "积分需在1到200之间" in page
+    row = page[page.index(f'id="attendance-{attendance.id}"'):]
+    assert "<details open>" in row and 'value="少记了两小时的扫雪"' in row and 'value="300"' in row
+    assert PointsEntry.query.count() == 1
+
+
 def test_staff_schedules_a_weekly_patrol(client, staff):
     patrol = DutyType(name="安全巡逻", default_points=10)
     db.session.add(patrol)
