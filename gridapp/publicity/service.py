@@ -93,7 +93,8 @@ def publish(actor: User, month: Month, now: datetime, window_days: int = DEFAULT
             note: str = "") -> Posting:
     """Post ``month``'s points from ``now`` for ``window_days`` days: one line per volunteer with points
     earned or spent in the month (earned = awards less reversed awards, spent = spends less voided
-    ones) and the balance at the month's end. A month is posted once; the month must have begun.
+    ones) and the balance at the month's end, for the volunteers of the posting's grid (the request's).
+    A month is posted once per grid; the month must have begun.
 
     Raises DomainError for a month not yet begun, a window outside 1…30 days, a month already posted.
     """
@@ -114,8 +115,11 @@ def publish(actor: User, month: Month, now: datetime, window_days: int = DEFAULT
     in_month = and_(PointsEntry.created_at >= month.start, PointsEntry.created_at < month.end)
     earned = func.sum(case((and_(in_month, ISSUED), PointsEntry.delta), else_=0))
     spent = func.sum(case((and_(in_month, SPENT), -PointsEntry.delta), else_=0))
+    # The grid's own volunteers only: a points entry carries no grid, and another grid's volunteers are
+    # posted (and objected to) on their own grid's list.
+    of_this_grid = select(User.id).where(User.grid_id == posting.grid_id)
     per_volunteer = (select(literal(posting.id), PointsEntry.volunteer_id, earned, spent, func.sum(PointsEntry.delta))
-                     .where(PointsEntry.created_at < month.end)
+                     .where(PointsEntry.created_at < month.end, PointsEntry.volunteer_id.in_(of_this_grid))
                      .group_by(PointsEntry.volunteer_id)
                      .having(or_(earned != 0, spent != 0)))
     db.session.execute(insert(PostingLine).from_select(

@@ -460,3 +460,27 @@ def test_the_volunteer_homes_session_and_campaign_rows_keep_to_the_scope(app, gr
         assert listed() == ([], [])
     with scoped_to(grid_b):
         assert listed() == (["乙网格巡逻"], ["乙网格扫雪"])
+
+
+def test_a_grids_points_posting_lists_its_own_volunteers_only(app, grid_b):
+    """A points entry carries no grid: publishing November in grid A once took grid B's volunteer onto A's
+    list too (counted there, and objectionable there). Each grid's posting holds its own volunteers."""
+    from gridapp.points import service as points
+    from gridapp.publicity import service as publicity
+    from gridapp.publicity.models import PostingLine
+    from gridapp.reporting.months import Month
+
+    earned_at, published_at = datetime(2026, 11, 10, 4, 0), datetime(2026, 12, 1, 4, 0)
+    volunteers = {}
+    for grid in (db.session.get(OrgUnit, GRID_A), grid_b):
+        with scoped_to(grid):
+            staff = _staff(grid.id)
+            volunteers[grid.id] = factories.make_user(name=f"志愿者{grid.id}")
+            points.award(volunteers[grid.id], 10, reference="t", description="测试", key=f"probe:{grid.id}",
+                         at=earned_at)
+            db.session.commit()
+            posting = publicity.publish(staff, Month(2026, 11), published_at)
+            db.session.commit()
+            listed = db.session.scalars(sa.select(PostingLine.volunteer_id)
+                                        .where(PostingLine.posting_id == posting.id)).all()
+            assert listed == [volunteers[grid.id].id] and publicity.line_count(posting) == 1
