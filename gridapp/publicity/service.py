@@ -20,6 +20,7 @@ from ..duty import service as duty
 from ..duty.models import Attendance
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
+from ..org.scope import current_scope
 from ..points import service as points
 from ..points.models import PointsEntry
 from ..reporting.months import Month
@@ -291,15 +292,19 @@ def reject(actor: User, objection: Objection, reason: str, now: datetime) -> Obj
 
 def honour_roll(month: Month, size: int = HONOUR_ROLL_SIZE) -> list[tuple[User, int]]:
     """The month's top volunteers by points earned (awards less reversed awards), without those who
-    opted out; ties by name."""
+    opted out; ties by name. Under a grid scope, the volunteers whose home grid is in it (the ledger carries
+    no grid: another grid's top volunteer is on that grid's roll)."""
     earned = func.sum(PointsEntry.delta).label("earned")
     opted_out = select(HonourRollOptOut.volunteer_id)
-    rows = db.session.execute(
-        select(PointsEntry.volunteer_id, earned)
-        .where(PointsEntry.created_at >= month.start, PointsEntry.created_at < month.end, ISSUED,
-               PointsEntry.volunteer_id.not_in(opted_out))
-        .group_by(PointsEntry.volunteer_id).having(func.sum(PointsEntry.delta) > 0)
-        .order_by(earned.desc(), PointsEntry.volunteer_id).limit(size)).all()
+    statement = (select(PointsEntry.volunteer_id, earned)
+                 .where(PointsEntry.created_at >= month.start, PointsEntry.created_at < month.end, ISSUED,
+                        PointsEntry.volunteer_id.not_in(opted_out))
+                 .group_by(PointsEntry.volunteer_id).having(func.sum(PointsEntry.delta) > 0)
+                 .order_by(earned.desc(), PointsEntry.volunteer_id).limit(size))
+    scope = current_scope()
+    if scope is not None:
+        statement = statement.where(PointsEntry.volunteer_id.in_(select(User.id).where(User.grid_id.in_(scope.ids))))
+    rows = db.session.execute(statement).all()
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([r[0] for r in rows])))}
     return [(users[vid], int(total)) for vid, total in rows]
 

@@ -484,3 +484,24 @@ def test_a_grids_points_posting_lists_its_own_volunteers_only(app, grid_b):
             listed = db.session.scalars(sa.select(PostingLine.volunteer_id)
                                         .where(PostingLine.posting_id == posting.id)).all()
             assert listed == [volunteers[grid.id].id] and publicity.line_count(posting) == 1
+
+
+def test_a_grids_honour_roll_ranks_its_own_volunteers_only(app, client, grid_b):
+    """光荣榜 summed the whole ledger: under grid A's scope a top volunteer of grid B could not be loaded (a 500
+    on /gongshi). Each grid's roll ranks its own volunteers."""
+    from gridapp.points import service as points
+    from gridapp.publicity import service as publicity
+    from gridapp.reporting.months import Month
+
+    earned_at = datetime(2026, 11, 10, 4, 0)
+    grid_a = db.session.get(OrgUnit, GRID_A)
+    names = {}
+    for grid, earned in ((grid_a, 10), (grid_b, 50)):
+        with scoped_to(grid):
+            volunteer = factories.make_user(name=f"光荣{grid.id}")
+            points.award(volunteer, earned, reference="t", description="测试", key=f"roll:{grid.id}", at=earned_at)
+            db.session.commit()
+            names[grid.id] = volunteer.name
+    for grid in (grid_a, grid_b):
+        with scoped_to(grid):
+            assert [user.name for user, _total in publicity.honour_roll(Month(2026, 11))] == [names[grid.id]]
