@@ -101,18 +101,18 @@ def publish(actor: User, month: Month, now: datetime, window_days: int = DEFAULT
     """
     require_role(actor, *STAFF_ROLES)
     if month.start > now:
-        raise DomainError(_l("%(month)s还没有开始，不能公示。"), month=month.label())
+        raise DomainError(_l("%(month)s还没有开始，不能公示。"), month=month.display())
     if not 1 <= int(window_days) <= MAX_WINDOW_DAYS:
         raise DomainError(_l("公示期应为 1 至 %(max)d 天。"), max=MAX_WINDOW_DAYS)
     if db.session.scalar(select(Posting.id).where(Posting.month == month.first_day)) is not None:
-        raise DomainError(_l("%(month)s的积分已经公示过了。"), month=month.label())
+        raise DomainError(_l("%(month)s的积分已经公示过了。"), month=month.display())
     posting = Posting(month=month.first_day, opens_at=now, closes_at=now + timedelta(days=int(window_days)),
                       note=(note or "").strip()[:200], published_by_id=actor.id, published_at=now)
     try:
         with db.session.begin_nested():
             db.session.add(posting)
     except IntegrityError:
-        raise DomainError(_l("%(month)s的积分已经公示过了。"), month=month.label()) from None
+        raise DomainError(_l("%(month)s的积分已经公示过了。"), month=month.display()) from None
     in_month = and_(PointsEntry.created_at >= month.start, PointsEntry.created_at < month.end)
     earned = func.sum(case((and_(in_month, ISSUED), PointsEntry.delta), else_=0))
     spent = func.sum(case((and_(in_month, SPENT), -PointsEntry.delta), else_=0))

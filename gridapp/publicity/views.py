@@ -45,7 +45,7 @@ def staff_list():
             ok, posting = commit_or_explain(lambda: publicity.publish(
                 current_user, month, now, form.window_days.data, form.note.data), form.month.errors)
             if ok:
-                flash(_("已发布%(month)s积分公示。", month=month.label()), "success")
+                flash(_("已发布%(month)s积分公示。", month=month.display()), "success")
                 return redirect(url_for("publicity.staff_posting", posting_id=posting.id), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("publicity/staff_list.html", form=form, postings=publicity.postings(), now=now), status

@@ -85,8 +85,8 @@ def trend_charts(trend) -> list[Chart]:
     """The dashboard's three 12-month charts from ``service.month_figures`` (oldest first)."""
     from flask_babel import gettext as _
 
-    labels = [f.month.short_label() for f in trend]
-    month_names = [f.month.label() for f in trend]
+    labels = [f.month.display(short=True) for f in trend]
+    month_names = [f.month.display() for f in trend]
     specs = [
         ("chart-participations", _("参与人次（近12个月）"), [(_("参与人次"), "participations")]),
         ("chart-points", _("发放积分与消耗积分（近12个月）"),

@@ -295,10 +295,10 @@ def report_book(month: Month) -> Book:
     zones = [(c.title, z.name, z.needed, z.signed_up, z.confirmed) for c in report.campaigns for z in c.zones]
     no_team = str(_l("未加入服务队"))
     return Book(f"report-{month.key}", [
-        Sheet(str(_l("主要指标")), [Column(str(_l("指标")), width=18), Column(month.label(), INT),
-                                 Column(month.previous().label(), INT)], figures),
-        Sheet(str(_l("捐赠价值")), [Column(str(_l("指标")), width=18), Column(month.label(), MONEY),
-                                 Column(month.previous().label(), MONEY)], money),
+        Sheet(str(_l("主要指标")), [Column(str(_l("指标")), width=18), Column(month.display(), INT),
+                                 Column(month.previous().display(), INT)], figures),
+        Sheet(str(_l("捐赠价值")), [Column(str(_l("指标")), width=18), Column(month.display(), MONEY),
+                                 Column(month.previous().display(), MONEY)], money),
         Sheet(str(_l("各服务队")), [Column(str(_l("服务队")), width=18), Column(str(_l("参与人次")), INT),
                                  Column(str(_l("发放积分")), INT)],
               [(name or no_team, n, p) for name, n, p in report.per_team]),

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from babel.dates import format_skeleton
+from flask_babel import get_locale
 from sqlalchemy import and_
 
 from ..clock import from_local, last_day_of_month, to_local
@@ -62,10 +64,13 @@ class Month:
         return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
 
     def label(self) -> str:
+        """The month on paper ("2026年11月"): PDFs print Chinese whatever the page language."""
         return f"{self.year}年{self.month}月"
 
-    def short_label(self) -> str:
-        return f"{self.month}月"
+    def display(self, short: bool = False) -> str:
+        """The month in the page's language: "2026年11月" / "November 2026" (short: "11月" / "Nov");
+        outside a request, Chinese."""
+        return format_skeleton("MMM" if short else "yMMMM", self.first_day, locale=get_locale() or "zh_CN")
 
 
 def last_months(now: datetime, count: int = 12) -> list[Month]:

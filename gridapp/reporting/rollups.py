@@ -257,4 +257,4 @@ def rollup_book(r: Rollup):
         Column(str(FIGURE_LABELS[k]), MONEY if k == "donated_value_fen" else INT) for k in keys]
     rows = [(row.unit.name, *(getattr(row.figures, k) for k in keys)) for row in r.rows]
     rows.append((str(_l("合计")), *(getattr(r.total, k) for k in keys)))
-    return Book(f"rollup-{r.unit.code}-{r.month.key}", [Sheet(f"{r.unit.name} {r.month.label()}", columns, rows)])
+    return Book(f"rollup-{r.unit.code}-{r.month.key}", [Sheet(f"{r.unit.name} {r.month.display()}", columns, rows)])

@@ -135,3 +135,15 @@ def test_large_exports_stream_in_chunks(app):
     chunks = list(exports.csv_chunks(book))
     assert len(chunks) >= 4 and max(len(c) for c in chunks) < 60_000
     assert staff.id
+
+
+def test_an_english_page_names_the_month_in_english_a_chinese_page_in_chinese(client, login_as):
+    """Month.label() is the paper's ("2026年10月"); a page in English says "October 2026"."""
+    login_as("staff")
+    month = Month.of(utcnow()).previous()
+    client.set_cookie("lang", "en")
+    page = client.get(f"/staff/monthly/{month.key}").get_data(as_text=True)
+    english = f"{month.first_day:%B} {month.year}"
+    assert english in page and month.label() not in page
+    client.set_cookie("lang", "zh_CN")
+    assert month.label() in client.get(f"/staff/monthly/{month.key}").get_data(as_text=True)
