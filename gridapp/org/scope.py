@@ -212,6 +212,14 @@ def _add_grid_criteria(state):
 FIRST_GRID_SQL = text("SELECT id FROM org_units WHERE is_grid ORDER BY position, id LIMIT 1")
 
 
+def working_grid_id(session) -> int:
+    """The grid new rows go to: the scope's working grid, or outside a scope the deployment's first grid."""
+    scope = current_scope()
+    if scope is not None and scope.working is not None:
+        return scope.working
+    return session.connection().execute(FIRST_GRID_SQL).scalar()
+
+
 @event.listens_for(Session, "before_flush")
 def _give_new_rows_a_grid(session, _context, _instances):
     """New scoped rows without a grid get the working grid (or the first grid outside a scope); a
@@ -220,9 +228,7 @@ def _give_new_rows_a_grid(session, _context, _instances):
 
     def default_grid() -> int:
         if not default:
-            scope = current_scope()
-            default.append(scope.working if scope is not None and scope.working is not None else
-                           session.connection().execute(FIRST_GRID_SQL).scalar())
+            default.append(working_grid_id(session))
         return default[0]
 
     for obj in list(session.new):

@@ -15,7 +15,10 @@ def seed_postings(rng: random.Random, staff: User, volunteers: list[User], now) 
     if db.session.query(Posting.id).first() is not None:
         return 0
     month = Month.of(now).previous()
-    posted_at = now - timedelta(days=1)
+    # A day ago, but never before the month ended (a month is posted once it is over): just after
+    # midnight on the 1st it was posted at midnight. The objections fall between then and now.
+    posted_at = max(now - timedelta(days=1), month.end)
+    step = (now - posted_at) / 4
     posting = publicity.publish(staff, month, posted_at, publicity.DEFAULT_WINDOW_DAYS,
                                 "如有异议，请在公示期内在手机上提出，或到网格党支部活动室找网格员。")
     lines = {line.volunteer_id: line for line in
@@ -27,7 +30,7 @@ def seed_postings(rng: random.Random, staff: User, volunteers: list[User], now) 
                "我的余额好像不对，请帮忙核对一下。"]
     made = []
     for volunteer, reason in zip(candidates[:3], reasons):
-        made.append(publicity.raise_objection(volunteer, lines[volunteer.id], reason, posted_at + timedelta(hours=3)))
+        made.append(publicity.raise_objection(volunteer, lines[volunteer.id], reason, posted_at + step))
     if made:
         first = made[0]
         # Lowering is never needed here (the correction adds 5), but the reversal comes first:
@@ -37,10 +40,10 @@ def seed_postings(rng: random.Random, staff: User, volunteers: list[User], now) 
         if entries:
             entry = entries[0]
             publicity.accept(staff, first, entry, entry.delta + 5, "核对签到记录，补记巡逻积分 5 分。",
-                             posted_at + timedelta(hours=6))
+                             posted_at + 2 * step)
     if len(made) > 1:
         publicity.reject(staff, made[1], "核对签到表，当天没有您的签到记录；如有照片等材料请带到网格党支部。",
-                         posted_at + timedelta(hours=7))
+                         posted_at + 3 * step)
     db.session.flush()
     return 1
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from ..auth.forms import strip
@@ -15,6 +15,7 @@ class PublishForm(FlaskForm):
         DataRequired(_l("请填写公示天数。")),
         NumberRange(1, MAX_WINDOW_DAYS, message=_l("公示期应为 1 至 %(max)d 天。") % {"max": MAX_WINDOW_DAYS})])
     note = StringField(_l("说明（可选）"), filters=[strip], validators=[Optional(), Length(max=200)])
+    confirmed = HiddenField()  # "1" from the confirmation page: a posting cannot be withdrawn
 
 
 class ObjectionForm(FlaskForm):

@@ -20,7 +20,7 @@ from ..duty import service as duty
 from ..duty.models import Attendance
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
-from ..org.scope import current_scope
+from ..org.scope import current_scope, working_grid_id
 from ..points import service as points
 from ..points.models import PointsEntry
 from ..reporting.months import Month
@@ -90,22 +90,51 @@ def postings(limit: int = 24) -> list[Posting]:
     return db.session.scalars(select(Posting).order_by(Posting.month.desc()).limit(limit)).all()
 
 
-def publish(actor: User, month: Month, now: datetime, window_days: int = DEFAULT_WINDOW_DAYS,
-            note: str = "") -> Posting:
-    """Post ``month``'s points from ``now`` for ``window_days`` days: one line per volunteer with points
-    earned or spent in the month (earned = awards less reversed awards, spent = spends less voided
-    ones) and the balance at the month's end, for the volunteers of the posting's grid (the request's).
-    A month is posted once per grid; the month must have begun.
+def _month_lines(month: Month, grid_id: int):
+    """(volunteer, earned, spent, balance at the month's end) of each volunteer of ``grid_id`` with points
+    earned or spent in ``month``: earned = awards less reversed awards, spent = spends less voided ones.
+    The grid's own volunteers only: a points entry carries no grid, and another grid's volunteers are
+    posted (and objected to) on their own grid's list."""
+    in_month = and_(PointsEntry.created_at >= month.start, PointsEntry.created_at < month.end)
+    earned = func.sum(case((and_(in_month, ISSUED), PointsEntry.delta), else_=0))
+    spent = func.sum(case((and_(in_month, SPENT), -PointsEntry.delta), else_=0))
+    of_this_grid = select(User.id).where(User.grid_id == grid_id)
+    return (select(PointsEntry.volunteer_id, earned, spent, func.sum(PointsEntry.delta))
+            .where(PointsEntry.created_at < month.end, PointsEntry.volunteer_id.in_(of_this_grid))
+            .group_by(PointsEntry.volunteer_id)
+            .having(or_(earned != 0, spent != 0)))
 
-    Raises DomainError for a month not yet begun, a window outside 1…30 days, a month already posted.
-    """
+
+def check_publishable(actor: User, month: Month, now: datetime, window_days: int) -> None:
+    """Raises DomainError unless ``actor`` may post ``month`` now: staff only; the month is over (its
+    redemptions at the month-end counter belong on the list, and a month is posted once); a window of
+    1…30 days; the month not posted yet in this grid."""
     require_role(actor, *STAFF_ROLES)
-    if month.start > now:
-        raise DomainError(_l("%(month)s还没有开始，不能公示。"), month=month.display())
+    if month.end > now:
+        raise DomainError(_l("%(month)s还没有结束，月底之后才能公示：公示要列出全月的积分和兑换。"),
+                          month=month.display())
     if not 1 <= int(window_days) <= MAX_WINDOW_DAYS:
         raise DomainError(_l("公示期应为 1 至 %(max)d 天。"), max=MAX_WINDOW_DAYS)
     if db.session.scalar(select(Posting.id).where(Posting.month == month.first_day)) is not None:
         raise DomainError(_l("%(month)s的积分已经公示过了。"), month=month.display())
+
+
+def preview(actor: User, month: Month, now: datetime, window_days: int) -> int:
+    """How many volunteers posting ``month`` now would list (for the confirmation before publishing, which
+    cannot be undone); raises DomainError as ``publish`` would."""
+    check_publishable(actor, month, now, window_days)
+    lines_of_month = _month_lines(month, working_grid_id(db.session)).subquery()
+    return db.session.scalar(select(func.count()).select_from(lines_of_month))
+
+
+def publish(actor: User, month: Month, now: datetime, window_days: int = DEFAULT_WINDOW_DAYS,
+            note: str = "") -> Posting:
+    """Post ``month``'s points from ``now`` for ``window_days`` days in the working grid: one line per
+    volunteer of the grid (``_month_lines``). A month is posted once per grid, after it has ended.
+
+    Raises DomainError as ``check_publishable`` says.
+    """
+    check_publishable(actor, month, now, window_days)
     posting = Posting(month=month.first_day, opens_at=now, closes_at=now + timedelta(days=int(window_days)),
                       note=(note or "").strip()[:200], published_by_id=actor.id, published_at=now)
     try:
@@ -113,18 +142,9 @@ def publish(actor: User, month: Month, now: datetime, window_days: int = DEFAULT
             db.session.add(posting)
     except IntegrityError:
         raise DomainError(_l("%(month)s的积分已经公示过了。"), month=month.display()) from None
-    in_month = and_(PointsEntry.created_at >= month.start, PointsEntry.created_at < month.end)
-    earned = func.sum(case((and_(in_month, ISSUED), PointsEntry.delta), else_=0))
-    spent = func.sum(case((and_(in_month, SPENT), -PointsEntry.delta), else_=0))
-    # The grid's own volunteers only: a points entry carries no grid, and another grid's volunteers are
-    # posted (and objected to) on their own grid's list.
-    of_this_grid = select(User.id).where(User.grid_id == posting.grid_id)
-    per_volunteer = (select(literal(posting.id), PointsEntry.volunteer_id, earned, spent, func.sum(PointsEntry.delta))
-                     .where(PointsEntry.created_at < month.end, PointsEntry.volunteer_id.in_(of_this_grid))
-                     .group_by(PointsEntry.volunteer_id)
-                     .having(or_(earned != 0, spent != 0)))
+    month_lines = _month_lines(month, posting.grid_id).add_columns(literal(posting.id))
     db.session.execute(insert(PostingLine).from_select(
-        ["posting_id", "volunteer_id", "earned", "spent", "balance"], per_volunteer))
+        ["volunteer_id", "earned", "spent", "balance", "posting_id"], month_lines))
     db.session.flush()
     return posting
 

@@ -1,6 +1,8 @@
 """积分公示 pages: staff publish a month and resolve objections; volunteers read the posting, object
 to their own line and see the outcome; the A4 PDF for the noticeboard; the 光荣榜 opt-out."""
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -9,6 +11,7 @@ from flask_login import current_user
 from ..auth.models import STAFF_ROLES
 from ..auth.permissions import roles_required
 from ..clock import local_today, to_local, utcnow
+from ..errors import DomainError
 from ..extensions import db
 from ..formtools import commit_or_explain
 from ..numbers import page_number
@@ -41,6 +44,14 @@ def staff_list():
         month = Month.parse(form.month.data)
         if month is None:
             form.month.errors.append(_("请选择月份。"))
+        elif form.confirmed.data != "1":  # first the confirmation: a posting is public and cannot be withdrawn
+            try:
+                listed = publicity.preview(current_user, month, now, form.window_days.data)
+            except DomainError as exc:
+                form.month.errors.append(exc.message)
+            else:
+                return render_template("publicity/publish_confirm.html", form=form, month=month, listed=listed,
+                                       closes_at=now + timedelta(days=form.window_days.data))
         else:
             ok, posting = commit_or_explain(lambda: publicity.publish(
                 current_user, month, now, form.window_days.data, form.note.data), form.month.errors)

@@ -9,6 +9,7 @@ from gridapp.extensions import db
 from gridapp.points import service as points
 from gridapp.points.models import PointsEntry
 from gridapp.publicity.models import Objection, Posting
+from gridapp.reporting.months import Month
 
 from .. import factories
 
@@ -32,7 +33,8 @@ def test_staff_publish_and_a_volunteer_objects_and_sees_the_outcome(client, setu
     client.login(staff.phone)
     page = client.get("/staff/publicity").get_data(as_text=True)
     assert 'value="2026-11"' in page  # last month by default
-    response = client.submit("/staff/publicity", {"month": "2026-11", "window_days": "5", "note": "请核对"})
+    response = client.submit("/staff/publicity", {"month": "2026-11", "window_days": "5", "note": "请核对",
+                                                         "confirmed": "1"})
     assert response.status_code == 303
     posting = Posting.query.one()
     client.logout()
@@ -69,7 +71,7 @@ def test_staff_publish_and_a_volunteer_objects_and_sees_the_outcome(client, setu
 def test_a_volunteer_cannot_object_after_the_window(client, setup, fixed_clock):
     staff, ann, _bob = setup
     client.login(staff.phone)
-    client.submit("/staff/publicity", {"month": "2026-11", "window_days": "1"})
+    client.submit("/staff/publicity", {"month": "2026-11", "window_days": "1", "confirmed": "1"})
     posting = Posting.query.one()
     client.logout()
     client.login(ann.phone)
@@ -85,7 +87,7 @@ def test_a_volunteer_cannot_object_after_the_window(client, setup, fixed_clock):
 def test_the_honour_roll_opt_out(client, setup):
     staff, ann, _bob = setup
     client.login(staff.phone)
-    client.submit("/staff/publicity", {"month": "2026-11", "window_days": "5"})
+    client.submit("/staff/publicity", {"month": "2026-11", "window_days": "5", "confirmed": "1"})
     posting = Posting.query.one()
     client.logout()
     client.login(ann.phone)
@@ -99,3 +101,22 @@ def test_the_honour_roll_opt_out(client, setup):
 def test_sponsors_cannot_read_the_posting(client, login_as):
     login_as("sponsor")
     assert client.get("/gongshi").status_code == 403
+
+
+def test_publishing_asks_first_naming_how_many_are_listed_and_an_unfinished_month_is_refused(client, setup):
+    """A posting is public and cannot be withdrawn: the first post shows what will be published (the month,
+    how many volunteers, the window) and writes nothing; the confirmed post publishes. A month not yet over
+    is refused in Chinese: its month-end redemptions belong on the list."""
+    staff, _ann, _bob = setup
+    client.login(staff.phone)
+    form = {"month": "2026-11", "window_days": "5", "note": "请核对"}
+    asked = client.submit("/staff/publicity", form)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "发布2026年11月积分公示？" in page and "2 位志愿者" in page
+    assert 'name="confirmed" value="1"' in page and 'name="note" value="请核对"' in page
+    assert Posting.query.count() == 0
+    assert client.submit("/staff/publicity", form | {"confirmed": "1"}).status_code == 303
+    assert Posting.query.count() == 1
+    this_month = Month.of(clock.utcnow()).key
+    refused = client.submit("/staff/publicity", {"month": this_month, "window_days": "5", "confirmed": "1"})
+    assert refused.status_code == 422 and "还没有结束，月底之后才能公示" in refused.get_data(as_text=True)
