@@ -125,6 +125,22 @@ def scoped_to(grid, people_ids=None):
         setattr(g, _KEY, previous)
 
 
+def streamed_in_scope(chunks):
+    """A response body that runs its queries as the server reads it (a streamed export) runs them in the
+    request's scope: by then the request's teardown has cleared the scope (``clear_scope``), and an
+    export of grid A held every grid's rows. Wrap the body before returning the response."""
+    scope = current_scope()
+
+    def body():
+        set_scope(scope)
+        try:
+            yield from chunks
+        finally:
+            clear_scope()
+
+    return body()
+
+
 @contextmanager
 def unscoped():
     """Lift the scope for a deliberate cross-grid read (e.g. the public receipt check)."""

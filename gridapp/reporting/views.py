@@ -9,6 +9,7 @@ from ..auth.models import STAFF_ROLES
 from ..auth.permissions import roles_required
 from ..clock import local_today, utcnow
 from ..errors import DomainError, NotFound
+from ..org.scope import streamed_in_scope
 from ..org.service import current_grid, letterhead
 from ..pdf import fingerprint, pdf_response, render_pdf
 from ..org.forms import WorkingGridForm
@@ -66,7 +67,7 @@ def download(book: exports.Book, fmt: str) -> Response:
         body = (chunk.encode("utf-8") for chunk in exports.csv_chunks(book))
     else:
         body = exports.xlsx_chunks(book)
-    response = Response(stream_with_context(body), content_type=FORMATS[fmt])
+    response = Response(stream_with_context(streamed_in_scope(body)), content_type=FORMATS[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{book.filename}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

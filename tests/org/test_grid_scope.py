@@ -505,3 +505,27 @@ def test_a_grids_honour_roll_ranks_its_own_volunteers_only(app, client, grid_b):
     for grid in (grid_a, grid_b):
         with scoped_to(grid):
             assert [user.name for user, _total in publicity.honour_roll(Month(2026, 11))] == [names[grid.id]]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("dataset", ["volunteers", "attendance", "stock"])
+def test_a_streamed_export_of_grid_a_holds_nothing_of_grid_b(app, client, world_b, grid_b, dataset, fmt):
+    """An export's body runs its queries as the server reads it, after the request's teardown cleared the
+    scope: grid A's staff downloaded grid B's volunteers (names, phones), attendances and stock. Grid B's
+    staff, the control, find B's rows in the same export."""
+    import io
+    import zipfile
+
+    def export_as(staff) -> str:
+        client.login(staff.phone)
+        response = client.get(f"/staff/exports/{dataset}.{fmt}?start=2026-01-01&end=2026-12-31")
+        data = response.get_data()  # read before the next request, as a server does
+        client.logout()
+        assert response.status_code == 200
+        if fmt == "csv":
+            return data.decode("utf-8-sig")
+        book = zipfile.ZipFile(io.BytesIO(data))
+        return "".join(book.read(name).decode() for name in book.namelist() if name.endswith(".xml"))
+
+    assert "乙网格" not in export_as(_staff(GRID_A))
+    assert "乙网格" in export_as(_staff(grid_b.id))
