@@ -223,7 +223,9 @@ def raise_objection(volunteer: User, line: PostingLine, reason: str, now: dateti
 
 
 def get_objection(objection_id: int) -> Objection:
-    objection = db.session.get(Objection, objection_id)
+    """An objection of this grid's postings (through its posting: an objection carries no grid), or NotFound."""
+    objection = db.session.scalar(select(Objection).join(Posting, Objection.posting_id == Posting.id)
+                                  .where(Objection.id == objection_id))
     if objection is None:
         raise NotFound()
     return objection

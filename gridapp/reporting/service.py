@@ -214,7 +214,9 @@ class Totals:
 
 def totals() -> Totals:
     """Since-start totals (each one aggregate; none reads the points ledger)."""
+    # through the session: an attendance carries no grid of its own
     participations = db.session.scalar(select(func.count()).select_from(Attendance)
+                                       .join(DutySession, Attendance.session_id == DutySession.id)
                                        .where(Attendance.status == "confirmed"))
     prizes = db.session.scalar(select(func.coalesce(func.sum(RedemptionLine.quantity), 0))
                                .join(Redemption, RedemptionLine.redemption_id == Redemption.id)

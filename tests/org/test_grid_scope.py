@@ -529,3 +529,49 @@ def test_a_streamed_export_of_grid_a_holds_nothing_of_grid_b(app, client, world_
 
     assert "乙网格" not in export_as(_staff(GRID_A))
     assert "乙网格" in export_as(_staff(grid_b.id))
+
+
+def test_staff_of_grid_a_cannot_answer_grid_b_objections_by_url(app, client, grid_b):
+    """An objection carries no grid: found by its id alone, grid A's staff could reject grid B's (303)."""
+    from gridapp.points import service as points
+    from gridapp.publicity import service as publicity
+    from gridapp.publicity.models import Objection
+    from gridapp.reporting.months import Month
+
+    with scoped_to(grid_b):
+        staff_b = _staff(grid_b.id)
+        volunteer = factories.make_user(name="乙异议人")
+        points.award(volunteer, 10, reference="t", description="测试", key="obj:b", at=datetime(2026, 11, 10, 4))
+        posting = publicity.publish(staff_b, Month(2026, 11), datetime(2026, 12, 15, 4))
+        objection = publicity.raise_objection(volunteer, publicity.line_of(posting, volunteer), "少了",
+                                              datetime(2026, 12, 15, 5))
+        db.session.commit()
+        objection_id = objection.id
+    client.login(_staff(GRID_A).phone)
+    for action in ("accept", "reject"):
+        response = client.submit(f"/staff/objections/{objection_id}/{action}",
+                                 {f"r{objection_id}-reason": "不予采纳"}, page="/account")
+        assert response.status_code == 404, action
+    assert db.session.get(Objection, objection_id).status == "open"
+
+
+def test_the_dashboards_since_start_participations_are_this_grids(app, grid_b):
+    """An attendance carries no grid: the 工作台's since-start participations counted every grid's."""
+    from gridapp.duty import service as duty
+    from gridapp.reporting import service as reporting
+
+    start = datetime(2026, 12, 10, 2, 0)
+    counted = {}
+    for grid in (db.session.get(OrgUnit, GRID_A), grid_b):
+        with scoped_to(grid):
+            staff = _staff(grid.id)
+            kind = db.session.scalars(sa.select(DutyType).limit(1)).first() or DutyType(name="巡逻", default_points=5)
+            [session] = duty.schedule(staff, duty_type=kind, title="巡逻", place="门口", starts_at=start,
+                                      ends_at=start + timedelta(hours=2))
+            for _n in range(1 if grid.id == GRID_A else 3):
+                duty.confirm(staff, duty.check_in(factories.make_user(), session, start), start + timedelta(hours=3))
+            db.session.commit()
+    for grid in (db.session.get(OrgUnit, GRID_A), grid_b):
+        with scoped_to(grid):
+            counted[grid.id] = reporting.totals().participations
+    assert counted == {GRID_A: 1, grid_b.id: 3}
