@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import g, has_app_context
-from sqlalchemy import bindparam, event, inspect, or_, text
+from sqlalchemy import bindparam, event, inspect, or_, text, true
 from sqlalchemy.orm import Session, declared_attr, with_loader_criteria
 
 from ..extensions import db
@@ -123,6 +123,15 @@ def scoped_to(grid, people_ids=None):
         yield
     finally:
         setattr(g, _KEY, previous)
+
+
+def in_home_grids(grid_id):
+    """The criterion "this volunteer's home grid (``grid_id``, a column) is one of the scope's grids"; true
+    outside a scope. Figures, lists and exports of a grid are its own volunteers': the people a scope shows
+    may be wider (a community whose points are spent at any of its counters shows each counter its sibling
+    grids' volunteers), and the ledger itself carries no grid."""
+    scope = current_scope()
+    return true() if scope is None else grid_id.in_(scope.ids)
 
 
 def streamed_in_scope(chunks):

@@ -30,6 +30,7 @@ from ..duty.models import Attendance, DutySession, DutyType
 from ..errors import DomainError
 from ..extensions import db
 from ..goods.models import Donation, DonationLine, Item, Lot, Sponsor
+from ..org.scope import in_home_grids
 from ..points.models import KIND_LABELS, PointsEntry
 from .months import Month
 
@@ -189,7 +190,7 @@ def volunteers_book() -> Book:
             select(User.id, User.name, User.phone, Household.building, Household.unit, Household.room, Team.name,
                    User.status, User.created_at, User.points_balance)
             .outerjoin(Household, User.household_id == Household.id).outerjoin(Team, User.team_id == Team.id)
-            .where(User.role == "volunteer").order_by(User.id)))
+            .where(User.role == "volunteer", in_home_grids(User.grid_id)).order_by(User.id)))
     return Book("volunteers", [Sheet(str(_l("志愿者")), [
         Column("ID", INT), Column(str(_l("姓名"))), Column(str(_l("手机号")), width=13), Column(str(_l("楼栋")), width=6),
         Column(str(_l("单元")), width=6), Column(str(_l("室")), width=6), Column(str(_l("志愿服务队")), width=16),
@@ -204,7 +205,8 @@ def ledger_book(start: date, end: date) -> Book:
                 select(PointsEntry.id, PointsEntry.created_at, User.name, User.phone, PointsEntry.kind,
                        PointsEntry.delta, PointsEntry.description, PointsEntry.reference)
                 .join(User, PointsEntry.volunteer_id == User.id)
-                .where(PointsEntry.created_at >= since, PointsEntry.created_at < until).order_by(PointsEntry.id)))
+                .where(PointsEntry.created_at >= since, PointsEntry.created_at < until, in_home_grids(User.grid_id))
+                .order_by(PointsEntry.id)))
     return Book(f"points-{start:%Y%m%d}-{end:%Y%m%d}", [Sheet(str(_l("积分明细")), [
         Column(str(_l("流水号")), INT), Column(str(_l("时间")), DATETIME), Column(str(_l("志愿者"))),
         Column(str(_l("手机号")), width=13), Column(str(_l("类型")), width=10), Column(str(_l("积分")), INT),

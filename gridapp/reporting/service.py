@@ -38,7 +38,7 @@ from ..counter.models import Redemption, RedemptionLine
 from ..duty.models import HOLDS_A_PLACE, PRESENT, Attendance, DutySession, DutyType
 from ..extensions import db
 from ..goods.models import Donation, DonationLine, Item, Sponsor
-from ..org.scope import current_scope
+from ..org.scope import current_scope, in_home_grids
 from ..points.models import PointsEntry
 from .months import Month, last_months, span
 
@@ -160,7 +160,8 @@ def month_figures(months: list[Month], now: datetime | None = None) -> list[Mont
         "participations", "active_volunteers", "unconfirmed")
 
     put(_per_month(months, User.created_at, lambda within: (
-        select(func.count()).select_from(User).where(within, User.role == "volunteer"))), "new_registrations")
+        select(func.count()).select_from(User)
+        .where(within, User.role == "volunteer", in_home_grids(User.grid_id)))), "new_registrations")
 
     sums = points_figures(months, now)
     for figures in out:
@@ -196,7 +197,8 @@ def snapshot() -> Snapshot:
     low = db.session.execute(select(Item.name, Item.stock, Item.unit, Item.low_stock_threshold)
                              .where(Item.active.is_(True), Item.stock <= Item.low_stock_threshold)
                              .order_by(Item.stock, Item.name)).all()
-    pending = db.session.scalar(select(func.count()).select_from(User).where(User.status == "pending"))
+    pending = db.session.scalar(select(func.count()).select_from(User).where(
+        User.status == "pending", or_(in_home_grids(User.grid_id), User.grid_id.is_(None))))
     return Snapshot(int(value), [tuple(row) for row in low], int(pending))
 
 
@@ -225,7 +227,8 @@ def totals() -> Totals:
         select(func.coalesce(func.sum(DonationLine.quantity), 0), func.count(distinct(Donation.sponsor_id)))
         .join(DonationLine, DonationLine.donation_id == Donation.id).where(Donation.voided_at.is_(None))).one()
     volunteers = db.session.scalar(select(func.count()).select_from(User)
-                                   .where(User.role == "volunteer", User.status == "active"))
+                                   .where(User.role == "volunteer", User.status == "active",
+                                          in_home_grids(User.grid_id)))
     return Totals(int(participations), int(prizes), int(donated), int(sponsors), int(volunteers))
 
 
@@ -290,7 +293,8 @@ def per_team(month: Month) -> list[tuple]:
                      .group_by(PointsEntry.volunteer_id).subquery())
     issued = dict(db.session.execute(
         select(User.team_id, func.sum(per_volunteer.c.issued)).select_from(per_volunteer)
-        .join(User, per_volunteer.c.volunteer_id == User.id).group_by(User.team_id)).all())
+        .join(User, per_volunteer.c.volunteer_id == User.id).where(in_home_grids(User.grid_id))
+        .group_by(User.team_id)).all())
     teams = db.session.execute(select(Team.id, Team.name).order_by(Team.id)).all()
     rows = [(name, int(came.get(team_id, 0)), int(issued.get(team_id) or 0)) for team_id, name in teams]
     rows.append((None, int(came.get(None, 0)), int(issued.get(None) or 0)))

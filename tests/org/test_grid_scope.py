@@ -575,3 +575,35 @@ def test_the_dashboards_since_start_participations_are_this_grids(app, grid_b):
         with scoped_to(grid):
             counted[grid.id] = reporting.totals().participations
     assert counted == {GRID_A: 1, grid_b.id: 3}
+
+
+def test_where_points_are_spent_anywhere_a_grids_figures_and_exports_are_still_its_own(app, grid_b):
+    """A community whose points are spent at any of its counters shows each counter its sibling grids'
+    volunteers (people only). Grid A's figures and exports counted grid B's volunteers, registrations and
+    ledger through that wider people scope; they are A's own."""
+    from gridapp.points import service as points
+    from gridapp.reporting import exports
+    from gridapp.reporting import service as reporting
+    from gridapp.reporting.months import Month
+
+    db.session.get(OrgUnit, 3).points_anywhere = True
+    people = org.scope_for(_staff(GRID_A)).people_ids
+    assert grid_b.id in people
+    month = Month(2026, 12)
+
+    def figures():
+        with scoped_to(db.session.get(OrgUnit, GRID_A), people_ids=people):
+            return {"per_team": sum(issued for _team, _came, issued in reporting.per_team(month)),
+                    "new": reporting.month_figures([month])[0].new_registrations,
+                    "volunteers": reporting.totals().volunteers,
+                    "pending": reporting.snapshot().pending_registrations,
+                    "ledger": len(list(exports.ledger_book(date(2026, 12, 1), date(2026, 12, 31)).sheets[0].rows)),
+                    "volunteer list": len(list(exports.volunteers_book().sheets[0].rows))}
+
+    before = figures()
+    with scoped_to(grid_b):
+        volunteer = factories.make_user(name="乙网格志愿者")
+        factories.make_user(name="乙网格待审", status="pending")
+        points.award(volunteer, 30, reference="t", description="测试", key="anywhere:b", at=datetime(2026, 12, 10, 4))
+        db.session.commit()
+    assert figures() == before
