@@ -59,6 +59,7 @@ def staff_list():
                 flash(_("已发布%(month)s积分公示。", month=month.display()), "success")
                 return redirect(url_for("publicity.staff_posting", posting_id=posting.id), 303)
     status = 422 if request.method == "POST" else 200
+    form.confirmed.data = ""  # the form shown again asks again: a refused confirmed post must not skip the question
     return render_template("publicity/staff_list.html", form=form, postings=publicity.postings(), now=now), status
 
 

@@ -1,5 +1,6 @@
 """积分公示 through HTTP: staff publish and resolve; a volunteer reads the masked posting, objects to
 their own line (and only that), and sees the outcome; the 光荣榜 opt-out; sponsors kept out."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -120,3 +121,7 @@ def test_publishing_asks_first_naming_how_many_are_listed_and_an_unfinished_mont
     this_month = Month.of(clock.utcnow()).key
     refused = client.submit("/staff/publicity", {"month": this_month, "window_days": "5", "confirmed": "1"})
     assert refused.status_code == 422 and "还没有结束，月底之后才能公示" in refused.get_data(as_text=True)
+    again = client.submit("/staff/publicity", form | {"confirmed": "1"}).get_data(as_text=True)
+    assert "已经公示过了" in again
+    for shown_again in (refused.get_data(as_text=True), again):  # the next 发布 asks again
+        assert re.search(r'<input id="confirmed" name="confirmed" type="hidden" value="">', shown_again)
