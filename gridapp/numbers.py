@@ -3,10 +3,12 @@
 Every id column is a 32-bit INTEGER on PostgreSQL, and SQLite refuses anything past 2^63 with an
 OverflowError, so a number that does not fit is not an id of anything: the URL converter answers 404,
 and the helpers below give the default (or None) instead of handing a huge number to the database.
-Only ASCII digits count: ``"²".isdigit()`` is true, but ``int("²")`` fails.
+Only ASCII digits count: ``"²".isdigit()`` is true, but ``int("²")`` fails. What a person types into a
+quantity is read by ``typed_whole_number``, which folds full-width digits first.
 """
 import re
 import unicodedata
+from functools import lru_cache
 
 from flask import request
 from werkzeug.routing import IntegerConverter
@@ -14,7 +16,6 @@ from werkzeug.routing import IntegerConverter
 MAX_ID = 2**31 - 1  # the largest INTEGER on PostgreSQL; no id of ours is larger
 MAX_PAGE = 10_000  # far beyond any list we page through
 _WHOLE = re.compile(r"[0-9]{1,10}")
-_TYPED_WHOLE = re.compile(r"([0-9]{1,30})\s*[\u4e00-\u9fff]{0,2}")  # "2", "2个", "3 瓶"
 
 
 class IdConverter(IntegerConverter):
@@ -49,12 +50,18 @@ def parse_int(value, *, low: int = 0, high: int = MAX_ID, default=None):
     return number if low <= number <= high else default
 
 
-def typed_whole_number(value: str | None) -> int | None:
+def typed_whole_number(value: str | None, units: tuple[str, ...] = ()) -> int | None:
     """A whole number a person typed, as they type it on a phone or at the counter: full-width digits
-    (``２``) fold to ASCII and a unit after it (``2个``, ``3 瓶``) is read past; None when there is no
-    whole number to read (``1.5``, ``两``), so the caller can say so rather than take it as 0."""
-    match = _TYPED_WHOLE.fullmatch(unicodedata.normalize("NFKC", value or "").strip())
+    (``２``) fold to ASCII and one of ``units`` after it (``2个``, ``3 瓶``) is read past; None when there is
+    no whole number to read (``1.5``, ``两``, ``1个半``, ``3千``), so the caller can say so rather than guess."""
+    match = _typed_whole(units).fullmatch(unicodedata.normalize("NFKC", value or "").strip())
     return int(match.group(1)) if match else None
+
+
+@lru_cache(maxsize=8)
+def _typed_whole(units: tuple[str, ...]) -> re.Pattern:
+    unit = "|".join(map(re.escape, units))
+    return re.compile(rf"([0-9]{{1,30}})(?:\s*(?:{unit}))?" if units else r"([0-9]{1,30})")
 
 
 def parse_id(value):

@@ -127,10 +127,12 @@ def test_parse_helpers_take_only_ascii_digits_that_fit():
 
 
 def test_a_typed_whole_number_reads_full_width_digits_and_a_unit_and_nothing_else():
-    assert typed_whole_number("２") == 2 and typed_whole_number("2个") == 2 and typed_whole_number(" ３ 瓶 ") == 3
-    assert typed_whole_number(HUGE) == int(HUGE) and typed_whole_number("0") == 0
-    for unreadable in ("1.5", "两", "-1", "", None, "2 3", "1" * 5000, "abc"):
-        assert typed_whole_number(unreadable) is None, unreadable
+    units = ("个", "瓶")
+    assert typed_whole_number("２") == 2 and typed_whole_number("2个", units) == 2
+    assert typed_whole_number(" ３ 瓶 ", units) == 3 and typed_whole_number(HUGE) == int(HUGE)
+    assert typed_whole_number("0") == 0 and typed_whole_number("2个") is None  # a unit only where one is named
+    for unreadable in ("1.5", "两", "-1", "", None, "2 3", "1" * 5000, "abc", "1个半", "3千", "2袋"):
+        assert typed_whole_number(unreadable, units) is None, unreadable
 
 
 def test_a_huge_page_number_on_a_volunteers_staff_page(client, staff):

@@ -4,10 +4,10 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth.models import STAFF_ROLES
+from ..goods.models import UNITS
 from ..auth.forms import ConfirmForm
 from ..auth.permissions import roles_required
 from ..auth.service import require_owner
@@ -28,31 +28,29 @@ bp = Blueprint("counter", __name__)
 MAX_LINE_QUANTITY = 999  # more than any stock or monthly limit; keeps points × quantity far from overflow
 
 
-def quantities_from(args) -> tuple[dict[int, int], list[int]]:
-    """Basket quantities from ``q<item id>=n`` fields, with one +/− button press (``add``/``remove``), and the
-    items whose typed quantity could not be read as a whole number (``numbers.typed_whole_number``: ``２`` and
-    ``2个`` are 2; ``1.5`` is unreadable), which the page names instead of taking them as 0.
+def quantities_from(args) -> tuple[dict[int, int], dict[int, str]]:
+    """Basket quantities from ``q<item id>=n`` fields, with one +/− button press (``add``/``remove``), and
+    what was typed for each item whose quantity could not be read as a whole number
+    (``numbers.typed_whole_number``: ``２`` and ``2个`` are 2; ``1.5`` is not), which the page names and
+    shows again instead of taking it as 0.
 
     A blank quantity is 0 and a key that is no item id is ignored; the basket clamps quantities to what
     stock and limits allow.
     """
-    quantities, unreadable = {}, []
+    quantities, unreadable = {}, {}
     for key, value in args.items():
         item_id = parse_id(key[1:]) if key.startswith("q") else None
         if item_id is None:
             continue
-        number = typed_whole_number(value) if value.strip() else 0
+        number = typed_whole_number(value, UNITS) if value.strip() else 0
         if number is None:
-            unreadable.append(item_id)
+            unreadable[item_id] = value.strip()[:12]
         quantities[item_id] = min(number or 0, MAX_LINE_QUANTITY)
     for key, step in (("add", 1), ("remove", -1)):
         item_id = parse_id(args.get(key))
         if item_id is not None:
             quantities[item_id] = max(quantities.get(item_id, 0) + step, 0)
     return quantities, unreadable
-
-
-UNREADABLE_QUANTITY = _l("数量请填整数（如 2），没有读懂的数量按 0 计，请改正。")
 
 
 @bp.route("/counter")
@@ -113,18 +111,23 @@ def _basket_texts() -> dict:
             "per_household": _("每户每月 %(n)d"), "remove": _("减一个%(name)s"), "add": _("加一个%(name)s")}
 
 
-def _volunteer_page(volunteer, quantities, status=200, error=None, token=None):
+def _volunteer_page(volunteer, quantities, status=200, error=None, token=None, unreadable=None):
     """The panel (or, for htmx, the basket). The confirm form's fields are drawn from ``token`` (a new one-time
     token unless a refused confirm posted one) and the CSRF token, without building ConfirmRedemptionForm:
-    the panel is viewed far more often than it is confirmed, and the POST still validates the form."""
+    the panel is viewed far more often than it is confirmed, and the POST still validates the form.
+    ``unreadable``: what was typed for items whose quantity is no whole number, named in the error and
+    shown again in their fields."""
     session = counter.todays_session(local_today())
     now = utcnow()
     # This month's redemptions and use in one statement of plain rows; the basket's limits count the same use.
     month = counter.panel_month(volunteer, now)
     basket = counter.basket(volunteer, quantities, now, month)
+    if unreadable:
+        names = "、".join(s.item.name for s in basket.states if s.item.id in unreadable)
+        error = _("%(items)s的数量没有读懂：请填整数，如 2。没读懂的先按 0 算。", items=names or _("物品"))
     return render("counter/volunteer.html", "counter/_basket.html", status=status, volunteer=volunteer,
                   basket=basket, session=session, error=error, month=month.redemptions, texts=_basket_texts(),
-                  confirm_token=new_token() if token is None else token)
+                  confirm_token=new_token() if token is None else token, unreadable=unreadable or {})
 
 
 def _posted_token(form) -> str | None:
@@ -139,9 +142,8 @@ def volunteer(volunteer_id):
     """The volunteer panel and the basket. Quantities travel in the query string (nothing is stored
     until confirmation), so +/− works as plain links and form submits without JavaScript."""
     quantities, unreadable = quantities_from(request.args)
-    if unreadable:
-        return _volunteer_page(counter.get_volunteer(volunteer_id), quantities, 422, str(UNREADABLE_QUANTITY))
-    return _volunteer_page(counter.get_volunteer(volunteer_id), quantities)
+    return _volunteer_page(counter.get_volunteer(volunteer_id), quantities, 422 if unreadable else 200,
+                           unreadable=unreadable)
 
 
 @bp.route("/counter/v/<id:volunteer_id>/confirm", methods=["POST"])
@@ -156,7 +158,7 @@ def confirm(volunteer_id):
         return _volunteer_page(volunteer, quantities, 422, _("今天还没有开台，或页面已过期，请刷新后重试。"),
                                _posted_token(form))
     if unreadable:  # never redeem the rest of a basket with a line silently dropped
-        return _volunteer_page(volunteer, quantities, 422, str(UNREADABLE_QUANTITY), _posted_token(form))
+        return _volunteer_page(volunteer, quantities, 422, token=_posted_token(form), unreadable=unreadable)
 
     def redeem():
         redemption = counter.redeem(current_user, session, volunteer, quantities, token=form.token.data, now=utcnow())

@@ -121,14 +121,17 @@ def new_donation():
             donation = donations.issue(
                 current_user, sponsor=sponsors.get_sponsor(form.sponsor.data), received_on=form.received_on.data,
                 lines=_donation_lines(form), note=form.note.data)
-            flash(_("已开具捐赠接收凭证 %(no)s。", no=donation.receipt_no), "success")
             return url_for("goods.donation", donation_id=donation.id)
 
         try:  # a double tap on 保存 (or a retry over a bad network) shows the first receipt, not a second
-            return redirect(run_once(form.token.data, current_user, issue), 303)
+            receipt_url = run_once(form.token.data, current_user, issue)
         except DomainError as exc:
             if not any(exc.message in row.new_name.errors for row in form.lines):
                 form.form_errors.append(exc.message)
+        else:
+            # no number here: a tap that lost the race to the first had drawn (and rolled back) the next one
+            flash(_("已开具捐赠接收凭证。"), "success")
+            return redirect(receipt_url, 303)
     return render_template("goods/new_donation.html", form=form, rows=len(form.lines), max_rows=MAX_FORM_LINES), (
         422 if request.method == "POST" and not more_rows else 200)
 

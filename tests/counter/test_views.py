@@ -246,20 +246,23 @@ def test_a_confirm_refused_for_a_missing_token_draws_a_new_one(client, staff, ke
 
 
 def test_a_quantity_typed_full_width_or_with_a_unit_counts_and_an_unreadable_one_is_named(client, staff, volunteer):
-    """At the table a quantity arrives as '２' (a Chinese keyboard) or '2个': both are 2. '1.5' is no
-    quantity: the basket says so (422) instead of quietly taking it as 0, and a confirm with such a line
-    redeems nothing."""
-    soap = factories.make_item("洗衣粉", points_price=10)
+    """At the table a quantity arrives as '２' (a Chinese keyboard) or '2袋': both are 2. '1.5' or '1袋半' is no
+    quantity: the basket names the item and shows what was typed (422) instead of quietly taking it as 0, and
+    a confirm with such a line redeems nothing."""
+    soap = factories.make_item("洗衣粉", unit="袋", points_price=10)
     factories.donate(staff, factories.make_sponsor("超市"), (soap, 9))
     open_counter(client, staff)
     here = f"/counter/v/{volunteer.id}"
-    for typed in ("２", "2个", "２ 袋"):
+    for typed in ("２", "2袋", "２ 袋"):
         page = client.get(here, query_string={f"q{soap.id}": typed}, headers={"HX-Request": "true"})
         assert page.status_code == 200 and f'name="q{soap.id}" value="2"' in page.get_data(as_text=True), typed
-    refused = client.get(here, query_string={f"q{soap.id}": "1.5"}, headers={"HX-Request": "true"})
-    assert refused.status_code == 422 and "数量请填整数" in refused.get_data(as_text=True)
+    for typed in ("1.5", "1袋半", "3千"):
+        refused = client.get(here, query_string={f"q{soap.id}": typed}, headers={"HX-Request": "true"})
+        basket = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "洗衣粉的数量没有读懂" in basket, typed
+        assert f'name="q{soap.id}" value="{typed}" inputmode="numeric" size="2" aria-invalid="true"' in basket
     page = client.get(here).get_data(as_text=True)
     form = {"csrf_token": client.csrf_token(here), "token": TOKEN.search(page).group(1), f"q{soap.id}": "两"}
     confirm = client.post(f"{here}/confirm", data=form)
-    assert confirm.status_code == 422 and "数量请填整数" in confirm.get_data(as_text=True)
+    assert confirm.status_code == 422 and "洗衣粉的数量没有读懂" in confirm.get_data(as_text=True)
     assert Redemption.query.count() == 0
