@@ -16,7 +16,7 @@ from ..database import writes_in_unit_of_work
 from ..errors import DomainError
 from ..formtools import commit_or_explain
 from ..htmx import render
-from ..numbers import page_number, parse_id, parse_int, typed_whole_number
+from ..numbers import page_number, parse_id, typed_whole_number
 from ..once import new_token, run_once
 from ..qr import qr_svg
 from . import service as counter

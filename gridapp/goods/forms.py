@@ -16,15 +16,14 @@ DEFAULT_LINES = 5
 MAX_FORM_LINES = 30
 MAX_LINE_QUANTITY = 10000  # per donation line; the database says the same (CHECK quantity <= 10000)
 MORE_LINES = 5  # "需要更多行" adds this many
-
-
 MAX_UNIT_VALUE = 100000  # yuan per piece
+UNIT_VALUE_RANGE = _l("估价需在%(min)s到%(max)s元之间。")
 
 
 def finite_amount(form, field):
     """'NaN', 'sNaN' and 'Infinity' parse as decimals but are no amount (comparing NaN raises): the range's message."""
     if field.data is not None and not field.data.is_finite():
-        raise StopValidation(_l("估价需在%(min)s到%(max)s元之间。", min=0, max=MAX_UNIT_VALUE))
+        raise StopValidation(str(UNIT_VALUE_RANGE) % {"min": 0, "max": MAX_UNIT_VALUE})
 
 
 class DonationLineForm(Form):
@@ -48,7 +47,7 @@ class DonationLineForm(Form):
         Optional(), NumberRange(min=1, max=MAX_LINE_QUANTITY, message=_l("数量需在%(min)s到%(max)s之间。"))],
         render_kw={"inputmode": "numeric"})
     unit_value = DecimalField(_l("估价（元/件）"), places=2, rounding=ROUND_HALF_UP, validators=[
-        Optional(), finite_amount, NumberRange(min=0, max=MAX_UNIT_VALUE, message=_l("估价需在%(min)s到%(max)s元之间。"))],
+        Optional(), finite_amount, NumberRange(min=0, max=MAX_UNIT_VALUE, message=UNIT_VALUE_RANGE)],
         render_kw={"inputmode": "decimal"})
 
     @property

@@ -172,7 +172,9 @@ def test_a_refused_correction_keeps_what_was_typed_in_its_open_form(client, open
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422 and page.count('role="alert"') == 1 and "积分需在1到200之间" in page
     row = page[page.index(f'id="attendance-{attendance.id}"'):]
+    row = row[:row.index("\n</li>")]  # the row ends at its own </li>, at the start of a line
     assert "<details open>" in row and 'value="少记了两小时的扫雪"' in row and 'value="300"' in row
+    assert f'/correct#attendance-{attendance.id}"' in row  # without JavaScript the answer opens at this row
     assert PointsEntry.query.count() == 1
 
 

@@ -177,7 +177,6 @@ def test_an_estimated_value_of_half_a_fen_rounds_half_up_at_intake(client, staff
     assert "¥0.52" in client.get(response.location).get_data(as_text=True)
 
 
-
 def test_a_double_tap_on_save_issues_one_receipt(client, staff):
     """The intake form carries a one-time token: the same post twice gives the first receipt again, not a
     second receipt and twice the stock."""
