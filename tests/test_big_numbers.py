@@ -146,7 +146,15 @@ def test_every_paged_list_reads_its_page_through_page_number():
     """``request.args.get("page", type=int)`` takes 2^63 and hands it to OFFSET: one place reads a page number."""
     from pathlib import Path
 
+    import re
+
     package = Path(__file__).resolve().parent.parent / "gridapp"
-    by_hand = [str(path.relative_to(package)) for path in package.rglob("*.py")
-               if 'args.get("page"' in path.read_text(encoding="utf-8")]
-    assert by_hand == []
+    # by hand: args.get("page" …) / args['page'], or Flask-SQLAlchemy's paginate() left to read ?page= itself
+    by_hand = re.compile(r"""args(?:\.get\(\s*["']page["']|\[\s*["']page["']\s*\](?!\s*=[^=]))"""
+                         r"""|\.paginate\((?![^)]*\bpage=)""")  # (args["page"] = n writes a pager's link)
+    found = [str(path.relative_to(package)) for path in package.rglob("*.py")
+             if by_hand.search(path.read_text(encoding="utf-8"))]
+    assert found == []
+    assert by_hand.search('request.args.get("page", 1, type=int)') and by_hand.search("query.paginate(per_page=20)")
+    assert by_hand.search("n = request.args['page']") and not by_hand.search('args["page"] = page')
+    assert not by_hand.search("query.paginate(page=page, per_page=20)")
