@@ -12,7 +12,7 @@ from functools import cache
 
 from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, func, inspect, select, text
+from sqlalchemy import bindparam, delete, func, inspect, or_, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
@@ -232,6 +232,22 @@ def _scope_from(rows, wanted: int | None) -> GridScope | None:
     working = wanted if wanted in allowed else next(iter(allowed))
     return GridScope(ids=(working,), working=working, people_ids=tuple(sorted(allowed[working])),
                      choices=tuple(allowed))
+
+
+def works_in_current_grid(user_id):
+    """The criterion "this user (staff or admin, by ``user_id``, a column) works in the scope's grid":
+    assigned to it or to a unit above it, or assigned nowhere (a deployment of one grid need not assign
+    anyone); true outside a scope. Lists of colleagues to hand work to (a report's assignee) use it: staff
+    of another grid could neither see nor do the work."""
+    scope = current_scope()
+    if scope is None or scope.working is None:
+        return true()
+    units, unit = [], db.session.get(OrgUnit, scope.working)
+    while unit is not None:
+        units.append(unit.id)
+        unit = unit.parent
+    assigned = select(StaffAssignment.user_id)
+    return or_(user_id.in_(assigned.where(StaffAssignment.unit_id.in_(units))), user_id.not_in(assigned))
 
 
 def allowed_grid_ids(user) -> list[int]:

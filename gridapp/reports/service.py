@@ -25,6 +25,7 @@ from ..database import as_written
 from ..duty.models import PRESENT, Attendance, DutySession
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..org.service import works_in_current_grid
 from ..points import service as points
 from ..points.models import PointsEntry
 from . import photos as photo_files
@@ -246,7 +247,9 @@ def open_count() -> int:
 
 
 def staff_members() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES), User.status == "active")
+    """Who a report can be handed to: active staff and admins working in this grid."""
+    return list(db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES), User.status == "active",
+                                                      works_in_current_grid(User.id))
                                    .order_by(User.id)))
 
 

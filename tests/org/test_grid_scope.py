@@ -607,3 +607,21 @@ def test_where_points_are_spent_anywhere_a_grids_figures_and_exports_are_still_i
         points.award(volunteer, 30, reference="t", description="测试", key="anywhere:b", at=datetime(2026, 12, 10, 4))
         db.session.commit()
     assert figures() == before
+
+
+def test_a_report_is_handed_only_to_staff_who_work_in_its_grid(app, grid_b):
+    """The assignee list named every grid's staff: a report of grid A could go to grid B's staff, who can
+    neither see nor do it. It names this grid's staff, the admins of the units above it, and staff assigned
+    nowhere (a one-grid deployment)."""
+    from gridapp.reports import service as reports
+
+    staff_a, staff_b = _staff(GRID_A), _staff(grid_b.id)
+    community_admin = factories.make_user(role="admin")
+    db.session.add(StaffAssignment(user_id=community_admin.id, unit_id=3))
+    unassigned = factories.make_user(role="staff")
+    db.session.commit()
+    for grid, theirs, not_theirs in ((db.session.get(OrgUnit, GRID_A), staff_a, staff_b),
+                                     (grid_b, staff_b, staff_a)):
+        with scoped_to(grid):
+            names = {user.id for user in reports.staff_members()}
+        assert {theirs.id, community_admin.id, unassigned.id} <= names and not_theirs.id not in names
